@@ -1,0 +1,52 @@
+"""The ``budget`` command line: thin.
+
+Each command parses its options, builds a request model, calls one function of
+``budget.service`` and renders the result with ``budget.report``.  Commands live in one
+module per area (``plan``, ``fit``, ``verify``, ``run``...), each registering on ``app``.
+A :class:`~budget.errors.BudgetError` becomes one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from budget.errors import BudgetError
+
+app = typer.Typer(
+    name="budget",
+    help="Which model to sample, and how many times, to solve the most problems per dollar.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(error: BudgetError) -> None:
+    """Print a one-line error and exit with the error's code."""
+    sys.stderr.write(f"budget: error: {error}\n")
+    raise SystemExit(error.exit_code)
+
+
+def _register() -> None:
+    # Import command modules for their side effect of registering on ``app``.
+    import importlib
+    import pkgutil
+
+    import budget.cli as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"budget.cli.{info.name}")
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except BudgetError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        sys.stderr.write("budget: interrupted\n")
+        raise SystemExit(130) from None

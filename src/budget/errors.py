@@ -1,0 +1,83 @@
+"""The one error tree of budget.
+
+Every error a user can cause (bad input, unknown names, unusable data, a missing
+sandbox) is a ``BudgetError``.  The CLI prints ``str(error)`` on one line to stderr and
+exits with ``error.exit_code``; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class BudgetError(Exception):
+    """Base class: a failure the user can understand and act on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+class InputError(BudgetError):
+    """A value given on the command line or in a request is invalid."""
+
+    exit_code = 2
+
+
+class UnknownNameError(InputError):
+    """A model, task, machine or verifier name that budget does not know."""
+
+    def __init__(self, kind: str, name: str, known: Sequence[str]) -> None:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        if not close and known and len(known) <= 12:
+            hint = f"; known: {', '.join(sorted(known))}"
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+        self.kind = kind
+        self.name = name
+        self.close_matches = close
+
+
+class DataError(BudgetError):
+    """A data file (counts, samples, price table, catalog) is malformed or empty."""
+
+    exit_code = 3
+
+
+class PricingError(BudgetError):
+    """No usable price for a model, or an inconsistent price table."""
+
+    exit_code = 3
+
+
+class PlanningError(BudgetError):
+    """The planner cannot produce a plan (for example, the budget buys nothing)."""
+
+    exit_code = 4
+
+
+class SandboxError(BudgetError):
+    """Generated code cannot be executed safely."""
+
+    exit_code = 5
+
+
+class StoreError(BudgetError):
+    """The results store cannot be opened or is from another schema version."""
+
+    exit_code = 6
+
+
+class BackendError(BudgetError):
+    """A model backend (API, local server, vLLM) failed in a way budget reports."""
+
+    exit_code = 7
+
+
+class BudgetExhaustedError(BudgetError):
+    """The hard spending cap leaves no room for another request."""
+
+    exit_code = 8
