@@ -28,14 +28,24 @@ class InputError(BudgetError):
 class UnknownNameError(InputError):
     """A model, task, machine or verifier name that budget does not know."""
 
-    def __init__(self, kind: str, name: str, known: Sequence[str]) -> None:
+    def __init__(self, kind: str, name: str, known: Sequence[str], context: str = "") -> None:
         import difflib
 
-        close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        if not close and known and len(known) <= 12:
-            hint = f"; known: {', '.join(sorted(known))}"
-        super().__init__(f"unknown {kind} {name!r}{hint}")
+        names = list(dict.fromkeys(known))
+        needle = name.lower()
+        close = [k for k in names if needle and needle in k.lower()][:3]
+        close += [
+            k for k in difflib.get_close_matches(name, names, n=3, cutoff=0.5) if k not in close
+        ]
+        close = close[:3]
+        where = f" ({context})" if context else ""
+        if close:
+            hint = f"; did you mean {', '.join(close)}?"
+        elif names and len(names) <= 12:
+            hint = f"; known: {', '.join(sorted(names))}"
+        else:
+            hint = ""
+        super().__init__(f"unknown {kind} {name!r}{where}{hint}")
         self.kind = kind
         self.name = name
         self.close_matches = close

@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def root() -> None:
+    """budget: cost-aware model comparison."""
+
+
 def fail(error: BudgetError) -> None:
     """Print a one-line error and exit with the error's code."""
     sys.stderr.write(f"budget: error: {error}\n")

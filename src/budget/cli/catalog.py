@@ -1,0 +1,50 @@
+"""``budget models`` and ``budget pricing show``: what budget knows, with sources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from budget.cli import app
+
+pricing_app = typer.Typer(help="Prices in use, with their source and date.", no_args_is_help=True)
+app.add_typer(pricing_app, name="pricing")
+
+
+@app.command("models")
+def models_command(
+    task: Annotated[str | None, typer.Option(help="Only this task.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the tasks and models of the bundled catalog, with cost per sample and coverage."""
+    from budget.service.catalog_view import list_models
+
+    listing = list_models(task)
+    if json_out:
+        typer.echo(listing.model_dump_json(indent=2))
+        return
+    from rich.console import Console
+
+    from budget.report.catalog import render_models
+
+    render_models(listing, Console())
+
+
+@pricing_app.command("show")
+def pricing_show(
+    names: Annotated[list[str], typer.Argument(help="Model or machine names.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the prices budget uses for models (per token, per attempt) or machines."""
+    from budget.service.catalog_view import show_prices
+
+    prices = show_prices(names)
+    if json_out:
+        typer.echo(prices.model_dump_json(indent=2))
+        return
+    from rich.console import Console
+
+    from budget.report.catalog import render_prices
+
+    render_prices(prices, Console())

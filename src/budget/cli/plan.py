@@ -1,0 +1,57 @@
+"""``budget plan``: the main job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from budget.cli import app
+from budget.planner import Policy
+
+
+def _models(value: str | None) -> list[str] | None:
+    return [m.strip() for m in value.split(",") if m.strip()] if value else None
+
+
+@app.command("plan")
+def plan_command(
+    dollars: Annotated[str, typer.Option("--dollars", "-d", help="Budget in US dollars.")],
+    task: Annotated[str | None, typer.Option(help="Task id (see `budget models`).")] = None,
+    problems: Annotated[int | None, typer.Option(help="Number of problems (default: the task's).")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated candidate models.")] = None,
+    policy: Annotated[Policy, typer.Option(help="fixed: k samples per problem; until-pass: stop at the first accepted.")] = Policy.FIXED,
+    hard_cap: Annotated[bool, typer.Option("--hard-cap", help="Plan on the worst-case cost.")] = False,
+    max_extrapolation: Annotated[float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed for interval draws.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    export: Annotated[Path | None, typer.Option(help="Also write the JSON plan to this file (e.g. reports/plan.json).")] = None,
+) -> None:
+    """Recommend which model to sample, and how many times, to solve the most problems."""
+    from budget.service.planning import PlanRequest, make_plan
+    from budget.service.store_link import user_candidates
+
+    request = PlanRequest.parse(
+        dollars,
+        task=task,
+        problems=problems,
+        models=_models(models),
+        policy=policy,
+        hard_cap=hard_cap,
+        max_extrapolation=max_extrapolation,
+        seed=seed,
+    )
+    result = make_plan(request, user_candidates=user_candidates())
+    payload = result.model_dump_json(indent=2)
+    if export is not None:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.write_text(payload + "\n", encoding="utf-8")
+    if json_out:
+        typer.echo(payload)
+        return
+    from rich.console import Console
+
+    from budget.report.plan import render_plan
+
+    render_plan(result, Console())

@@ -1,0 +1,133 @@
+"""Curves from published figures: a few coverage points or a paper's fitted parameters.
+
+Published results rarely come with per-problem counts, so the uncertainty of a catalog
+curve comes from a *parametric bootstrap over problems*: a coverage figure measured on
+``N`` problems is redrawn as ``Binomial(N, coverage) / N`` (independently per point), and
+Brown et al.'s power law is refitted to each redraw.
+
+The fit is Brown et al. 2024 ("Large Language Monkeys", Eq. 3 and App. C.1): with
+coverage(k) = exp(a k^b), ``log(-log coverage) = log(-a) + b log k`` is linear in
+``log k``, so ordinary least squares in that space gives ``b`` (slope) and ``log(-a)``
+(intercept).  Schaeffer et al. (ICML 2025) report the same law as -log pass@k = a' k^(-b'),
+so a = -a' and b = -b'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from budget.curves.base import POWER_LAW, CoverageCurve, FloatArray
+from budget.errors import DataError
+
+
+def power_law_lsq(k: FloatArray, coverage: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Least-squares fit of coverage = exp(a k^b) in log(-log) space, one fit per row.
+
+    ``k`` has shape (K,) with at least two distinct values; ``coverage`` has shape (R, K)
+    with values in (0, 1).  Returns arrays ``a`` and ``b`` of shape (R,).
+    """
+    x = np.log(np.asarray(k, dtype=float))
+    y = np.log(-np.log(np.asarray(coverage, dtype=float)))
+    xc = x - x.mean()
+    b = (y - y.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    intercept = y.mean(axis=1) - b * x.mean()
+    return -np.exp(intercept), b
+
+
+def _redraw(points: FloatArray, n_problems: int, n_boot: int, rng: np.random.Generator) -> FloatArray:
+    """Binomial redraws of published coverage figures, kept strictly inside (0, 1)."""
+    draws = rng.binomial(n_problems, points, size=(n_boot, points.size)) / n_problems
+    eps = 0.5 / n_problems
+    return np.clip(draws, eps, 1 - eps)
+
+
+def curve_from_points(
+    model: str,
+    task: str,
+    points: Sequence[tuple[float, float]],
+    n_problems: int,
+    *,
+    borrowed_b: FloatArray | None = None,
+    borrowed_from: str = "",
+    n_boot: int = 400,
+    seed: int = 0,
+    source: str = "",
+) -> CoverageCurve:
+    """Fit Brown et al.'s power law to published (k, coverage) points, with bootstrap draws.
+
+    With a single point at k = 1, coverage(1) = exp(a) fixes ``a`` but not the exponent;
+    ``borrowed_b`` (draws of ``b`` from other models on the same task) supplies it, and the
+    curve's notes say so.
+    """
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] != 2 or not len(pts):
+        raise DataError(f"catalog entry {model}/{task}: points must be [k, coverage] pairs")
+    ks, cov = pts[:, 0], pts[:, 1]
+    if np.any(ks < 1) or np.any((cov <= 0) | (cov >= 1)):
+        raise DataError(f"catalog entry {model}/{task}: need k >= 1 and 0 < coverage < 1")
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+    if np.unique(ks).size >= 2:
+        a0, b0 = power_law_lsq(ks, cov[None, :])
+        a_d, b_d = power_law_lsq(ks, _redraw(cov, n_problems, n_boot, rng))
+    elif borrowed_b is not None and borrowed_b.size and ks[0] == 1:
+        a0 = np.log(cov[:1])
+        b0 = np.array([float(np.median(borrowed_b))])
+        a_d = np.log(_redraw(cov[:1], n_problems, n_boot, rng)[:, 0])
+        b_d = rng.choice(borrowed_b, size=n_boot)
+        notes.append(
+            f"only k=1 is published; the exponent b is borrowed from {borrowed_from or 'other models'}"
+            " on this task (its bootstrap spread is carried into the interval)"
+        )
+    else:
+        raise DataError(f"catalog entry {model}/{task}: one point and no exponent to borrow")
+    ok = np.isfinite(a_d) & np.isfinite(b_d) & (b_d < 0)
+    return CoverageCurve(
+        model=model,
+        task=task,
+        form=POWER_LAW.name,
+        params={"a": float(a0[0]), "b": float(b0[0])},
+        draws=np.column_stack([a_d[ok], b_d[ok]]).tolist(),
+        max_observed_k=int(ks.max()),
+        n_problems=n_problems,
+        source=source,
+        notes=notes,
+    )
+
+
+def curve_from_schaeffer(
+    model: str,
+    task: str,
+    a: float,
+    b: float,
+    n_problems: int,
+    max_observed_k: int,
+    *,
+    n_boot: int = 400,
+    seed: int = 0,
+    source: str = "",
+) -> CoverageCurve:
+    """A curve from Schaeffer et al.'s published -log pass@k = a k^(-b).
+
+    Draws: the published curve is evaluated at k = 1, 10, ..., max_observed_k, each value is
+    redrawn as Binomial(n_problems, coverage) / n_problems, and the power law is refitted.
+    """
+    ks = np.unique(np.geomspace(1, max_observed_k, num=max(2, int(np.log10(max_observed_k)) + 1)))
+    params = np.array([[-a, -b]])
+    cov = POWER_LAW.evaluate(params, ks)[0]
+    rng = np.random.default_rng(seed)
+    a_d, b_d = power_law_lsq(ks, _redraw(cov, n_problems, n_boot, rng))
+    ok = np.isfinite(a_d) & np.isfinite(b_d) & (b_d < 0)
+    return CoverageCurve(
+        model=model,
+        task=task,
+        form=POWER_LAW.name,
+        params={"a": -a, "b": -b},
+        draws=np.column_stack([a_d[ok], b_d[ok]]).tolist(),
+        max_observed_k=max_observed_k,
+        n_problems=n_problems,
+        source=source,
+        notes=["interval: parametric bootstrap of the published fit over the task's problems"],
+    )

@@ -1,0 +1,224 @@
+"""Price records and cost-per-sample models (pure: no I/O).
+
+Three cost models turn prices into the expected and worst-case cost of one sample:
+
+* **API tokens** (``api_sample_cost``): a sample costs
+  ``prompt_tokens x input_price + output_tokens x output_price``.  Repeated samples of the
+  same prompt pay the provider's cached-input price for the prompt where it has one, so the
+  first sample of a problem and each further sample are priced separately.  The worst case
+  replaces the mean output length by ``max_output_tokens``.
+* **Per attempt** (``attempt_sample_cost``): a published average cost of one whole attempt
+  (for example an agent's full trajectory on one SWE-bench issue).
+* **Local machine** (``local_sample_cost``): ``machine $/hour x hours per sample``.  Hours per
+  sample come from a measured throughput when one is known (output tokens / aggregate tokens
+  per second), otherwise from a FLOPs estimate: a forward pass costs about ``2 x N`` FLOPs per
+  token for a model of ``N`` parameters (Kaplan et al. 2020, "Scaling Laws for Neural Language
+  Models", Sec. 2.1), run at a stated fraction (utilisation) of the machine's peak.  With
+  ``n``-sampling or prefix caching the prompt is computed once per problem, so only the first
+  sample pays for it.
+
+Amounts are exact ``Decimal`` dollars; the planner converts to floats at its boundary.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from budget.money import USD
+
+MILLION = Decimal(1_000_000)
+SECONDS_PER_HOUR = Decimal(3600)
+
+
+class TokenPrice(BaseModel):
+    """An API model's price in USD per million tokens."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    provider: str = ""
+    input_per_mtok: USD
+    output_per_mtok: USD
+    cached_input_per_mtok: USD | None = None
+    source: str
+    as_of: str
+
+
+class AttemptPrice(BaseModel):
+    """A published average cost of one attempt at one problem of a task."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    task: str
+    usd_per_attempt: USD
+    source: str
+    as_of: str
+
+
+class MachinePrice(BaseModel):
+    """A machine for local inference: its hourly price and peak throughput."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    usd_per_hour: USD
+    peak_tflops: float = Field(gt=0)
+    source: str
+    as_of: str
+
+
+class Throughput(BaseModel):
+    """A measured aggregate generation rate of a model on a machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    machine: str
+    output_tokens_per_second: float = Field(gt=0)
+    prompt_tokens_per_second: float | None = Field(default=None, gt=0)
+    concurrency: int = 1
+    source: str
+    as_of: str
+
+
+class SampleCost(BaseModel):
+    """The cost of sampling one problem: the first sample and each further one.
+
+    ``first``/``repeat`` are expected costs; ``worst_first``/``worst_repeat`` bound the
+    cost of a single sample (used by hard-cap planning and by the executor's reservations).
+    ``formula`` states the cost model with its numbers, for reports.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["api_tokens", "per_attempt", "local_machine"]
+    first: USD
+    repeat: USD
+    worst_first: USD
+    worst_repeat: USD
+    formula: str
+    sources: list[str] = Field(default_factory=list)
+
+    def fixed_cost(self, k: int) -> Decimal:
+        """Exact cost of ``k`` samples of one problem (``k`` >= 0), expected."""
+        return Decimal(0) if k <= 0 else self.first + (k - 1) * self.repeat
+
+    def worst_cost(self, k: int) -> Decimal:
+        """Exact worst-case cost of ``k`` samples of one problem."""
+        return Decimal(0) if k <= 0 else self.worst_first + (k - 1) * self.worst_repeat
+
+
+def _d(x: float | int | Decimal) -> Decimal:
+    return x if isinstance(x, Decimal) else Decimal(str(x))
+
+
+def api_sample_cost(
+    price: TokenPrice, *, prompt_tokens: int, output_tokens: float, max_output_tokens: int
+) -> SampleCost:
+    """Cost of a sample through a per-token API (see module docstring)."""
+    inp = price.input_per_mtok / MILLION
+    out = price.output_per_mtok / MILLION
+    cached = (price.cached_input_per_mtok / MILLION) if price.cached_input_per_mtok else inp
+    p, o, m = _d(prompt_tokens), _d(output_tokens), _d(max_output_tokens)
+    formula = (
+        f"API tokens: {prompt_tokens} prompt x ${price.input_per_mtok}/Mtok"
+        + (f" (repeats ${price.cached_input_per_mtok}/Mtok cached)" if price.cached_input_per_mtok else "")
+        + f" + {output_tokens:g} output x ${price.output_per_mtok}/Mtok"
+        + f"; worst case {max_output_tokens} output tokens"
+    )
+    return SampleCost(
+        kind="api_tokens",
+        first=p * inp + o * out,
+        repeat=p * cached + o * out,
+        worst_first=p * inp + m * out,
+        worst_repeat=p * cached + m * out,
+        formula=formula,
+        sources=[f"{price.source} ({price.as_of})"],
+    )
+
+
+def attempt_sample_cost(price: AttemptPrice) -> SampleCost:
+    """Cost of a sample priced as a published average per attempt."""
+    c = price.usd_per_attempt
+    return SampleCost(
+        kind="per_attempt",
+        first=c,
+        repeat=c,
+        worst_first=c,
+        worst_repeat=c,
+        formula=f"published average ${c} per attempt on {price.task} (worst case taken equal)",
+        sources=[f"{price.source} ({price.as_of})"],
+    )
+
+
+def local_sample_cost(
+    machine: MachinePrice,
+    *,
+    prompt_tokens: int,
+    output_tokens: float,
+    max_output_tokens: int,
+    throughput: Throughput | None = None,
+    parameters: float | None = None,
+    utilisation: float = 0.1,
+) -> SampleCost:
+    """Cost of a sample generated on a local machine (see module docstring).
+
+    Measured: seconds = output_tokens / output_tokens_per_second (+ prompt_tokens /
+    prompt_tokens_per_second for the first sample when known).  Estimated:
+    seconds = 2 x parameters x tokens / (peak_tflops x 1e12 x utilisation).
+    """
+    rate = machine.usd_per_hour / SECONDS_PER_HOUR
+    if throughput is not None:
+        tps = _d(throughput.output_tokens_per_second)
+        out_s = _d(output_tokens) / tps
+        worst_s = _d(max_output_tokens) / tps
+        pre_s = (
+            _d(prompt_tokens) / _d(throughput.prompt_tokens_per_second)
+            if throughput.prompt_tokens_per_second
+            else Decimal(0)
+        )
+        formula = (
+            f"local {machine.name} at ${machine.usd_per_hour}/h; measured "
+            f"{throughput.output_tokens_per_second:g} output tok/s "
+            f"(concurrency {throughput.concurrency}) x {output_tokens:g} tokens/sample"
+        )
+        sources = [
+            f"{machine.source} ({machine.as_of})",
+            f"{throughput.source} ({throughput.as_of})",
+        ]
+    elif parameters is not None and parameters > 0:
+        if not 0 < utilisation <= 1:
+            from budget.errors import InputError
+
+            raise InputError(f"utilisation must be in (0, 1], got {utilisation}")
+        flops_per_s = _d(machine.peak_tflops) * Decimal(10) ** 12 * _d(utilisation)
+        per_token_s = 2 * _d(parameters) / flops_per_s
+        out_s = _d(output_tokens) * per_token_s
+        worst_s = _d(max_output_tokens) * per_token_s
+        pre_s = _d(prompt_tokens) * per_token_s
+        formula = (
+            f"local {machine.name} at ${machine.usd_per_hour}/h; FLOPs estimate 2 x "
+            f"{parameters:.3g} params x ({prompt_tokens} prompt once + {output_tokens:g} output) "
+            f"tokens at {utilisation:.0%} of {machine.peak_tflops:g} TFLOP/s"
+        )
+        sources = [f"{machine.source} ({machine.as_of})", "2N FLOPs/token: Kaplan et al. 2020"]
+    else:
+        from budget.errors import PricingError
+
+        raise PricingError(
+            f"no measured throughput and no parameter count for a model on {machine.name}"
+        )
+    return SampleCost(
+        kind="local_machine",
+        first=(pre_s + out_s) * rate,
+        repeat=out_s * rate,
+        worst_first=(pre_s + worst_s) * rate,
+        worst_repeat=worst_s * rate,
+        formula=formula,
+        sources=sources,
+    )

@@ -1,0 +1,1 @@
+"""Terminal reports (rich) and exports; one module per area.  Rendering only: no decisions."""

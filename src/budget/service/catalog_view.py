@@ -1,0 +1,85 @@
+"""Use cases: list the catalog's tasks and models; show prices with their sources."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from budget import SCHEMA_VERSION
+from budget.catalog import TaskInfo, catalog_candidates, load_catalog
+from budget.errors import UnknownNameError
+from budget.money import USD
+from budget.pricing import AttemptPrice, MachinePrice, PriceBook, TokenPrice, default_price_book
+
+
+class ModelRow(BaseModel):
+    task: str
+    model: str
+    display: str
+    tier: str
+    cost_per_sample: USD
+    cost_model: str
+    coverage: dict[int, float]
+    max_observed_k: int | None
+    source: str
+
+
+class ModelListing(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    tasks: list[TaskInfo]
+    models: list[ModelRow]
+
+
+def list_models(task: str | None = None, book: PriceBook | None = None) -> ModelListing:
+    catalog = load_catalog()
+    book = book or default_price_book()
+    tasks = [catalog.task(task)] if task else list(catalog.tasks.values())
+    rows = []
+    for t in tasks:
+        for c in catalog_candidates(t.id, book):
+            cov = c.curve.coverage([1, 10, 100, 1000])
+            rows.append(
+                ModelRow(
+                    task=t.id,
+                    model=c.model,
+                    display=c.label,
+                    tier=c.tier,
+                    cost_per_sample=c.cost.first,
+                    cost_model=c.cost.formula,
+                    coverage={k: float(v) for k, v in zip((1, 10, 100, 1000), cov, strict=True)},
+                    max_observed_k=c.curve.max_observed_k,
+                    source=c.source,
+                )
+            )
+    return ModelListing(tasks=tasks, models=rows)
+
+
+class PriceListing(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    token_prices: list[TokenPrice]
+    attempt_prices: list[AttemptPrice]
+    machines: list[MachinePrice]
+    litellm_version: str | None
+
+
+def show_prices(names: list[str], book: PriceBook | None = None) -> PriceListing:
+    """Prices for each name: a machine, or a model's per-token and per-attempt prices."""
+    book = book or default_price_book()
+    tokens: list[TokenPrice] = []
+    attempts: list[AttemptPrice] = []
+    machines: list[MachinePrice] = []
+    for name in names:
+        if name in book.machines:
+            machines.append(book.machine(name))
+            continue
+        model = book.canonical(name)
+        found = [p for (m, _task), p in book.attempts.items() if m == model]
+        attempts.extend(found)
+        try:
+            tokens.append(book.token_price(name))
+        except UnknownNameError:
+            if not found:
+                raise
+    return PriceListing(
+        token_prices=tokens, attempt_prices=attempts, machines=machines,
+        litellm_version=book.litellm_version,
+    )

@@ -1,0 +1,90 @@
+"""Use case: plan a budget.  Joins the catalog (or the user's own curves), prices and planner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from budget.catalog import catalog_candidates, load_catalog
+from budget.errors import InputError, UnknownNameError
+from budget.money import usd
+from budget.planner import Candidate, PlanResult, PlanSettings, Policy, plan
+from budget.pricing import PriceBook, default_price_book
+
+DEFAULT_TASK = "swe-bench-lite"
+
+#: Looks up the user's own candidates for a task (from the store); returns [] when none.
+UserCandidates = Callable[[str | None], tuple[str | None, list[Candidate]]]
+
+
+class PlanRequest(BaseModel):
+    """A request for a plan, as the CLI or a script builds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dollars: Decimal
+    task: str | None = None
+    problems: int | None = Field(default=None, gt=0)
+    models: list[str] | None = None
+    policy: Policy = Policy.FIXED
+    hard_cap: bool = False
+    max_extrapolation: float = Field(default=10.0, gt=0)
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, dollars: str, **kw: object) -> PlanRequest:
+        amount = usd(dollars, what="--dollars")
+        if amount <= 0:
+            raise InputError(f"--dollars must be positive, got {dollars}")
+        return cls.model_validate({"dollars": amount, **kw})
+
+
+def _select(cands: Sequence[Candidate], models: list[str] | None, task: str, book: PriceBook) -> list[Candidate]:
+    if not models:
+        return list(cands)
+    known = {c.model: c for c in cands}
+    chosen = []
+    for name in models:
+        canonical = book.canonical(name)
+        if canonical not in known:
+            raise UnknownNameError("model", name, list(known), context=f"task {task}")
+        chosen.append(known[canonical])
+    return chosen
+
+
+def make_plan(
+    request: PlanRequest,
+    *,
+    book: PriceBook | None = None,
+    user_candidates: UserCandidates | None = None,
+) -> PlanResult:
+    """Plan ``request``: the user's own curves for the task win over the bundled catalog."""
+    book = book or default_price_book()
+    task = request.task
+    own: list[Candidate] = []
+    if user_candidates is not None:
+        task, own = user_candidates(task)
+    task = task or DEFAULT_TASK
+    catalog = load_catalog()
+    if task in catalog.tasks:
+        info = catalog.task(task)
+        base = {c.model: c for c in catalog_candidates(task, book, seed=request.seed)}
+        problems, unit = request.problems or info.problems, info.unit
+    elif own:
+        base, problems, unit = {}, request.problems or (own[0].curve.n_problems or 100), "problems"
+    else:
+        raise UnknownNameError("task", task, list(catalog.tasks))
+    base.update({c.model: c for c in own})
+    settings = PlanSettings(
+        dollars=request.dollars,
+        task=task,
+        problems=problems,
+        policy=request.policy,
+        hard_cap=request.hard_cap,
+        max_extrapolation=request.max_extrapolation,
+        seed=request.seed,
+        unit=unit,
+    )
+    return plan(_select(list(base.values()), request.models, task, book), settings)
