@@ -95,8 +95,14 @@ def _curves(catalog: Catalog, task: TaskInfo, seed: int) -> dict[str, CoverageCu
     for e in entries:
         if e.schaeffer is not None:
             curves[e.model] = curve_from_schaeffer(
-                e.model, task.id, e.schaeffer["a"], e.schaeffer["b"], task.problems,
-                e.max_observed_k or 10_000, seed=seed, source=e.source,
+                e.model,
+                task.id,
+                e.schaeffer["a"],
+                e.schaeffer["b"],
+                task.problems,
+                e.max_observed_k or 10_000,
+                seed=seed,
+                source=e.source,
             )
         elif e.points is not None and len({k for k, _ in e.points}) >= 2:
             curves[e.model] = curve_from_points(
@@ -108,8 +114,14 @@ def _curves(catalog: Catalog, task: TaskInfo, seed: int) -> dict[str, CoverageCu
     for e in entries:
         if e.model not in curves and e.points is not None:
             curves[e.model] = curve_from_points(
-                e.model, task.id, e.points, task.problems, borrowed_b=borrowed,
-                borrowed_from=names, seed=seed, source=e.source,
+                e.model,
+                task.id,
+                e.points,
+                task.problems,
+                borrowed_b=borrowed,
+                borrowed_from=names,
+                seed=seed,
+                source=e.source,
             )
     return curves
 

@@ -34,9 +34,7 @@ class UnknownNameError(InputError):
         names = list(dict.fromkeys(known))
         needle = name.lower()
         close = [k for k in names if needle and needle in k.lower()][:3]
-        close += [
-            k for k in difflib.get_close_matches(name, names, n=3, cutoff=0.5) if k not in close
-        ]
+        close += [k for k in difflib.get_close_matches(name, names, n=3, cutoff=0.5) if k not in close]
         close = close[:3]
         where = f" ({context})" if context else ""
         if close:

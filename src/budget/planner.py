@@ -198,19 +198,22 @@ class _Options:
             return c.worst_cost(k)
         if self.settings.policy is Policy.FIXED:
             return c.fixed_cost(k)
-        tail = Decimal(repr(float(self.survival_cumsum[k]))).quantize(
-            Decimal("1e-9"), rounding=ROUND_CEILING
-        )
+        tail = Decimal(repr(float(self.survival_cumsum[k]))).quantize(Decimal("1e-9"), rounding=ROUND_CEILING)
         return c.first + c.repeat * tail
 
 
-def _grid(k_max: int) -> np.ndarray:
+def _grid(k_max: int, k_cap: int) -> np.ndarray:
+    """Options k: every integer to DENSE_K, then a fixed geometric ladder, and k_cap.
+
+    The ladder does not depend on the budget, so a larger budget only adds options.
+    """
     dense = np.arange(0, min(k_max, DENSE_K) + 1)
     if k_max <= DENSE_K:
         return dense
     n = math.ceil(math.log(k_max / DENSE_K) / math.log(GEOMETRIC_STEP)) + 1
-    tail = np.unique(np.round(np.geomspace(DENSE_K, k_max, n)).astype(np.int64))
-    return np.unique(np.concatenate([dense, tail]))
+    ladder = np.round(DENSE_K * GEOMETRIC_STEP ** np.arange(n)).astype(np.int64)
+    extra = np.asarray([k_cap] if k_cap <= k_max else [], dtype=np.int64)
+    return np.unique(np.concatenate([dense, ladder[ladder <= k_max], extra]))
 
 
 def _options(cand: Candidate, s: PlanSettings) -> _Options:
@@ -232,12 +235,13 @@ def _options(cand: Candidate, s: PlanSettings) -> _Options:
     survival = 1.0 - cov_all
     survival[0] = 0.0  # the first sample is priced by `first`
     cumsum = np.concatenate([[0.0], np.cumsum(survival)])[:-1]  # cumsum[k] = sum_{j<k}, j>=1
-    ks = _grid(k_max)
+    ks = _grid(k_max, k_cap)
     if s.hard_cap or s.policy is Policy.FIXED:
         cost = np.where(ks > 0, first + (ks - 1) * repeat, 0.0)
     else:
         cost = np.where(ks > 0, first + repeat * cumsum[ks], 0.0)
-    return _Options(cand, ks, cost, cov_all[ks], cumsum, k_cap, s)
+    keep = cost <= budget  # one problem could take the whole budget, not more
+    return _Options(cand, ks[keep], cost[keep], cov_all[ks[keep]], cumsum, k_cap, s)
 
 
 # --------------------------------------------------------------------------- hull / LP
@@ -306,7 +310,7 @@ def _estimate(groups: list[tuple[_Vertex, int]], s: PlanSettings) -> Estimate:
     n = s.problems
     rng = np.random.default_rng(s.seed)
     allocations: list[Allocation] = []
-    cov_total = 0.0
+    cov_total: float = 0.0
     draws_total: FloatArray | None = None
     solved_draws: FloatArray | None = None
     exp_cost = Decimal(0)
@@ -324,8 +328,8 @@ def _estimate(groups: list[tuple[_Vertex, int]], s: PlanSettings) -> Estimate:
         d = v.opt.cand.curve.coverage_draws([v.k])[:, 0]
         d = rng.choice(d, size=2000) if d.size > 1 else np.full(2000, d[0])
         draws_total = d * m if draws_total is None else draws_total + d * m
-        solved = rng.binomial(m, np.clip(d, 0, 1)).astype(float)
-        solved_draws = solved if solved_draws is None else solved_draws + solved
+        hits = rng.binomial(m, np.clip(d, 0, 1)).astype(float)
+        solved_draws = hits if solved_draws is None else solved_draws + hits
         allocations.append(
             Allocation(
                 model=v.opt.cand.model,
@@ -340,7 +344,10 @@ def _estimate(groups: list[tuple[_Vertex, int]], s: PlanSettings) -> Estimate:
     if draws_total is None or solved_draws is None:
         cov_iv, solved_iv = (0.0, 0.0), (0.0, 0.0)
     else:
-        cov_iv = (float(np.quantile(draws_total, lo_q)) / n, float(np.quantile(draws_total, hi_q)) / n)
+        cov_iv = (
+            float(np.quantile(draws_total, lo_q)) / n,
+            float(np.quantile(draws_total, hi_q)) / n,
+        )
         solved_iv = (float(np.quantile(solved_draws, lo_q)), float(np.quantile(solved_draws, hi_q)))
     solved = cov_total
     return Estimate(
@@ -363,7 +370,8 @@ def _frontier(verts: list[_Vertex], dollars: FloatArray, n: int) -> FloatArray:
     """LP value (expected solved) at each budget, interpolated along the hull."""
     c = np.array([float(v.cost) for v in verts]) * n
     f = np.array([v.value for v in verts]) * n
-    return np.interp(dollars, c, f)
+    out: FloatArray = np.interp(dollars, c, f)
+    return out
 
 
 def _crossings(
@@ -382,7 +390,13 @@ def _crossings(
                 x0, x1, d0, d1 = grid[j], grid[j + 1], diff[j], diff[j + 1]
                 x = x0 + (x1 - x0) * d0 / (d0 - d1)
                 low, high = (a, b) if d0 > 0 else (b, a)
-                out.append(Crossing(cheaper_wins_below=labels[low], dearer_wins_above=labels[high], dollars=float(x)))
+                out.append(
+                    Crossing(
+                        cheaper_wins_below=labels[low],
+                        dearer_wins_above=labels[high],
+                        dollars=float(x),
+                    )
+                )
     return sorted(out, key=lambda c: c.dollars)
 
 

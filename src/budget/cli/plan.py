@@ -21,12 +21,20 @@ def plan_command(
     task: Annotated[str | None, typer.Option(help="Task id (see `budget models`).")] = None,
     problems: Annotated[int | None, typer.Option(help="Number of problems (default: the task's).")] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated candidate models.")] = None,
-    policy: Annotated[Policy, typer.Option(help="fixed: k samples per problem; until-pass: stop at the first accepted.")] = Policy.FIXED,
+    policy: Annotated[
+        Policy,
+        typer.Option(help="fixed: k samples per problem; until-pass: stop at the first accepted."),
+    ] = Policy.FIXED,
     hard_cap: Annotated[bool, typer.Option("--hard-cap", help="Plan on the worst-case cost.")] = False,
-    max_extrapolation: Annotated[float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")] = 10.0,
+    max_extrapolation: Annotated[
+        float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")
+    ] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed for interval draws.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
-    export: Annotated[Path | None, typer.Option(help="Also write the JSON plan to this file (e.g. reports/plan.json).")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="Also write the JSON plan to this file (e.g. reports/plan.json)."),
+    ] = None,
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
     from budget.service.planning import PlanRequest, make_plan

@@ -104,7 +104,8 @@ class CoverageCurve(BaseModel):
     def coverage(self, k: ArrayLike) -> FloatArray:
         """Point estimate of coverage at each k (array in, array out)."""
         kk = np.atleast_1d(np.asarray(k, dtype=float))
-        return self._form().evaluate(self.param_vector()[None, :], kk)[0]
+        out: FloatArray = self._form().evaluate(self.param_vector()[None, :], kk)[0]
+        return out
 
     def coverage_draws(self, k: ArrayLike) -> FloatArray:
         """Coverage under each bootstrap draw: shape (draws, len(k)).

@@ -7,8 +7,10 @@ Brown et al.'s power law is refitted to each redraw.
 
 The fit is Brown et al. 2024 ("Large Language Monkeys", Eq. 3 and App. C.1): with
 coverage(k) = exp(a k^b), ``log(-log coverage) = log(-a) + b log k`` is linear in
-``log k``, so ordinary least squares in that space gives ``b`` (slope) and ``log(-a)``
-(intercept).  Schaeffer et al. (ICML 2025) report the same law as -log pass@k = a' k^(-b'),
+``log k``, so least squares in that space gives ``b`` (slope) and ``log(-a)``
+(intercept).  Published points are weighted by the inverse of their binomial variance in
+that space (delta method), since a share near 0 or 1 is known more precisely there.
+Schaeffer et al. (ICML 2025) report the same law as -log pass@k = a' k^(-b'),
 so a = -a' and b = -b'.
 """
 
@@ -22,18 +24,35 @@ from budget.curves.base import POWER_LAW, CoverageCurve, FloatArray
 from budget.errors import DataError
 
 
-def power_law_lsq(k: FloatArray, coverage: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Least-squares fit of coverage = exp(a k^b) in log(-log) space, one fit per row.
+def power_law_lsq(
+    k: FloatArray, coverage: FloatArray, weights: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """(Weighted) least-squares fit of coverage = exp(a k^b) in log(-log) space, per row.
 
     ``k`` has shape (K,) with at least two distinct values; ``coverage`` has shape (R, K)
-    with values in (0, 1).  Returns arrays ``a`` and ``b`` of shape (R,).
+    with values in (0, 1); ``weights`` (K,) default to equal.  Returns ``a`` and ``b`` (R,).
     """
     x = np.log(np.asarray(k, dtype=float))
     y = np.log(-np.log(np.asarray(coverage, dtype=float)))
-    xc = x - x.mean()
-    b = (y - y.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    intercept = y.mean(axis=1) - b * x.mean()
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    xm = w @ x
+    xc = x - xm
+    ym = y @ w
+    b = (y - ym[:, None]) @ (w * xc) / (w @ (xc * xc))
+    intercept = ym - b * xm
     return -np.exp(intercept), b
+
+
+def binomial_weights(coverage: FloatArray, n_problems: int) -> FloatArray:
+    """Inverse-variance weights for y = log(-log c) when c is a share of ``n_problems``.
+
+    Delta method: Var(c) = c (1 - c) / N and dy/dc = 1 / (c log c), so
+    Var(y) = (1 - c) / (N c log(c)^2).
+    """
+    c = np.asarray(coverage, dtype=float)
+    weights: FloatArray = n_problems * c * np.log(c) ** 2 / (1 - c)
+    return weights
 
 
 def _redraw(points: FloatArray, n_problems: int, n_boot: int, rng: np.random.Generator) -> FloatArray:
@@ -70,8 +89,9 @@ def curve_from_points(
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     if np.unique(ks).size >= 2:
-        a0, b0 = power_law_lsq(ks, cov[None, :])
-        a_d, b_d = power_law_lsq(ks, _redraw(cov, n_problems, n_boot, rng))
+        w = binomial_weights(cov, n_problems)
+        a0, b0 = power_law_lsq(ks, cov[None, :], w)
+        a_d, b_d = power_law_lsq(ks, _redraw(cov, n_problems, n_boot, rng), w)
     elif borrowed_b is not None and borrowed_b.size and ks[0] == 1:
         a0 = np.log(cov[:1])
         b0 = np.array([float(np.median(borrowed_b))])

@@ -210,9 +210,7 @@ def local_sample_cost(
     else:
         from budget.errors import PricingError
 
-        raise PricingError(
-            f"no measured throughput and no parameter count for a model on {machine.name}"
-        )
+        raise PricingError(f"no measured throughput and no parameter count for a model on {machine.name}")
     return SampleCost(
         kind="local_machine",
         first=(pre_s + out_s) * rate,

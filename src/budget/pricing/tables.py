@@ -81,9 +81,7 @@ class PriceBook:
                 provider=r.get("provider", ""),
                 input_per_mtok=Decimal(str(r["input"])),
                 output_per_mtok=Decimal(str(r["output"])),
-                cached_input_per_mtok=(
-                    Decimal(str(r["cached_input"])) if "cached_input" in r else None
-                ),
+                cached_input_per_mtok=(Decimal(str(r["cached_input"])) if "cached_input" in r else None),
                 source=r["source"],
                 as_of=str(r["as_of"]),
             )
@@ -101,8 +99,7 @@ class PriceBook:
     def machines(self) -> dict[str, MachinePrice]:
         rows = _read_toml(self.directory / "machines.toml").get("machine", [])
         return _newest(
-            (m.name, m)
-            for m in (MachinePrice.model_validate({**r, "as_of": str(r["as_of"])}) for r in rows)
+            (m.name, m) for m in (MachinePrice.model_validate({**r, "as_of": str(r["as_of"])}) for r in rows)
         )
 
     @cached_property

@@ -11,7 +11,10 @@ from budget.service.catalog_view import ModelListing, PriceListing
 
 def render_models(listing: ModelListing, console: Console) -> None:
     for t in listing.tasks:
-        table = Table(title=f"{t.id}: {t.name} ({t.problems} {t.unit}; verifier: {t.verifier})", title_justify="left")
+        table = Table(
+            title=f"{t.id}: {t.name} ({t.problems} {t.unit}; verifier: {t.verifier})",
+            title_justify="left",
+        )
         table.add_column("model", no_wrap=True)
         table.add_column("tier")
         table.add_column("$ / sample", justify="right")
@@ -20,7 +23,9 @@ def render_models(listing: ModelListing, console: Console) -> None:
         table.add_column("data to k", justify="right")
         for r in (r for r in listing.models if r.task == t.id):
             table.add_row(
-                r.model, r.tier, fmt_usd(r.cost_per_sample),
+                r.model,
+                r.tier,
+                fmt_usd(r.cost_per_sample),
                 *(f"{r.coverage[k]:.1%}" for k in (1, 10, 100, 1000)),
                 f"{r.max_observed_k:,}" if r.max_observed_k else "-",
             )
@@ -35,9 +40,13 @@ def render_prices(prices: PriceListing, console: Console) -> None:
             table.add_column(col, overflow="fold")
         for p in prices.token_prices:
             table.add_row(
-                p.model, p.provider, f"${p.input_per_mtok}",
+                p.model,
+                p.provider,
+                f"${p.input_per_mtok}",
                 f"${p.cached_input_per_mtok}" if p.cached_input_per_mtok is not None else "-",
-                f"${p.output_per_mtok}", p.source, p.as_of,
+                f"${p.output_per_mtok}",
+                p.source,
+                p.as_of,
             )
         console.print(table)
     if prices.attempt_prices:
@@ -54,4 +63,6 @@ def render_prices(prices: PriceListing, console: Console) -> None:
         for m in prices.machines:
             table.add_row(m.name, f"${m.usd_per_hour}", f"{m.peak_tflops:g}", m.source, m.as_of)
         console.print(table)
-    console.print(f"[dim]litellm price table version: {prices.litellm_version or 'litellm not installed'}[/dim]")
+    console.print(
+        f"[dim]litellm price table version: {prices.litellm_version or 'litellm not installed'}[/dim]"
+    )

@@ -55,7 +55,10 @@ def line_chart(
         out.append("\n")
     out.append(" " * label_w + " └" + "─" * width + "\n", style="dim")
     left, right = f"${x_min:,.2f}", f"${x_max:,.0f}"
-    out.append(" " * (label_w + 2) + left + x_label.center(width - len(left) - len(right)) + right + "\n", style="dim")
+    out.append(
+        " " * (label_w + 2) + left + x_label.center(width - len(left) - len(right)) + right + "\n",
+        style="dim",
+    )
     for i, name in enumerate(series):
         out.append(f"  {MARKERS[i % len(MARKERS)]} ", style=COLOURS[i % len(COLOURS)])
         out.append(name)

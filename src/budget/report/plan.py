@@ -27,9 +27,8 @@ def render_plan(result: PlanResult, console: Console) -> None:
     console.print(
         Panel(
             Text(rec.headline, style="bold"),
-            title=f"budget plan: {fmt_usd(s.dollars)} on {s.task} ({s.problems} {s.unit}, policy {s.policy.value}"
-            + (", hard cap" if s.hard_cap else "")
-            + ")",
+            title=f"budget plan: {fmt_usd(s.dollars)} on {s.task} "
+            f"({s.problems} {s.unit}, policy {s.policy.value}" + (", hard cap" if s.hard_cap else "") + ")",
             border_style="green",
         )
     )

@@ -80,6 +80,8 @@ def show_prices(names: list[str], book: PriceBook | None = None) -> PriceListing
             if not found:
                 raise
     return PriceListing(
-        token_prices=tokens, attempt_prices=attempts, machines=machines,
+        token_prices=tokens,
+        attempt_prices=attempts,
+        machines=machines,
         litellm_version=book.litellm_version,
     )

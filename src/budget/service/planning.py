@@ -41,7 +41,9 @@ class PlanRequest(BaseModel):
         return cls.model_validate({"dollars": amount, **kw})
 
 
-def _select(cands: Sequence[Candidate], models: list[str] | None, task: str, book: PriceBook) -> list[Candidate]:
+def _select(
+    cands: Sequence[Candidate], models: list[str] | None, task: str, book: PriceBook
+) -> list[Candidate]:
     if not models:
         return list(cands)
     known = {c.model: c for c in cands}

@@ -1,0 +1,132 @@
+"""The `budget plan` command: its JSON contract, its errors, and what it must not import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def budget(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", **_pythonpath()},
+    )
+
+
+def _pythonpath() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "VIRTUAL_ENV")}
+
+
+def test_plan_json_contract() -> None:
+    out = budget("plan", "--dollars", "50", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["schema_version"] == 1
+    assert {"dollars", "task", "problems", "policy"} <= set(doc["inputs"])
+    assert doc["inputs"]["task"] == "swe-bench-lite" and doc["inputs"]["dollars"] == 50
+    rec = doc["recommendation"]
+    for key in (
+        "allocations",
+        "expected_coverage",
+        "expected_coverage_interval",
+        "expected_solved",
+        "expected_cost",
+    ):
+        assert key in rec
+    assert rec["expected_cost"] <= 50
+    lo, hi = rec["expected_coverage_interval"]
+    assert 0 <= lo <= rec["expected_coverage"] <= hi <= 1
+    for a in rec["allocations"]:
+        assert {"model", "samples_per_problem", "policy"} <= set(a)
+    models = {a["model"] for a in doc["alternatives"]}
+    assert models == {"deepseek-coder-v2-instruct", "gpt-4o", "claude-3-5-sonnet-20240620"}
+    for a in doc["alternatives"]:
+        assert {
+            "model",
+            "samples_per_problem",
+            "expected_coverage",
+            "expected_coverage_interval",
+            "expected_cost",
+        } <= set(a)
+
+
+def test_plan_report_has_headline_table_and_chart() -> None:
+    out = budget("plan", "--dollars", "50")
+    assert out.returncode == 0, out.stderr
+    assert "Sample DeepSeek-Coder-V2-Instruct" in out.stdout
+    assert "Expected solved against dollars" in out.stdout
+    assert "GPT-4o" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dollars", "0"], "must be positive"),
+        (["--dollars", "-5"], "must be positive"),
+        (["--dollars", "nan"], "finite"),
+        (["--dollars", "lots"], "number of dollars"),
+        (["--dollars", "50", "--task", "nope"], "unknown task"),
+        (["--dollars", "50", "--models", "gpt-5-ultra"], "unknown model"),
+        (["--dollars", "0.001"], "buys no sample"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> None:
+    out = budget("plan", *args)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_plan_does_not_import_litellm_or_vllm() -> None:
+    code = (
+        "import sys\n"
+        "from budget.cli import main\n"
+        "sys.argv = ['budget', 'plan', '--dollars', '50', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('litellm', 'vllm', 'openai') if m in sys.modules]\n"
+        "sys.stderr.write('IMPORTED:' + ','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stderr.strip().endswith("IMPORTED:"), out.stderr[-300:]
+
+
+def test_models_and_pricing_show() -> None:
+    out = budget("models", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert {t["id"] for t in doc["tasks"]} >= {"swe-bench-lite", "math"}
+    out = budget("pricing", "show", "gpt-4o", "h100-80gb", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["machines"][0]["name"] == "h100-80gb"
+    assert all(p["source"] and p["as_of"] for p in doc["token_prices"] + doc["attempt_prices"])
+    out = budget("pricing", "show", "no-such-model-xyz")
+    assert out.returncode != 0 and "unknown model" in out.stderr
+
+
+def test_policy_and_hard_cap_options() -> None:
+    out = budget(
+        "plan",
+        "--dollars",
+        "20",
+        "--task",
+        "math",
+        "--policy",
+        "until-pass",
+        "--hard-cap",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["inputs"]["policy"] == "until-pass"
+    assert doc["recommendation"]["worst_case_cost"] <= 20
