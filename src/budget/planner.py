@@ -53,6 +53,7 @@ from budget.pricing import SampleCost
 
 DENSE_K = 2048  # every integer k up to here is an option; geometric steps beyond
 GEOMETRIC_STEP = 1.002
+N_DRAWS = 2000  # Monte Carlo draws behind every interval
 
 
 class Policy(StrEnum):
@@ -317,6 +318,7 @@ def _estimate(groups: list[tuple[_Vertex, int]], s: PlanSettings) -> Estimate:
     worst = Decimal(0)
     unsampled = 0
     extrap = 0.0
+    picks: dict[str, np.ndarray] = {}
     for v, m in groups:
         if v.k == 0:
             unsampled += m
@@ -326,7 +328,9 @@ def _estimate(groups: list[tuple[_Vertex, int]], s: PlanSettings) -> Estimate:
         cov_total += v.value * m
         extrap = max(extrap, v.opt.cand.curve.extrapolation(v.k))
         d = v.opt.cand.curve.coverage_draws([v.k])[:, 0]
-        d = rng.choice(d, size=2000) if d.size > 1 else np.full(2000, d[0])
+        # one set of draw indices per model, so groups of the same model stay correlated
+        idx = picks.setdefault(v.opt.cand.model, rng.integers(0, d.size, N_DRAWS))
+        d = d[idx % d.size]
         draws_total = d * m if draws_total is None else draws_total + d * m
         hits = rng.binomial(m, np.clip(d, 0, 1)).astype(float)
         solved_draws = hits if solved_draws is None else solved_draws + hits
