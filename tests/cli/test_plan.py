@@ -77,6 +77,8 @@ def test_plan_report_has_headline_table_and_chart() -> None:
         (["--dollars", "50", "--task", "nope"], "unknown task"),
         (["--dollars", "50", "--models", "gpt-5-ultra"], "unknown model"),
         (["--dollars", "0.001"], "buys no sample"),
+        (["--dollars", "50", "--problems", "0"], "problems"),
+        (["--dollars", "50", "--max-extrapolation", "-1"], "max_extrapolation"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> None:

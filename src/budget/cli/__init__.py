@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
-from budget.errors import BudgetError
+from budget.errors import BudgetError, InputError
 
 app = typer.Typer(
     name="budget",
@@ -46,12 +47,21 @@ def _register() -> None:
             importlib.import_module(f"budget.cli.{info.name}")
 
 
+def _invalid(exc: ValidationError) -> InputError:
+    """A pydantic validation failure at the CLI boundary, as one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+    return InputError(f"invalid {where}: {first.get('msg', 'invalid value')}")
+
+
 def main() -> None:
     _register()
     try:
         app()
     except BudgetError as error:
         fail(error)
+    except ValidationError as exc:
+        fail(_invalid(exc))
     except KeyboardInterrupt:
         sys.stderr.write("budget: interrupted\n")
         raise SystemExit(130) from None
