@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -12,13 +13,20 @@ from budget.planner import PlanResult
 from budget.report.chart import line_chart
 
 
+def _per_solved(x: object) -> str:
+    """Dollars per solved problem to three significant figures ('-' when nothing is solved)."""
+    if x is None:
+        return "-"
+    return f"${float(str(x)):.3g}"
+
+
 def _k(groups: list[tuple[int, int]], n: int) -> str:
     if not groups:
         return "-"
     ks = sorted({k for k, _ in groups})
     covered = sum(m for _, m in groups)
     txt = str(ks[0]) if len(ks) == 1 else f"{ks[0]}-{ks[-1]}"
-    return txt if covered == n else f"{txt} on {covered}/{n}"
+    return txt if covered == n else f"{txt} ({covered}/{n})"
 
 
 def render_plan(result: PlanResult, console: Console) -> None:
@@ -32,37 +40,44 @@ def render_plan(result: PlanResult, console: Console) -> None:
             border_style="green",
         )
     )
-    table = Table(title="Each model alone, and one sample of each", title_justify="left", expand=False)
+    table = Table(
+        title="Each model alone (above the line), and one sample of each (below)",
+        title_justify="left",
+        expand=False,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for col, kw in [
-        ("model", {"no_wrap": True}),
-        ("samples / problem", {"justify": "right"}),
-        ("expected solved", {"justify": "right"}),
-        ("90% interval", {"justify": "right"}),
-        ("cost", {"justify": "right"}),
-        ("$ / solved", {"justify": "right"}),
+        ("model", {"overflow": "fold", "min_width": 26}),
+        ("samples\n/problem", {"justify": "right", "no_wrap": True}),
+        ("solved", {"justify": "right", "no_wrap": True}),
+        ("90%", {"justify": "right", "no_wrap": True}),
+        ("cost", {"justify": "right", "no_wrap": True}),
+        ("$/solved", {"justify": "right", "no_wrap": True}),
     ]:
         table.add_column(col, **kw)  # type: ignore[arg-type]
     best_models = {a.model for a in rec.allocations}
     for alt in sorted(result.alternatives, key=lambda a: -a.expected_solved):
         groups = [(a.samples_per_problem, a.problems) for a in alt.allocations]
-        star = "★ " if best_models == {alt.model} else "  "
+        best = best_models == {alt.model}
         table.add_row(
-            f"{star}{alt.display} [dim]({alt.tier})[/dim]",
+            f"[bold green]{alt.display}[/bold green]" if best else alt.display,
             _k(groups, s.problems),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
             fmt_usd(alt.expected_cost),
-            fmt_usd(alt.dollars_per_solved) if alt.dollars_per_solved is not None else "-",
+            _per_solved(alt.dollars_per_solved),
         )
     table.add_section()
     for one in sorted(result.frontier_single_sample, key=lambda x: -x.expected_solved):
         table.add_row(
-            f"  [dim]{one.display}, 1 sample[/dim]",
+            f"[dim]{one.display}[/dim]",
             "1",
             f"{one.expected_solved:.1f}",
             "",
-            fmt_usd(one.cost) + ("" if one.within_budget else " [red](over)[/red]"),
-            fmt_usd(float(one.cost) / one.expected_solved) if one.expected_solved > 0 else "-",
+            fmt_usd(one.cost) + ("" if one.within_budget else "[red]![/red]"),
+            _per_solved(float(one.cost) / one.expected_solved if one.expected_solved > 0 else None),
         )
     chart = line_chart(
         {
@@ -86,6 +101,9 @@ def render_plan(result: PlanResult, console: Console) -> None:
     for alt in result.alternatives:
         costs.append(f"• {alt.display}: {alt.cost_model}\n", style="dim")
         costs.append(f"  source: {alt.source}\n", style="dim")
+    if any(not one.within_budget for one in result.frontier_single_sample):
+        table.caption = "! one sample of every problem costs more than the budget"
+        table.caption_justify = "left"
     console.print(table)
     console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
     console.print(Group(notes, Text("Cost models and sources:", style="dim"), costs))
