@@ -8,7 +8,7 @@ import numpy as np
 
 from budget.errors import InputError, PlanningError
 from budget.money import fmt_usd
-from budget.planner.allocation import Options, hull_vertices, options_for, solve
+from budget.planner.allocation import Options, Vertex, hull_vertices, options_for, solve
 from budget.planner.estimate import crossings, estimate, frontier_values
 from budget.planner.models import (
     Allocation,
@@ -70,7 +70,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
             )
         )
     budget_f = float(s.dollars)
-    grid = np.unique(np.concatenate([np.geomspace(budget_f / 20, budget_f * 5, 40), [budget_f]]))
+    grid = _frontier_grid(hulls, budget_f, s.problems)
     frontier = {
         o.cand.model: [
             FrontierPoint(dollars=float(d), expected_solved=float(v))
@@ -162,3 +162,17 @@ def _assumptions(s: PlanSettings, candidates: Sequence[Candidate]) -> list[str]:
     if any(c.cost.kind == "per_attempt" for c in candidates):
         out.append("per-attempt costs are published averages at the prices of their date")
     return out
+
+
+def _frontier_grid(hulls: dict[str, list[Vertex]], budget: float, n: int) -> np.ndarray:
+    """Budgets at which to draw the frontier: where the lines move, and the user's budget.
+
+    From the cheaper of budget/20 and one sample of every problem from the cheapest model,
+    to budget x 5, but no further than 1.25 x budget past the point where every model's
+    frontier is flat (its last hull vertex).
+    """
+    firsts = [float(h[1].cost) * n for h in hulls.values() if len(h) > 1]
+    lasts = [float(h[-1].cost) * n for h in hulls.values()]
+    lo = min([budget / 20, *firsts])
+    hi = max(budget * 1.25, min(budget * 5, max(lasts, default=budget)))
+    return np.unique(np.concatenate([np.geomspace(lo, hi, 48), [budget]]))

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 
+from budget.money import fmt_usd
+
 MARKERS = "●■▲◆★✚✖▼"
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_white", "bright_cyan"]
 
@@ -54,7 +56,7 @@ def line_chart(
             out.append(ch, style=style or None)
         out.append("\n")
     out.append(" " * label_w + " └" + "─" * width + "\n", style="dim")
-    left, right = f"${x_min:,.2f}", f"${x_max:,.0f}"
+    left, right = fmt_usd(x_min), fmt_usd(x_max)
     out.append(
         " " * (label_w + 2) + left + x_label.center(width - len(left) - len(right)) + right + "\n",
         style="dim",

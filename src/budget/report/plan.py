@@ -89,11 +89,16 @@ def render_plan(result: PlanResult, console: Console) -> None:
         mark_x=float(s.dollars),
     )
     notes = Text()
-    for c in result.crossings:
+    chosen = {alt.display for alt in result.alternatives if alt.model in best_models}
+    shown = [c for c in result.crossings if {c.cheaper_wins_below, c.dearer_wins_above} & chosen][:4]
+    for c in shown:
         notes.append(
             f"• {c.cheaper_wins_below} solves more below {fmt_usd(c.dollars)}, "
             f"{c.dearer_wins_above} above it\n"
         )
+    if len(result.crossings) > len(shown):
+        more = len(result.crossings) - len(shown)
+        notes.append(f"  ({more} other crossing{'s' if more > 1 else ''} in --json)\n", style="dim")
     for w in result.warnings:
         notes.append(f"! {w}\n", style="yellow")
     notes.append("Assumes: " + "; ".join(result.assumptions) + ".\n", style="dim")
