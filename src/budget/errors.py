@@ -85,6 +85,21 @@ class BackendError(BudgetError):
     exit_code = 7
 
 
+class TransientBackendError(BackendError):
+    """A failure worth retrying (rate limit, 5xx, timeout, dropped connection, garbled reply).
+
+    ``retry_after_s`` is the server's ``Retry-After`` when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RequestRejectedError(BackendError):
+    """The backend refused the request itself (bad request, unknown model, auth): no retry."""
+
+
 class BudgetExhaustedError(BudgetError):
     """The hard spending cap leaves no room for another request."""
 
