@@ -1,5 +1,24 @@
-"""Coverage curves: unbiased pass@k, fitted forms and their uncertainty."""
+"""Coverage curves: unbiased pass@k, fitted forms and their uncertainty.
+
+``fit_counts`` is imported lazily (on first attribute access) so that ``import
+budget.curves`` stays light for the planner's start-up path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from budget.curves.base import FORMS, CoverageCurve, CurveForm, register_form
 
-__all__ = ["FORMS", "CoverageCurve", "CurveForm", "register_form"]
+if TYPE_CHECKING:
+    from budget.curves.selection import fit_counts
+
+__all__ = ["FORMS", "CoverageCurve", "CurveForm", "fit_counts", "register_form"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "fit_counts":
+        from budget.curves.selection import fit_counts
+
+        return fit_counts
+    raise AttributeError(f"module 'budget.curves' has no attribute {name!r}")
