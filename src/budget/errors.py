@@ -104,3 +104,7 @@ class BudgetExhaustedError(BudgetError):
     """The hard spending cap leaves no room for another request."""
 
     exit_code = 8
+
+
+class LocalModelError(BackendError):
+    """The local model server cannot be installed, started or stopped (``budget local``)."""
