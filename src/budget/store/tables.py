@@ -1,0 +1,138 @@
+"""The store's tables (SQLModel).  Only :mod:`budget.store` touches these.
+
+Money columns keep both the exact decimal string (``*_usd``) and integer micro-dollars
+(``*_micro``, for sums in SQL).  JSON documents (plans, settings, curves) are text, so
+every SQLAlchemy backend stores them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+#: Bump when a table changes; a database from another version is refused with a message.
+STORE_SCHEMA_VERSION = 1
+
+#: The tables of this module share this metadata (and nothing else does).
+metadata = SQLModel.metadata
+
+
+class SchemaRow(SQLModel, table=True):
+    __tablename__ = "budget_schema"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    created_by: str = ""
+    created_at: datetime
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "tasks"
+
+    name: str = Field(primary_key=True, max_length=200)
+    problems: int = 0
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    added_at: datetime
+
+
+class ProblemRow(SQLModel, table=True):
+    __tablename__ = "problems"
+
+    task: str = Field(primary_key=True, foreign_key="tasks.name", max_length=200)
+    problem_id: str = Field(primary_key=True, max_length=300)
+    prompt_hash: str = Field(default="", max_length=64)
+    prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True, max_length=64)
+    task: str = Field(index=True, max_length=200)
+    models_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    status: str = Field(default="created", max_length=20)
+    cap_usd: str | None = Field(default=None, max_length=40)
+    spent_usd: str = Field(default="0", max_length=40)
+    spent_micro: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    plan_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    settings_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime
+    updated_at: datetime
+    budget_version: str = Field(default="", max_length=40)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class SampleRow(SQLModel, table=True):
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("run_id", "model", "problem_id", "sample_index", name="uq_sample_key"),
+        Index("ix_samples_task_model", "task", "model"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", max_length=64)
+    model: str = Field(max_length=300)
+    task: str = Field(max_length=200)
+    problem_id: str = Field(max_length=300)
+    sample_index: int
+    seed: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    prompt_hash: str = Field(default="", max_length=64)
+    completion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    completion_hash: str = Field(default="", max_length=64)
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: str = Field(default="0", max_length=40)
+    cost_micro: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    latency_s: float = 0.0
+    finish_reason: str = Field(default="", max_length=40)
+    created_at: datetime
+
+
+class VerdictRow(SQLModel, table=True):
+    __tablename__ = "verdicts"
+
+    sample_id: int = Field(primary_key=True, foreign_key="samples.id")
+    tier: str = Field(primary_key=True, max_length=100)
+    passed: bool
+    outcome: str = Field(max_length=40)
+    duration_s: float = 0.0
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class PriceRow(SQLModel, table=True):
+    __tablename__ = "price_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "model", name="uq_price_run_model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", max_length=64)
+    model: str = Field(max_length=300)
+    kind: str = Field(default="api_tokens", max_length=40)
+    input_per_mtok: str | None = Field(default=None, max_length=40)
+    output_per_mtok: str | None = Field(default=None, max_length=40)
+    cached_input_per_mtok: str | None = Field(default=None, max_length=40)
+    usd_per_hour: str | None = Field(default=None, max_length=40)
+    machine: str | None = Field(default=None, max_length=200)
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    as_of: str = Field(default="", max_length=40)
+    litellm_version: str | None = Field(default=None, max_length=40)
+
+
+class CurveRow(SQLModel, table=True):
+    __tablename__ = "curves"
+    __table_args__ = (Index("ix_curves_task_model", "task", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(max_length=300)
+    task: str = Field(max_length=200)
+    fitted_at: datetime
+    problems: int = 0
+    samples: int = 0
+    correct: int = 0
+    tier: str | None = Field(default=None, max_length=100)
+    run_ids_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    curve_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+TABLES = [SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow]
