@@ -88,12 +88,15 @@ class BackendError(BudgetError):
 class TransientBackendError(BackendError):
     """A failure worth retrying (rate limit, 5xx, timeout, dropped connection, garbled reply).
 
-    ``retry_after_s`` is the server's ``Retry-After`` when it sent one.
+    ``retry_after_s`` is the server's ``Retry-After`` when it sent one; ``maybe_billed`` says
+    the request may have been processed (and billed) although no usable reply came back (a
+    timeout, a connection dropped mid-reply, a garbled reply).
     """
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after_s: float | None = None, maybe_billed: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.maybe_billed = maybe_billed
 
 
 class RequestRejectedError(BackendError):
