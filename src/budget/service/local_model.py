@@ -1,0 +1,117 @@
+"""Use case: the real local model (``budget local install|start|stop|status``).
+
+Joins :mod:`budget.local` (build, download, process control) for the CLI, the e2e test and the
+real-run benchmark.  Requests and results are pydantic models; results carry
+``schema_version`` because ``--json`` prints them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from budget.local.install import ModelInstall, ServerInstall
+from budget.local.models import DEFAULT_MODEL, DEFAULT_PORT, MODELS, LocalLayout, model_spec
+from budget.local.server import ServerProcess
+
+SCHEMA_VERSION = 1
+
+
+def _layout(root: Path | None) -> LocalLayout:
+    return LocalLayout(root=root) if root is not None else LocalLayout.default()
+
+
+class InstallRequest(BaseModel):
+    models: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL], min_length=1)
+    root: Path | None = None
+    jobs: int | None = Field(default=None, ge=1)
+
+
+class InstallResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    root: Path
+    server: ServerInstall
+    models: list[ModelInstall]
+
+
+def install(request: InstallRequest) -> InstallResult:
+    """Build the server (cached) and install each requested model (cached)."""
+    from budget.local.install import install_model, install_server
+
+    layout = _layout(request.root)
+    specs = [model_spec(m) for m in request.models]  # unknown names fail before the build
+    server = install_server(layout, jobs=request.jobs)
+    return InstallResult(
+        root=layout.root, server=server, models=[install_model(layout, s) for s in specs]
+    )
+
+
+class StartRequest(BaseModel):
+    model: str = DEFAULT_MODEL
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    parallel: int = Field(default=8, ge=1)
+    ctx_size: int = Field(default=16384, ge=512)
+    threads: int = Field(default=2, ge=1)
+    start_timeout_s: float = Field(default=180.0, gt=0)
+    root: Path | None = None
+
+
+class ServerInfo(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    running: bool
+    process: ServerProcess | None = None
+    api_base: str | None = None
+    health: str | None = None
+
+
+def start(request: StartRequest) -> ServerInfo:
+    """Start the server with one model and wait for ``/health``."""
+    from budget.local.server import ServerSettings, start_server
+
+    settings = ServerSettings(
+        port=request.port,
+        parallel=request.parallel,
+        ctx_size=request.ctx_size,
+        threads=request.threads,
+        start_timeout_s=request.start_timeout_s,
+    )
+    proc = start_server(_layout(request.root), model_spec(request.model), settings)
+    return ServerInfo(running=True, process=proc, api_base=proc.api_base, health="ok")
+
+
+def stop(root: Path | None = None) -> ServerInfo:
+    """Stop the server budget started; ``process`` is the stopped one (None: none was running)."""
+    from budget.local.server import stop_server
+
+    return ServerInfo(running=False, process=stop_server(_layout(root)))
+
+
+class StatusResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    root: Path
+    server_installed: ServerInstall | None
+    models: list[ModelInstall]
+    available: list[str]
+    server: ServerInfo
+
+
+def status(root: Path | None = None) -> StatusResult:
+    """What is installed under the cache directory, and whether a server is running."""
+    from budget.local.install import installed_models, server_installed
+    from budget.local.server import health, running_server
+
+    layout = _layout(root)
+    proc = running_server(layout)
+    info = (
+        ServerInfo(running=True, process=proc, api_base=proc.api_base, health=health(proc.base_url))
+        if proc is not None
+        else ServerInfo(running=False)
+    )
+    return StatusResult(
+        root=layout.root,
+        server_installed=server_installed(layout),
+        models=installed_models(layout, list(MODELS.values())),
+        available=list(MODELS),
+        server=info,
+    )
