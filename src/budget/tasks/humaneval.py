@@ -168,8 +168,8 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DO
 
 def extract_code(reply: str) -> str:
     """The longest fenced code block of a chat reply (python or untagged); the reply if none."""
-    blocks = [
-        body for lang, body in _FENCE.findall(reply) if lang.lower() in ("", "python", "py", "python3")
+    blocks: list[str] = [
+        str(body) for lang, body in _FENCE.findall(reply) if lang.lower() in ("", "python", "py", "python3")
     ]
     if not blocks:
         return reply
@@ -182,8 +182,7 @@ def _defines(code: str, name: str) -> bool:
     except SyntaxError:
         return bool(re.search(rf"^(async\s+)?def\s+{re.escape(name)}\s*\(", code, re.MULTILINE))
     return any(
-        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
-        for node in module.body
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name for node in module.body
     )
 
 
