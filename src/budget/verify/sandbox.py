@@ -1,0 +1,547 @@
+"""Run untrusted commands under bubblewrap: no network, read-only system, nothing of the user's.
+
+Usage (what the command, pytest-file and Python unit-test verifiers build on)::
+
+    from budget.verify.sandbox import Limits, get_sandbox
+
+    box = get_sandbox()                      # probes once, raises SandboxError when no sandbox works
+    res = box.run(["python3", "main.py"], files={"main.py": "print(1)"}, stdin=b"",
+                  limits=Limits(cpu_s=5, wall_s=10))
+    res.returncode, res.stdout, res.timed_out, res.duration_s
+
+``get_sandbox(unsafe_no_sandbox=True)`` returns a runner without isolation (only the rlimits,
+the scrubbed environment and the private working directory) where bubblewrap is unusable; it
+must only ever be reached from an explicit ``--unsafe-no-sandbox``.  ``python_paths()`` lists
+the directories to expose (read-only) so the interpreter running budget also runs inside.
+
+What the sandbox gives every command:
+
+* namespaces: user (``--cap-drop ALL``, no nested user namespaces), pid, net (loopback only),
+  ipc, uts, cgroup; ``--die-with-parent`` and ``--new-session`` (no terminal injection);
+* file system: ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin`` as on the host) and an allow-list
+  of ``/etc`` files read-only, fresh ``/dev`` and ``/proc``, a size-capped private tmpfs at
+  ``/tmp`` and at the working directory ``/sandbox`` (where ``files`` are copied).  The user's
+  home, the project, ``/run`` (daemon sockets) and every other path are absent;
+* environment: cleared, both for the sandboxed command and for bubblewrap itself (so
+  ``/proc/1/environ`` inside holds no secret), then a fixed ``PATH``/``HOME``/``LANG``;
+* limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0 and RLIMIT_NPROC
+  (applied inside the user namespace with ``prlimit``).  The kernel never applies RLIMIT_NPROC
+  to real root, so when budget runs as root each sandbox also gets a ``pids`` cgroup (v1 or v2)
+  with ``pids.max`` where one can be created;
+* a wall-clock timeout, bounded capture of stdout/stderr, and at the end SIGKILL to
+  bubblewrap's process group: the sandbox's pid-namespace init dies with it and the kernel
+  then kills every process left in the namespace (background children included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from budget.errors import SandboxError
+
+WORKDIR = "/sandbox"
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+# /etc entries a program may need (dynamic linker, time zone, names, certificates, alternatives);
+# everything else there (shadow, ssh host keys, sudoers, ...) stays out.
+_ETC_ALLOW = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "localtime",
+    "timezone",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "os-release",
+    "mime.types",
+    "ssl/certs",
+    "ca-certificates",
+    "python3",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+)
+
+
+class Limits(BaseModel):
+    """Resource limits for one sandboxed run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cpu_s: int = Field(default=10, ge=1, description="RLIMIT_CPU per process, seconds")
+    wall_s: float = Field(default=20.0, gt=0, description="wall-clock timeout of the whole run")
+    memory_mb: int = Field(default=1024, ge=32, description="RLIMIT_AS per process")
+    processes: int = Field(default=64, ge=1, description="RLIMIT_NPROC / pids.max")
+    file_size_mb: int = Field(default=16, ge=0, description="RLIMIT_FSIZE: largest file written")
+    open_files: int = Field(default=64, ge=8, description="RLIMIT_NOFILE")
+    tmp_mb: int = Field(default=64, ge=1, description="size of each private tmpfs")
+    output_kb: int = Field(default=256, ge=1, description="stdout/stderr kept, each")
+
+
+class SandboxResult(BaseModel):
+    """What came back from one run.  ``returncode`` is negative for a signal (as subprocess)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    returncode: int | None
+    stdout: bytes = b""
+    stderr: bytes = b""
+    timed_out: bool = False
+    duration_s: float = 0.0
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    isolated: bool = True
+
+
+def python_paths(include_venv: bool = False) -> list[Path]:
+    """Directories to bind read-only so ``sys.executable`` (and, optionally, its venv) runs inside."""
+    roots = {Path(sys.base_prefix).resolve()}
+    exe = Path(sys.executable).resolve()
+    roots.add(exe.parent.parent)
+    if include_venv:
+        roots.add(Path(sys.prefix).resolve())
+    return sorted(p for p in roots if not _under_usr(p))
+
+
+def _under_usr(p: Path) -> bool:
+    return p == Path("/usr") or Path("/usr") in p.parents
+
+
+def sandbox_python() -> str:
+    """The interpreter path to run inside the sandbox (the real file, not a venv symlink)."""
+    return str(Path(sys.executable).resolve())
+
+
+# --------------------------------------------------------------------------- cgroups (root only)
+
+
+class _PidsCgroup:
+    """A throw-away ``pids`` cgroup (v2 or v1) capping the process count of one sandbox."""
+
+    _counter = 0
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path, procs_file: Path) -> None:
+        self.path = path
+        self.procs_file = procs_file
+
+    @classmethod
+    def create(cls, max_pids: int) -> _PidsCgroup | None:
+        base = _pids_cgroup_base()
+        if base is None:
+            return None
+        with cls._lock:
+            cls._counter += 1
+            name = f"budget-sandbox-{os.getpid()}-{cls._counter}"
+        path = base / name
+        try:
+            path.mkdir()
+            (path / "pids.max").write_text(f"{max_pids}\n")
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            return None
+        return cls(path, path / "cgroup.procs")
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            try:
+                pids = [int(x) for x in self.procs_file.read_text().split()]
+            except OSError:
+                return
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for _ in range(100):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.01)
+
+
+@functools.cache
+def _pids_cgroup_base() -> Path | None:
+    """Where budget may create pids cgroups: only as root (others get a working RLIMIT_NPROC)."""
+    if os.geteuid() != 0:
+        return None
+    candidates = []
+    unified = Path("/sys/fs/cgroup")
+    if (unified / "cgroup.controllers").exists():
+        candidates.append(unified)
+    candidates += [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified")]
+    for base in candidates:
+        probe = base / f"budget-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        ok = (probe / "pids.max").exists()
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+        if ok:
+            return base
+    return None
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class Sandbox:
+    """A configured way to run commands: under bubblewrap, or (explicitly) without isolation."""
+
+    def __init__(
+        self,
+        *,
+        isolated: bool = True,
+        ro_paths: Sequence[Path] = (),
+        bwrap: str | None = None,
+        prlimit: str | None = None,
+    ) -> None:
+        self.isolated = isolated
+        self.ro_paths = tuple(ro_paths)
+        self.bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        self.prlimit = prlimit if prlimit is not None else (shutil.which("prlimit") or "")
+
+    # -- command line -------------------------------------------------------------------------
+
+    def limit_prefix(self, limits: Limits) -> list[str]:
+        """``prlimit`` in front of a command (empty where prlimit is missing)."""
+        if not self.prlimit:
+            return []
+        mem = limits.memory_mb * 1024 * 1024
+        fsize = limits.file_size_mb * 1024 * 1024
+        return [
+            self.prlimit,
+            f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
+            f"--as={mem}:{mem}",
+            f"--fsize={fsize}:{fsize}",
+            f"--nofile={limits.open_files}:{limits.open_files}",
+            f"--nproc={limits.processes}:{limits.processes}",
+            "--core=0:0",
+            "--",
+        ]
+
+    def bwrap_args(
+        self,
+        limits: Limits,
+        *,
+        file_fds: Mapping[str, int] = {},
+        env: Mapping[str, str] = {},
+    ) -> list[str]:
+        """The bubblewrap options (everything before the command)."""
+        args = [
+            self.bwrap,
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--cap-drop",
+            "ALL",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+        ]
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/") / top
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), str(host)]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), str(host)]
+        for name in _ETC_ALLOW:
+            host = Path("/etc") / name
+            if host.exists():
+                args += ["--ro-bind", str(host), str(host)]
+        for p in self.ro_paths:
+            args += ["--ro-bind", str(p), str(p)]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
+        args += ["--size", tmp_bytes, "--tmpfs", "/tmp", "--size", tmp_bytes, "--tmpfs", WORKDIR]
+        for name, fd in file_fds.items():
+            dest = f"{WORKDIR}/{name}"
+            parent = str(Path(dest).parent)
+            if parent != WORKDIR:
+                args += ["--dir", parent]
+            args += ["--file", str(fd), dest]
+        args += ["--chdir", WORKDIR, "--clearenv"]
+        for k, v in _sandbox_env(env).items():
+            args += ["--setenv", k, v]
+        args.append("--")
+        return args
+
+    # -- running ------------------------------------------------------------------------------
+
+    def popen(
+        self,
+        argv: Sequence[str],
+        *,
+        limits: Limits,
+        env: Mapping[str, str] = {},
+        pass_fds: Sequence[int] = (),
+        file_fds: Mapping[str, int] = {},
+        cwd: str | None = None,
+    ) -> tuple[subprocess.Popen[bytes], _PidsCgroup | None]:
+        """Start ``argv`` in the sandbox with pipes for stdin/stdout/stderr (a long-lived use)."""
+        cgroup = _PidsCgroup.create(limits.processes + 4) if self.isolated else None
+        if self.isolated:
+            cmd = [*self.bwrap_args(limits, file_fds=file_fds, env=env), *self.limit_prefix(limits), *argv]
+            run_env = {"PATH": SAFE_PATH}
+        else:
+            cmd = [*self.limit_prefix(limits), *argv]
+            run_env = _sandbox_env(env)
+        if cgroup is not None:
+            # join the cgroup before bubblewrap forks anything: a shell writes its own pid, then execs
+            cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup.procs_file), *cmd]
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=run_env,
+                pass_fds=tuple(pass_fds) + tuple(file_fds.values()),
+                start_new_session=True,
+                close_fds=True,
+                cwd=cwd,
+            )
+        except OSError as exc:
+            if cgroup is not None:
+                cgroup.remove()
+            raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
+        return proc, cgroup
+
+    def run(
+        self,
+        argv: Sequence[str],
+        files: Mapping[str, bytes | str] | None = None,
+        stdin: bytes = b"",
+        limits: Limits | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> SandboxResult:
+        """Run ``argv`` once with ``files`` (relative paths) in the working directory, ``stdin`` fed.
+
+        Never raises for anything the command does; raises :class:`SandboxError` only when the
+        sandbox itself cannot be started.
+        """
+        limits = limits or Limits()
+        files = files or {}
+        for name in files:
+            if name.startswith("/") or ".." in Path(name).parts or not name:
+                raise SandboxError(f"sandbox file name must be relative and stay inside: {name!r}")
+        fds: dict[str, int] = {}
+        tmpdir: Path | None = None
+        try:
+            if self.isolated:
+                for name, data in files.items():
+                    fds[name] = _memfd(name, data.encode() if isinstance(data, str) else data)
+                cwd = "/"
+            else:
+                import tempfile
+
+                tmpdir = Path(tempfile.mkdtemp(prefix="budget-unsafe-"))
+                for name, data in files.items():
+                    path = tmpdir / name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data.encode() if isinstance(data, str) else data)
+                cwd = str(tmpdir)
+            start = time.perf_counter()
+            proc, cgroup = self.popen(argv, limits=limits, env=env or {}, file_fds=fds, cwd=cwd)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        try:
+            out, err, timed_out = _pump(proc, stdin, limits)
+        finally:
+            _kill_group(proc)
+            if cgroup is not None:
+                cgroup.remove()
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+        duration = time.perf_counter() - start
+        cap = limits.output_kb * 1024
+        return SandboxResult(
+            returncode=None if timed_out else proc.returncode,
+            stdout=bytes(out[:cap]),
+            stderr=bytes(err[:cap]),
+            timed_out=timed_out,
+            duration_s=duration,
+            stdout_truncated=len(out) > cap,
+            stderr_truncated=len(err) > cap,
+            isolated=self.isolated,
+        )
+
+
+def _sandbox_env(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    env.update(extra)
+    return env
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(f"budget-{Path(name).name}", 0)
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _pump(proc: subprocess.Popen[bytes], stdin: bytes, limits: Limits) -> tuple[bytearray, bytearray, bool]:
+    """Feed stdin, collect at most output_kb (+1 byte) of each stream, enforce the wall clock."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    cap = limits.output_kb * 1024 + 1
+    out, err = bytearray(), bytearray()
+    bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    deadline = time.monotonic() + limits.wall_s
+    sel = selectors.DefaultSelector()
+    pending = memoryview(stdin)
+    if pending:
+        os.set_blocking(proc.stdin.fileno(), False)
+        sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
+    else:
+        proc.stdin.close()
+    for fd in bufs:
+        sel.register(fd, selectors.EVENT_READ)
+    timed_out = False
+    try:
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for key, _ in sel.select(left):
+                fd = int(key.fd)
+                if fd in bufs:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        sel.unregister(fd)
+                    elif len(bufs[fd]) < cap:
+                        bufs[fd] += chunk[: cap - len(bufs[fd])]
+                else:
+                    try:
+                        n = os.write(fd, pending[:65536])
+                    except (BrokenPipeError, BlockingIOError) as exc:
+                        n = 0 if isinstance(exc, BlockingIOError) else len(pending)
+                    pending = pending[n:]
+                    if not pending:
+                        sel.unregister(fd)
+                        proc.stdin.close()
+        if not timed_out:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+    finally:
+        sel.close()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+    return out, err, timed_out
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL bubblewrap's whole process group and reap it (the pid namespace dies with it)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+# --------------------------------------------------------------------------- probe
+
+
+class SandboxStatus(BaseModel):
+    """The result of the start-up probe."""
+
+    model_config = ConfigDict(frozen=True)
+
+    available: bool
+    reason: str = ""
+    bwrap: str = ""
+    cgroup_pids: bool = False
+
+
+@functools.cache
+def probe() -> SandboxStatus:
+    """Check once per process that bubblewrap starts a sandbox with every option budget uses."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return SandboxStatus(
+            available=False, reason="bubblewrap (bwrap) is not installed; run scripts/setup-sandbox.sh"
+        )
+    box = Sandbox(ro_paths=python_paths())
+    script = (
+        "import os, socket\n"
+        "assert 'BUDGET_PROBE_SECRET' not in os.environ\n"
+        "assert not os.path.exists(os.path.expanduser('~/.ssh'))\n"
+        "s = socket.socket()\n"
+        "s.settimeout(1)\n"
+        "try:\n"
+        "    s.connect(('192.0.2.1', 9))\n"
+        "    raise SystemExit(3)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "print('ok', open('probe.txt').read())\n"
+    )
+    try:
+        res = box.run(
+            [sandbox_python(), "-I", "-S", "-c", script],
+            files={"probe.txt": "42"},
+            limits=Limits(wall_s=15),
+        )
+    except SandboxError as exc:
+        return SandboxStatus(available=False, reason=str(exc), bwrap=bwrap)
+    if res.returncode != 0 or res.stdout.strip() != b"ok 42":
+        why = res.stderr.decode(errors="replace").strip().splitlines()
+        detail = why[-1] if why else f"exit {res.returncode}"
+        return SandboxStatus(available=False, reason=f"bubblewrap failed its probe: {detail}", bwrap=bwrap)
+    return SandboxStatus(available=True, bwrap=bwrap, cgroup_pids=_pids_cgroup_base() is not None)
+
+
+def get_sandbox(*, unsafe_no_sandbox: bool = False, include_venv: bool = False) -> Sandbox:
+    """A ready sandbox, or :class:`SandboxError` (or, only if asked, an unisolated runner)."""
+    status = probe()
+    if status.available:
+        return Sandbox(ro_paths=python_paths(include_venv))
+    if unsafe_no_sandbox:
+        return Sandbox(isolated=False)
+    raise SandboxError(
+        f"refusing to run generated code without a sandbox: {status.reason} "
+        "(pass --unsafe-no-sandbox to run it anyway, unisolated)"
+    )

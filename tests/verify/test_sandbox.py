@@ -1,0 +1,128 @@
+"""The generic sandbox runner: isolation properties, limits, clean-up, refusal without bwrap."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from budget.errors import SandboxError
+from budget.verify import sandbox as sb
+from budget.verify.sandbox import Limits, Sandbox, get_sandbox, sandbox_python
+
+
+@pytest.fixture(scope="module")
+def box() -> Sandbox:
+    return get_sandbox()
+
+
+def py(box: Sandbox, code: str, **kw: object) -> sb.SandboxResult:
+    return box.run([sandbox_python(), "-I", "-c", code], **kw)  # type: ignore[arg-type]
+
+
+def test_files_stdin_and_exit_code(box: Sandbox) -> None:
+    res = box.run(
+        ["/bin/sh", "-c", "cat d/in.txt; cat; exit 7"], files={"d/in.txt": "hello\n"}, stdin=b"world\n"
+    )
+    assert res.returncode == 7
+    assert res.stdout == b"hello\nworld\n"
+    assert res.isolated and not res.timed_out
+
+
+def test_environment_scrubbed_even_for_pid_1(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-budget-test-secret-0123")
+    code = (
+        "import os, glob\n"
+        "blob = repr(dict(os.environ))\n"
+        "for p in glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline'):\n"
+        "    try: blob += open(p, 'rb').read().decode(errors='replace')\n"
+        "    except OSError: pass\n"
+        "print('LEAK' if 'sk-budget-' + 'test-secret' in blob else 'clean')\n"
+    )
+    res = py(box, code)
+    assert res.stdout.strip() == b"clean", res.stderr
+
+
+def test_no_home_no_project_read_only_system(box: Sandbox, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    code = (
+        "import os\n"
+        f"print(os.path.exists({str(Path.home() / '.ssh')!r}), os.path.exists({str(victim)!r}),"
+        f" os.path.exists({os.getcwd()!r}))\n"
+        "try:\n"
+        "    open('/usr/budget-test', 'w'); print('wrote')\n"
+        "except OSError as e: print('ro')\n"
+    )
+    res = py(box, code)
+    assert res.stdout.split() == [b"False", b"False", b"False", b"ro"], res.stderr
+    assert victim.read_text() == "original"
+
+
+def test_no_network(box: Sandbox) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    try:
+        code = (
+            "import socket\n"
+            "s = socket.socket(); s.settimeout(2)\n"
+            f"try: s.connect(('127.0.0.1', {port})); print('connected')\n"
+            "except OSError: print('refused')\n"
+        )
+        res = py(box, code)
+        assert res.stdout.strip() == b"refused", res.stderr
+    finally:
+        listener.close()
+
+
+def test_wall_timeout_kills_background_children(box: Sandbox) -> None:
+    marker = "budget-sandbox-bg-marker-7731"
+    res = box.run(["/bin/sh", "-c", f"(exec -a {marker} sleep 300) & sleep 300"], limits=Limits(wall_s=1))
+    assert res.timed_out and res.returncode is None
+    leftovers = [
+        p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)
+    ]
+    assert leftovers == []
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_output_is_capped(box: Sandbox) -> None:
+    res = box.run(["/bin/sh", "-c", "yes | head -c 5000000"], limits=Limits(output_kb=4))
+    assert res.returncode == 0
+    assert len(res.stdout) == 4096 and res.stdout_truncated
+
+
+def test_memory_and_file_size_limits(box: Sandbox) -> None:
+    res = py(box, "x = bytearray(400 * 1024 * 1024)", limits=Limits(memory_mb=200))
+    assert res.returncode != 0 and b"MemoryError" in res.stderr
+    res = py(box, "open('/tmp/big', 'wb').write(b'x' * (3 * 1024 * 1024))", limits=Limits(file_size_mb=1))
+    assert res.returncode != 0
+
+
+def test_bad_file_names_rejected(box: Sandbox) -> None:
+    with pytest.raises(SandboxError):
+        box.run(["/bin/true"], files={"../escape": "x"})
+
+
+def test_refuses_without_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sb.shutil, "which", lambda name: None)
+    sb.probe.cache_clear()
+    try:
+        with pytest.raises(SandboxError, match="unsafe-no-sandbox"):
+            get_sandbox()
+        unsafe = get_sandbox(unsafe_no_sandbox=True)
+        assert not unsafe.isolated
+        res = unsafe.run(["/bin/sh", "-c", "cat f; echo $OPENAI_API_KEY"], files={"f": "x\n"})
+        assert res.stdout == b"x\n\n" and not res.isolated
+    finally:
+        sb.probe.cache_clear()
