@@ -1,0 +1,11 @@
+"""The executor: sends sampling requests to model backends under a hard spending cap.
+
+* :mod:`budget.executor.records` -- what goes in and out of a backend, and a finished sample.
+* :mod:`budget.executor.ledger` -- the budget guarantee (reserve worst case, settle actual).
+* :mod:`budget.executor.costs` -- per-token and machine-time cost models in micro-dollars.
+* :mod:`budget.executor.runner` -- the asyncio loop: policies, concurrency, retries, progress.
+* :mod:`budget.executor.backends` -- litellm, OpenAI-compatible servers, vLLM's offline engine.
+* :mod:`budget.executor.stub_server` -- a fault-injecting OpenAI-compatible server for tests.
+
+Nothing here is imported by ``budget plan``; backends import their clients lazily.
+"""

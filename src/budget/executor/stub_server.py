@@ -1,0 +1,390 @@
+"""A fault-injecting OpenAI-compatible server for tests and benchmarks (no model, no network).
+
+Run ``python -m budget.executor.stub_server --port P`` (``--port 0`` picks a free port and
+prints ``listening on http://127.0.0.1:PORT``), or start :class:`StubServer` in a thread.
+
+It serves ``POST /v1/completions``, ``POST /v1/chat/completions``, ``POST /tokenize``,
+``GET /health`` and ``GET /stats`` on 127.0.0.1, over plain HTTP/1.1 with keep-alive, written
+on asyncio streams so that it can misbehave at the socket level.
+
+**Answers.**  For a HumanEval prompt (found by its text, in either mode) each choice is the
+canonical solution with a per-problem probability between 0.15 and 0.95, else a wrong body
+(``return None``); the draw is a hash of (problem, request seed, choice index), so replies are
+deterministic for a seeded request and verification is exercised for real.  Other prompts get
+a short fixed text.  Tokens are counted by a simple rule (words, punctuation marks and runs of
+whitespace) and ``max_tokens`` truncates a choice (``finish_reason = "length"``).
+``--llama-usage`` imitates llama-server's ``usage`` with ``n > 1`` (one choice counted).
+
+**Faults**, drawn per request with the given probabilities from a seeded generator: ``429``
+with ``Retry-After``, ``500``, ``hang`` (no reply for ``--hang-s``, past the client's
+timeout), ``malformed`` (200 with broken JSON), ``drop`` (connection closed without a reply)
+and ``slow`` (reply after ``--slow-s``).  ``GET /stats`` reports what was served and what a
+provider would bill: the tokens of every reply computed (including hung, malformed and dropped
+ones, which a real provider may bill too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+TOKEN = re.compile(r"\w+|[^\w\s]|\s+")
+FAULTS = ("429", "500", "hang", "malformed", "drop", "slow")
+
+
+def count_tokens(text: str) -> int:
+    return len(TOKEN.findall(text))
+
+
+def truncate_tokens(text: str, limit: int) -> tuple[str, int, bool]:
+    pieces = TOKEN.findall(text)
+    if len(pieces) <= limit:
+        return text, len(pieces), False
+    return "".join(pieces[:limit]), limit, True
+
+
+def _unit(*parts: object) -> float:
+    h = hashlib.sha256("\x00".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
+
+
+@lru_cache(maxsize=1)
+def _humaneval() -> dict[str, tuple[str, str, str]]:
+    """HumanEval prompt -> (problem id, prompt, canonical solution); empty if unavailable."""
+    try:
+        from budget.tasks import load_task
+
+        task = load_task("humaneval")
+    except Exception:
+        return {}
+    return {p.prompt: (p.id, p.prompt, p.canonical_solution or "") for p in task.problems}
+
+
+def _find_problem(text: str) -> tuple[str, str, str] | None:
+    table = _humaneval()
+    hit = table.get(text)
+    if hit is not None:
+        return hit
+    for prompt, row in table.items():
+        if prompt in text:
+            return row
+    return None
+
+
+def answer(text: str, *, chat: bool, seed: object, choice: int) -> str:
+    """The stub's reply to a prompt (see module docstring)."""
+    row = _find_problem(text)
+    if row is None:
+        return "I am a stub model. 42"
+    pid, prompt, solution = row
+    p_correct = 0.15 + 0.8 * _unit("difficulty", pid)
+    correct = _unit("draw", pid, seed, choice) < p_correct
+    body = solution if correct else "    return None\n"
+    if chat:
+        return f"Here is the function:\n\n```python\n{prompt}{body}```\n"
+    return body
+
+
+@dataclass
+class FaultMix:
+    """Probabilities of each fault per request (the rest are served normally)."""
+
+    p429: float = 0.0
+    p500: float = 0.0
+    hang: float = 0.0
+    malformed: float = 0.0
+    drop: float = 0.0
+    slow: float = 0.0
+    retry_after: str = "0.05"
+    hang_s: float = 2.0
+    slow_s: float = 0.2
+
+    def draw(self, rng: random.Random) -> str | None:
+        u = rng.random()
+        for name, p in (
+            ("429", self.p429),
+            ("500", self.p500),
+            ("hang", self.hang),
+            ("malformed", self.malformed),
+            ("drop", self.drop),
+            ("slow", self.slow),
+        ):
+            if u < p:
+                return name
+            u -= p
+        return None
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    served: int = 0
+    choices_served: int = 0
+    billed_prompt_tokens: int = 0
+    billed_completion_tokens: int = 0
+    faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
+    seeds: list[Any] = field(default_factory=list)
+
+
+class StubServer:
+    """The server; ``start_in_thread`` for tests, ``serve`` for the command line."""
+
+    def __init__(
+        self,
+        *,
+        faults: FaultMix | None = None,
+        seed: int = 0,
+        latency_s: float = 0.0,
+        llama_usage: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.faults = faults or FaultMix()
+        self.rng = random.Random(seed)
+        self.latency_s = latency_s
+        self.llama_usage = llama_usage
+        self.host = host
+        self.port = port
+        self.stats = Stats()
+        self._server: asyncio.AbstractServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- HTTP ---------------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                body = await reader.readexactly(length) if length else b""
+                keep = await self._route(method, path, body, writer)
+                if not keep or headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+
+    @staticmethod
+    async def _send(
+        writer: asyncio.StreamWriter, status: int, body: bytes, extra: dict[str, str] | None = None
+    ) -> None:
+        reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+        head = [f"HTTP/1.1 {status} {reason.get(status, 'Error')}", "Content-Type: application/json"]
+        head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+        head += [f"Content-Length: {len(body)}", "Connection: keep-alive", "", ""]
+        writer.write("\r\n".join(head).encode("latin-1") + body)
+        await writer.drain()
+
+    async def _route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        if method == "GET" and path == "/health":
+            await self._send(writer, 200, b'{"status":"ok"}')
+            return True
+        if method == "GET" and path == "/stats":
+            await self._send(writer, 200, json.dumps(self.stats.__dict__).encode())
+            return True
+        if method == "POST" and path == "/tokenize":
+            doc = json.loads(body or b"{}")
+            text = doc.get("content", doc.get("prompt", ""))
+            await self._send(writer, 200, json.dumps({"tokens": list(range(count_tokens(text)))}).encode())
+            return True
+        if method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
+            return await self._generate(json.loads(body or b"{}"), path.endswith("chat/completions"), writer)
+        await self._send(writer, 404, b'{"error":{"message":"not found"}}')
+        return True
+
+    def _reply(self, doc: dict[str, Any], chat: bool) -> tuple[dict[str, Any], int, int]:
+        if chat:
+            prompt = "\n".join(str(m.get("content", "")) for m in doc.get("messages", []))
+        else:
+            prompt = str(doc.get("prompt", ""))
+        n = int(doc.get("n", 1) or 1)
+        max_tokens = int(doc.get("max_tokens", 256) or 256)
+        stops = doc.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        seed = doc.get("seed")
+        if seed is None:
+            seed = f"unseeded-{self.stats.requests}"
+        choices, counts = [], []
+        for i in range(n):
+            text = answer(prompt, chat=chat, seed=seed, choice=i)
+            for s in stops:
+                cut = text.find(s)
+                if cut >= 0:
+                    text = text[:cut]
+            text, used, truncated = truncate_tokens(text, max_tokens)
+            counts.append(used)
+            reason = "length" if truncated else "stop"
+            if chat:
+                choices.append(
+                    {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": reason}
+                )
+            else:
+                choices.append({"index": i, "text": text, "finish_reason": reason})
+        prompt_tokens = count_tokens(prompt)
+        reported = counts[0] if self.llama_usage else sum(counts)
+        reply = {
+            "id": f"stub-{self.stats.requests}",
+            "object": "chat.completion" if chat else "text_completion",
+            "model": str(doc.get("model", "stub")),
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": reported,
+                "total_tokens": prompt_tokens + reported,
+            },
+        }
+        return reply, prompt_tokens, sum(counts)
+
+    def _bill(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.stats.billed_prompt_tokens += prompt_tokens
+        self.stats.billed_completion_tokens += completion_tokens
+
+    async def _generate(self, doc: dict[str, Any], chat: bool, writer: asyncio.StreamWriter) -> bool:
+        self.stats.requests += 1
+        fault = self.faults.draw(self.rng)
+        if fault is not None:
+            self.stats.faults[fault] += 1
+        if fault == "429":
+            await self._send(
+                writer, 429, b'{"error":{"message":"rate limited"}}', {"Retry-After": self.faults.retry_after}
+            )
+            return True
+        if fault == "500":
+            await self._send(writer, 500, b'{"error":{"message":"internal error"}}')
+            return True
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        reply, prompt_tokens, completion_tokens = self._reply(doc, chat)
+        self._bill(prompt_tokens, completion_tokens)  # the work is done: a provider bills it
+        if fault == "drop":
+            return False
+        if fault == "hang":
+            await asyncio.sleep(self.faults.hang_s)
+        if fault == "slow":
+            await asyncio.sleep(self.faults.slow_s)
+        if fault == "malformed":
+            await self._send(writer, 200, b'{"choices": [{"text": "trunc')
+            return True
+        await self._send(writer, 200, json.dumps(reply).encode())
+        self.stats.served += 1
+        self.stats.choices_served += len(reply["choices"])
+        return True
+
+    # --- running ----------------------------------------------------------------------------
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(
+            self._handle, self.host, self.port, limit=2**20, backlog=512
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
+
+    async def serve(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    def start_in_thread(self) -> int:
+        """Serve from a daemon thread; returns the port."""
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(self.start())
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="stub-server", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.port
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        server = self._server
+
+        async def close() -> None:
+            if server is not None:
+                server.close()
+            loop.stop()
+
+        asyncio.run_coroutine_threadsafe(close(), loop)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        prog="python -m budget.executor.stub_server", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="delay before every reply")
+    ap.add_argument("--llama-usage", action="store_true", help="usage counts one choice only (llama-server)")
+    for name in ("p429", "p500", "hang", "malformed", "drop", "slow"):
+        ap.add_argument(f"--{name}", type=float, default=0.0, help=f"probability of the {name} fault")
+    ap.add_argument("--retry-after", default="0.05")
+    ap.add_argument("--hang-s", type=float, default=2.0)
+    ap.add_argument("--slow-s", type=float, default=0.2)
+    args = ap.parse_args(argv)
+    faults = FaultMix(
+        p429=args.p429,
+        p500=args.p500,
+        hang=args.hang,
+        malformed=args.malformed,
+        drop=args.drop,
+        slow=args.slow,
+        retry_after=args.retry_after,
+        hang_s=args.hang_s,
+        slow_s=args.slow_s,
+    )
+    server = StubServer(
+        faults=faults,
+        seed=args.seed,
+        latency_s=args.latency_ms / 1000,
+        llama_usage=args.llama_usage,
+        port=args.port,
+    )
+
+    async def run() -> None:
+        port = await server.start()
+        print(f"listening on http://127.0.0.1:{port}", flush=True)
+        await server.serve()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
