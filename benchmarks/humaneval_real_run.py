@@ -210,7 +210,7 @@ def generate(args: argparse.Namespace) -> None:
                 )
             )
         finally:
-            stop_server(layout)
+            stop_server(layout, args.port)
             print(f"stopped {spec.name}", flush=True)
 
 

@@ -90,17 +90,21 @@ def start_command(
 
 
 @local_app.command("stop")
-def stop_command(root: DirOpt = None, json_out: JsonOpt = False) -> None:
-    """Stop the local server budget started (by its process id)."""
+def stop_command(
+    port: Annotated[int | None, typer.Option(help="Only the server on this port (default: all).")] = None,
+    root: DirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop the local server(s) budget started, by process id."""
     from budget.service.local_model import stop
 
-    info = stop(root)
+    result = stop(port, root)
     if json_out:
-        typer.echo(info.model_dump_json(indent=2))
+        typer.echo(result.model_dump_json(indent=2))
         return
-    from budget.report.local import render_server
+    from budget.report.local import render_stop
 
-    render_server(info, _console(), verb="stopped")
+    render_stop(result, _console())
 
 
 @local_app.command("status")

@@ -145,9 +145,12 @@ class LocalLayout(BaseModel):
         return self.models_dir / f"{spec.name}.json"
 
     @property
-    def pid_file(self) -> Path:
-        return self.root / "run" / "server.json"
+    def run_dir(self) -> Path:
+        """Pid files and logs of running servers, one per port."""
+        return self.root / "run"
 
-    @property
-    def server_log(self) -> Path:
-        return self.root / "run" / "server.log"
+    def pid_file(self, port: int) -> Path:
+        return self.run_dir / f"server-{port}.json"
+
+    def server_log(self, port: int) -> Path:
+        return self.run_dir / f"server-{port}.log"

@@ -118,16 +118,21 @@ def write_pid_file(path: Path, proc: ServerProcess) -> None:
     tmp.replace(path)
 
 
-def running_server(layout: LocalLayout) -> ServerProcess | None:
-    """The server budget started, if it is still running; removes a stale pid file."""
-    proc = read_pid_file(layout.pid_file)
-    if proc is None:
-        layout.pid_file.unlink(missing_ok=True)
-        return None
-    if is_our_server(proc):
-        return proc
-    layout.pid_file.unlink(missing_ok=True)
-    return None
+def running_servers(layout: LocalLayout) -> list[ServerProcess]:
+    """The servers budget started that are still running (by port); removes stale pid files."""
+    alive = []
+    for path in sorted(layout.run_dir.glob("server-*.json")) if layout.run_dir.is_dir() else []:
+        proc = read_pid_file(path)
+        if proc is not None and path == layout.pid_file(proc.port) and is_our_server(proc):
+            alive.append(proc)
+        else:
+            path.unlink(missing_ok=True)
+    return alive
+
+
+def running_server(layout: LocalLayout, port: int) -> ServerProcess | None:
+    """The server budget started on ``port``, if it is still running."""
+    return next((p for p in running_servers(layout) if p.port == port), None)
 
 
 def port_in_use(port: int, host: str = LOCALHOST) -> bool:
@@ -195,19 +200,20 @@ def start_server(
             f"model {spec.name} is not installed under {layout.models_dir}; "
             f"run `budget local install --model {spec.name}`"
         )
-    current = running_server(layout)
+    current = running_server(layout, settings.port)
     if current is not None:
         raise LocalModelError(
-            f"a local server is already running ({current.model}, pid {current.pid}, "
-            f"port {current.port}); run `budget local stop` first"
+            f"a local server is already running on port {current.port} ({current.model}, "
+            f"pid {current.pid}); run `budget local stop --port {current.port}` first"
         )
     if port_in_use(settings.port):
         raise LocalModelError(
             f"port {settings.port} on {LOCALHOST} is busy; stop what uses it or pass --port"
         )
-    layout.server_log.parent.mkdir(parents=True, exist_ok=True)
+    pid_file, server_log = layout.pid_file(settings.port), layout.server_log(settings.port)
+    server_log.parent.mkdir(parents=True, exist_ok=True)
     cmd = server_command(layout, spec, settings)
-    with layout.server_log.open("wb") as log:
+    with server_log.open("wb") as log:
         try:
             popen = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
@@ -223,26 +229,26 @@ def start_server(
         model_path=layout.model_file(spec),
         settings=settings,
         started_at=datetime.now(UTC),
-        log=layout.server_log,
+        log=server_log,
     )
-    write_pid_file(layout.pid_file, proc)
+    write_pid_file(pid_file, proc)
     deadline = time.monotonic() + settings.start_timeout_s
     while time.monotonic() < deadline:
         code = popen.poll()
         if code is not None:
-            layout.pid_file.unlink(missing_ok=True)
+            pid_file.unlink(missing_ok=True)
             raise LocalModelError(
                 f"the local server exited during start-up (exit {code}): "
-                f"{log_tail(layout.server_log)}; full log: {layout.server_log}"
+                f"{log_tail(server_log)}; full log: {server_log}"
             )
         if probe(proc.base_url) == "ok":
             return proc
         time.sleep(poll_s)
     stop_process(proc)
-    layout.pid_file.unlink(missing_ok=True)
+    pid_file.unlink(missing_ok=True)
     raise LocalModelError(
         f"the local server did not become healthy within {settings.start_timeout_s:.0f} s: "
-        f"{log_tail(layout.server_log)}; full log: {layout.server_log}"
+        f"{log_tail(server_log)}; full log: {server_log}"
     )
 
 
@@ -263,12 +269,14 @@ def stop_process(proc: ServerProcess, timeout_s: float = 15.0) -> bool:
     return not pid_alive(proc.pid)
 
 
-def stop_server(layout: LocalLayout, timeout_s: float = 15.0) -> ServerProcess | None:
-    """Stop the server budget started; the stopped server, or None when none was running."""
-    proc = running_server(layout)
-    if proc is None:
-        return None
-    if not stop_process(proc, timeout_s):
-        raise LocalModelError(f"the local server (pid {proc.pid}) did not stop; kill it by hand")
-    layout.pid_file.unlink(missing_ok=True)
-    return proc
+def stop_server(layout: LocalLayout, port: int | None = None, timeout_s: float = 15.0) -> list[ServerProcess]:
+    """Stop the server budget started on ``port`` (every one when None); those stopped."""
+    stopped = []
+    for proc in running_servers(layout):
+        if port is not None and proc.port != port:
+            continue
+        if not stop_process(proc, timeout_s):
+            raise LocalModelError(f"the local server (pid {proc.pid}) did not stop; kill it by hand")
+        layout.pid_file(proc.port).unlink(missing_ok=True)
+        stopped.append(proc)
+    return stopped

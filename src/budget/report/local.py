@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from budget.service.local_model import InstallResult, ServerInfo, StatusResult
+from budget.service.local_model import InstallResult, ServerInfo, StatusResult, StopResult
 
 
 def _mib(size: int) -> str:
@@ -23,15 +23,16 @@ def render_install(result: InstallResult, console: Console) -> None:
 
 def render_server(info: ServerInfo, console: Console, *, verb: str) -> None:
     p = info.process
-    if p is None:
-        console.print("no local server is running")
-        return
-    if verb == "stopped":
-        console.print(f"stopped the local server ({p.model}, pid {p.pid}, port {p.port})")
-        return
-    console.print(f"{verb}: {p.model} as {p.served_name!r}, pid {p.pid}, health {info.health}")
+    console.print(f"{verb}: {p.model} as {p.served_name!r}, pid {p.pid}, port {p.port}, health {info.health}")
     console.print(f"api base: {info.api_base}   (budget run --api-base {info.api_base} ...)")
     console.print(f"log: {p.log}")
+
+
+def render_stop(result: StopResult, console: Console) -> None:
+    if not result.stopped:
+        console.print("no local server was running")
+    for p in result.stopped:
+        console.print(f"stopped the local server {p.model} (pid {p.pid}, port {p.port})")
 
 
 def render_status(result: StatusResult, console: Console) -> None:
@@ -47,4 +48,7 @@ def render_status(result: StatusResult, console: Console) -> None:
     missing = [n for n in result.available if n not in installed]
     if missing:
         console.print(f"not installed: {', '.join(missing)} (budget local install --model NAME)")
-    render_server(result.server, console, verb="running")
+    if not result.servers:
+        console.print("no local server is running (budget local start)")
+    for info in result.servers:
+        render_server(info, console, verb="running")

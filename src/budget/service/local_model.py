@@ -59,10 +59,14 @@ class StartRequest(BaseModel):
 
 class ServerInfo(BaseModel):
     schema_version: int = SCHEMA_VERSION
-    running: bool
-    process: ServerProcess | None = None
-    api_base: str | None = None
-    health: str | None = None
+    process: ServerProcess
+    api_base: str
+    health: str
+
+
+class StopResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    stopped: list[ServerProcess]
 
 
 def start(request: StartRequest) -> ServerInfo:
@@ -77,14 +81,14 @@ def start(request: StartRequest) -> ServerInfo:
         start_timeout_s=request.start_timeout_s,
     )
     proc = start_server(_layout(request.root), model_spec(request.model), settings)
-    return ServerInfo(running=True, process=proc, api_base=proc.api_base, health="ok")
+    return ServerInfo(process=proc, api_base=proc.api_base, health="ok")
 
 
-def stop(root: Path | None = None) -> ServerInfo:
-    """Stop the server budget started; ``process`` is the stopped one (None: none was running)."""
+def stop(port: int | None = None, root: Path | None = None) -> StopResult:
+    """Stop the server budget started on ``port`` (all of them when None)."""
     from budget.local.server import stop_server
 
-    return ServerInfo(running=False, process=stop_server(_layout(root)))
+    return StopResult(stopped=stop_server(_layout(root), port))
 
 
 class StatusResult(BaseModel):
@@ -93,25 +97,22 @@ class StatusResult(BaseModel):
     server_installed: ServerInstall | None
     models: list[ModelInstall]
     available: list[str]
-    server: ServerInfo
+    servers: list[ServerInfo]
 
 
 def status(root: Path | None = None) -> StatusResult:
     """What is installed under the cache directory, and whether a server is running."""
     from budget.local.install import installed_models, server_installed
-    from budget.local.server import health, running_server
+    from budget.local.server import health, running_servers
 
     layout = _layout(root)
-    proc = running_server(layout)
-    info = (
-        ServerInfo(running=True, process=proc, api_base=proc.api_base, health=health(proc.base_url))
-        if proc is not None
-        else ServerInfo(running=False)
-    )
+    servers = [
+        ServerInfo(process=p, api_base=p.api_base, health=health(p.base_url)) for p in running_servers(layout)
+    ]
     return StatusResult(
         root=layout.root,
         server_installed=server_installed(layout),
         models=installed_models(layout, list(MODELS.values())),
         available=list(MODELS),
-        server=info,
+        servers=servers,
     )
