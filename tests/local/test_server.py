@@ -153,10 +153,10 @@ def test_port_busy_is_a_clear_error(layout: LocalLayout) -> None:
 
 def test_missing_server_or_model(layout: LocalLayout) -> None:
     other = MODELS["qwen2.5-coder-1.5b"]
-    with pytest.raises(LocalModelError, match="budget local install --model qwen2.5-coder-1.5b"):
+    with pytest.raises(LocalModelError, match=r"budget local install --model qwen2\.5-coder-1\.5b"):
         start_server(layout, other, settings())
     layout.server_marker.unlink()
-    with pytest.raises(LocalModelError, match="server is not installed.*budget local install"):
+    with pytest.raises(LocalModelError, match=r"server is not installed.*budget local install"):
         start_server(layout, SPEC, settings())
 
 
