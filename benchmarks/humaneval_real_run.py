@@ -44,9 +44,6 @@ from typing import Any
 TEMPERATURE = 0.8
 TOP_P = 0.95
 MAX_TOKENS = 384
-# A new top-level statement ends the function (the stop sequences of Chen et al. 2021, Sec. 3.3,
-# plus decorators, asserts and a closing Markdown fence).
-STOP = ["\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#", "\n@", "\nassert ", "\n```"]
 MACHINE = "cpu-2core"
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -117,6 +114,8 @@ async def sample_model(
                 index, task_id = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            from budget.executor.prompts import CODE_STOPS
+
             seed = seed_of(task_id, index)
             body = {
                 "model": served_name,
@@ -124,7 +123,8 @@ async def sample_model(
                 "max_tokens": MAX_TOKENS,
                 "temperature": TEMPERATURE,
                 "top_p": TOP_P,
-                "stop": STOP,
+                # a new top-level statement ends the function: budget run's own stop sequences
+                "stop": list(CODE_STOPS),
                 "seed": seed,
                 "n": 1,
             }
