@@ -534,6 +534,21 @@ def probe() -> SandboxStatus:
     return SandboxStatus(available=True, bwrap=bwrap, cgroup_pids=_pids_cgroup_base() is not None)
 
 
+def require_sandbox() -> SandboxStatus:
+    """The probe's result when a sandbox works; :class:`SandboxError` (one line) otherwise."""
+    status = probe()
+    if not status.available:
+        raise _refusal(status)
+    return status
+
+
+def _refusal(status: SandboxStatus) -> SandboxError:
+    return SandboxError(
+        f"refusing to run generated code without a sandbox: {status.reason} "
+        "(pass --unsafe-no-sandbox to run it anyway, unisolated)"
+    )
+
+
 def get_sandbox(*, unsafe_no_sandbox: bool = False, include_venv: bool = False) -> Sandbox:
     """A ready sandbox, or :class:`SandboxError` (or, only if asked, an unisolated runner)."""
     status = probe()
@@ -541,7 +556,4 @@ def get_sandbox(*, unsafe_no_sandbox: bool = False, include_venv: bool = False) 
         return Sandbox(ro_paths=python_paths(include_venv))
     if unsafe_no_sandbox:
         return Sandbox(isolated=False)
-    raise SandboxError(
-        f"refusing to run generated code without a sandbox: {status.reason} "
-        "(pass --unsafe-no-sandbox to run it anyway, unisolated)"
-    )
+    raise _refusal(status)
