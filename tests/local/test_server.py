@@ -36,7 +36,7 @@ from budget.local.server import (
 
 SPEC = MODELS["qwen2.5-coder-0.5b"]
 
-FAKE_SERVER = r'''
+FAKE_SERVER = r"""
 import http.server, os, subprocess, sys, time
 args = sys.argv[1:]
 port = int(args[args.index("--port") + 1])
@@ -59,7 +59,7 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-'''
+"""
 
 
 def free_port() -> int:

@@ -18,9 +18,7 @@ local_app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 
-ModelOpt = Annotated[
-    str, typer.Option("--model", help="qwen2.5-coder-0.5b (default) or qwen2.5-coder-1.5b.")
-]
+ModelOpt = Annotated[str, typer.Option("--model", help="qwen2.5-coder-0.5b (default) or qwen2.5-coder-1.5b.")]
 DirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="Cache directory (default: $BUDGET_LOCAL_DIR or ~/.cache/budget/local)."),

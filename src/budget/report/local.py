@@ -39,8 +39,9 @@ def render_status(result: StatusResult, console: Console) -> None:
     console.print(f"cache: {result.root}")
     s = result.server_installed
     console.print(
-        f"server: {s.package}=={s.version} at {s.entry_point}" if s else
-        "server: not installed (budget local install)"
+        f"server: {s.package}=={s.version} at {s.entry_point}"
+        if s
+        else "server: not installed (budget local install)"
     )
     installed = {m.name for m in result.models}
     for m in result.models:

@@ -42,9 +42,7 @@ def install(request: InstallRequest) -> InstallResult:
     layout = _layout(request.root)
     specs = [model_spec(m) for m in request.models]  # unknown names fail before the build
     server = install_server(layout, jobs=request.jobs)
-    return InstallResult(
-        root=layout.root, server=server, models=[install_model(layout, s) for s in specs]
-    )
+    return InstallResult(root=layout.root, server=server, models=[install_model(layout, s) for s in specs])
 
 
 class StartRequest(BaseModel):
