@@ -218,8 +218,11 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def verify(args: argparse.Namespace) -> None:
-    from budget.service.verification import verify_one
+    """Both tiers of budget's HumanEval verifier, in the sandbox, in chunks (resumable)."""
+    from budget.service.verification import verify_batch
+    from budget.tasks import load_task
 
+    task = load_task("humaneval")
     out_dir = Path(args.out)
     samples = read_jsonl(out_dir / "samples.jsonl")
     path = out_dir / "verdicts.jsonl"
@@ -228,15 +231,22 @@ def verify(args: argparse.Namespace) -> None:
     print(f"{len(todo)} samples to verify ({len(done)} done)", flush=True)
     started = time.time()
     with path.open("a") as f:
-        for i, s in enumerate(todo, 1):
-            row: dict[str, Any] = {"model": s["model"], "task_id": s["task_id"], "index": s["index"]}
-            for tier in ("verifier", "ground_truth"):
-                v = verify_one("humaneval", s["task_id"], s["completion"], tier=tier)
-                row[tier] = v.passed
-                row[f"{tier}_outcome"] = str(v.outcome.value if hasattr(v.outcome, "value") else v.outcome)
-            f.write(json.dumps(row) + "\n")
-            if i % 100 == 0:
-                print(f"  {i}/{len(todo)} verified, {i / (time.time() - started):.1f}/s", flush=True)
+        for lo in range(0, len(todo), args.chunk):
+            chunk = todo[lo : lo + args.chunk]
+            pairs = [(s["task_id"], s["completion"]) for s in chunk]
+            tiers = {
+                t: verify_batch(task, pairs, tier=t, workers=args.workers)
+                for t in ("verifier", "ground_truth")
+            }
+            for i, s in enumerate(chunk):
+                row: dict[str, Any] = {"model": s["model"], "task_id": s["task_id"], "index": s["index"]}
+                for tier, verdicts in tiers.items():
+                    row[tier] = verdicts[i].passed
+                    row[f"{tier}_outcome"] = str(verdicts[i].outcome)
+                f.write(json.dumps(row) + "\n")
+            f.flush()
+            n = lo + len(chunk)
+            print(f"  {n}/{len(todo)} verified, {n / (time.time() - started):.1f} samples/s", flush=True)
 
 
 # --------------------------------------------------------------------------- analyze
@@ -430,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--threads", type=int, default=2)
     v = sub.add_parser("verify")
     v.add_argument("--out", required=True)
+    v.add_argument("--chunk", type=int, default=100)
+    v.add_argument("--workers", type=int, default=2)
     a = sub.add_parser("analyze")
     a.add_argument("--out", required=True)
     args = parser.parse_args(argv)
