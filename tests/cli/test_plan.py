@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
+#: A store path that never exists: a user's own store must not change plan's defaults here.
+NO_STORE = str(Path(tempfile.gettempdir()) / "budget-tests-no-store" / "absent.db")
 
-def budget(*args: str) -> subprocess.CompletedProcess[str]:
+
+def budget(*args: str, db: str = NO_STORE) -> subprocess.CompletedProcess[str]:
     code = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", **_pythonpath()},
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", **_pythonpath(), "BUDGET_DB": db},
     )
 
 
@@ -95,11 +100,54 @@ def test_plan_does_not_import_litellm_or_vllm() -> None:
         "from budget.cli import main\n"
         "sys.argv = ['budget', 'plan', '--dollars', '50', '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "bad = [m for m in ('litellm', 'vllm', 'openai') if m in sys.modules]\n"
+        "bad = [m for m in ('litellm', 'vllm', 'openai', 'sqlalchemy', 'sqlmodel') if m in sys.modules]\n"
         "sys.stderr.write('IMPORTED:' + ','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    env = {**_pythonpath(), "PATH": "/usr/bin:/bin", "BUDGET_DB": NO_STORE}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     assert out.stderr.strip().endswith("IMPORTED:"), out.stderr[-300:]
+    assert not Path(NO_STORE).exists()
+
+
+def test_plan_uses_the_users_store_when_present(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from budget.curves import CoverageCurve
+    from budget.store import SampleRecord, Store
+    from budget.verify.protocol import Outcome, Verdict
+
+    db = str(tmp_path / "mine.db")
+    with Store(db) as s:
+        run = s.create_run("my-task", models=["my-model"])
+        for i in range(10):
+            ok = Verdict(
+                passed=i % 2 == 0, outcome=Outcome.PASS if i % 2 == 0 else Outcome.FAIL, duration_s=0
+            )
+            s.add_sample(
+                SampleRecord(
+                    run_id=run.run_id,
+                    model="my-model",
+                    problem_id=f"p{i}",
+                    sample_index=0,
+                    cost=Decimal("0.01"),
+                    verdicts={"verifier": ok},
+                )
+            )
+        curve = CoverageCurve(
+            model="my-model", task="my-task", form="power_law", params={"a": -0.7, "b": -0.3}, n_problems=10
+        )
+        s.save_curve(curve, problems=10, samples=10, correct=5, fitted_at=datetime.now(UTC))
+    out = budget("plan", "--dollars", "1", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["inputs"]["task"] == "my-task"
+    assert [a["model"] for a in doc["alternatives"]] == ["my-model"]
+    assert doc["recommendation"]["expected_cost"] <= 1
+    out = budget("plan", "--dollars", "50", "--json", db=db)
+    assert json.loads(out.stdout)["recommendation"]["allocations"][0]["samples_per_problem"] >= 1
+    out = budget("plan", "--dollars", "50", "--task", "math", "--json", db=db)
+    assert json.loads(out.stdout)["inputs"]["task"] == "math"
 
 
 def test_models_and_pricing_show() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,8 +16,17 @@ from budget.pricing import PriceBook, default_price_book
 
 DEFAULT_TASK = "swe-bench-lite"
 
-#: Looks up the user's own candidates for a task (from the store); returns [] when none.
-UserCandidates = Callable[[str | None], tuple[str | None, list[Candidate]]]
+
+class UserCurves(NamedTuple):
+    """The user's own candidates for a task (from the store), and the task's size if known."""
+
+    task: str | None
+    candidates: list[Candidate]
+    problems: int | None = None
+
+
+#: Looks up the user's own candidates for a task (None: the user's latest); [] when none.
+UserCandidates = Callable[[str | None], UserCurves]
 
 
 class PlanRequest(BaseModel):
@@ -66,8 +76,9 @@ def make_plan(
     book = book or default_price_book()
     task = request.task
     own: list[Candidate] = []
+    own_problems: int | None = None
     if user_candidates is not None:
-        task, own = user_candidates(task)
+        task, own, own_problems = user_candidates(task)
     task = task or DEFAULT_TASK
     catalog = load_catalog()
     if task in catalog.tasks:
@@ -75,7 +86,8 @@ def make_plan(
         base = {c.model: c for c in catalog_candidates(task, book, seed=request.seed)}
         problems, unit = request.problems or info.problems, info.unit
     elif own:
-        base, problems, unit = {}, request.problems or (own[0].curve.n_problems or 100), "problems"
+        size = own_problems or own[0].curve.n_problems or 100
+        base, problems, unit = {}, request.problems or size, "problems"
     else:
         raise UnknownNameError("task", task, list(catalog.tasks))
     base.update({c.model: c for c in own})

@@ -222,6 +222,12 @@ class Store:
         with self._session() as s:
             return list(s.exec(select(TaskRow.name).order_by(TaskRow.name)).all())
 
+    def task_size(self, task: str) -> int | None:
+        """How many problems the task has, as recorded (None for an unknown or empty task)."""
+        with self._session() as s:
+            row = s.get(TaskRow, task)
+        return row.problems if row is not None and row.problems > 0 else None
+
     def problems(self, task: str) -> list[ProblemRecord]:
         with self._session() as s:
             rows = s.exec(select(ProblemRow).where(ProblemRow.task == task).order_by(ProblemRow.problem_id))
