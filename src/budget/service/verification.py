@@ -58,11 +58,9 @@ def _resolve_task(task: Task | str | Path) -> Task:
 
 def _plugin(name: str) -> Verifier:
     """The verifier plug-in called ``name`` (from the top-level ``verifiers/`` folder)."""
-    import importlib
+    from budget.verify.plugins import load_verifier
 
-    plugins = importlib.import_module("budget.verify.plugins")  # the core's loader
-    verifier: Verifier = plugins.load_verifier(name)
-    return verifier
+    return load_verifier(name)
 
 
 def _settings(base: dict[str, Any], timeout_s: float | None, unsafe_no_sandbox: bool) -> dict[str, Any]:
@@ -146,9 +144,9 @@ def _preflight(task: Task, problem_ids: Sequence[str], tier: Tier, unsafe_no_san
     for name in sorted(names):
         _plugin(name)
     if not unsafe_no_sandbox and names - {"exact_answer"}:
-        import importlib
+        from budget.verify.sandbox import require_sandbox
 
-        importlib.import_module("budget.verify.sandbox").require_sandbox()
+        require_sandbox()
 
 
 def verify_batch(

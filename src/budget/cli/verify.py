@@ -1,0 +1,69 @@
+"""``budget verify``: verify a samples file against a task; pass@k per model, verdicts as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from budget.cli import app
+
+
+@app.command("verify")
+def verify_command(
+    task: Annotated[str, typer.Option("--task", help="A built-in task (budget tasks) or a task JSONL file.")],
+    samples: Annotated[
+        Path, typer.Option("--samples", help="JSONL rows: task_id, completion, optional model and mode.")
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="One verdict per sample, in input order.")] = False,
+    tier: Annotated[
+        Literal["verifier", "ground_truth", "both"],
+        typer.Option(help="Production check, the stronger ground truth, or both (false-positive rate)."),
+    ] = "verifier",
+    unsafe_no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-no-sandbox", help="Run generated code without isolation where no sandbox works."
+        ),
+    ] = False,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per sample (overrides the task's).")] = None,
+    mode: Annotated[
+        Literal["completion", "chat"],
+        typer.Option(help="Default for rows without 'mode': chat replies get their code extracted."),
+    ] = "completion",
+    workers: Annotated[int | None, typer.Option(help="Parallel checks (default: one per CPU).")] = None,
+) -> None:
+    """Verify samples (sandboxed); print pass@k per model, or with --json every verdict.
+
+    Rows that cannot be read (bad JSON, missing fields, not UTF-8, unknown task id) get an
+    ``error`` verdict; the others are verified; the command then exits with code 3.
+    """
+    from budget.errors import DataError
+    from budget.service.verification import VerifyRequest, verify_samples
+
+    request = VerifyRequest(
+        task=task,
+        samples=samples,
+        tier=tier,
+        unsafe_no_sandbox=unsafe_no_sandbox,
+        timeout_s=timeout,
+        mode=mode,
+        workers=workers,
+    )
+    report = verify_samples(request)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        from rich.console import Console
+
+        from budget.report.verify import render_verify
+
+        render_verify(report, Console())
+    errors = report.summary.errors
+    if errors:
+        shown = "; ".join(f"line {e.line}: {e.message}" for e in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise DataError(
+            f"{len(errors)} of {report.summary.samples} rows could not be verified: {shown}{more}"
+        )

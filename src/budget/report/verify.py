@@ -1,0 +1,63 @@
+"""Rendering of ``budget verify`` (pass@k per model, outcomes, bad rows) and ``budget tasks``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from budget.service.tasks import TaskListing
+from budget.service.verification import VerifyReport
+
+
+def render_verify(report: VerifyReport, console: Console) -> None:
+    summary = report.summary
+    both = report.tier == "both"
+    tier = "verifier tier" if report.tier in ("verifier", "both") else "ground-truth tier"
+    sandbox = "sandboxed" if report.sandbox else "UNSAFE: no sandbox required"
+    table = Table(
+        title=f"{report.task}: {summary.samples} samples, {tier} ({sandbox})",
+        title_justify="left",
+    )
+    table.add_column("model", no_wrap=True)
+    table.add_column("samples", justify="right")
+    table.add_column("problems", justify="right")
+    ks = sorted({k for m in summary.models for k in m.pass_at_k})
+    for k in ks:
+        table.add_column(f"pass@{k}", justify="right")
+    table.add_column("solved", justify="right")
+    if both:
+        table.add_column("GT pass@1", justify="right")
+        table.add_column("accepted but wrong", justify="right")
+    for m in summary.models:
+        cells = [m.model or "(no model)", str(m.samples), str(m.problems)]
+        cells += [f"{m.pass_at_k[k]:.1%}" if k in m.pass_at_k else "-" for k in ks]
+        cells.append(f"{m.solved}/{m.problems}")
+        if both:
+            gt = m.ground_truth_pass_at_k or {}
+            cells.append(f"{gt[1]:.1%}" if 1 in gt else "-")
+            rate = f" ({m.false_positive_rate:.1%})" if m.false_positive_rate is not None else ""
+            cells.append(f"{m.accepted_but_wrong}/{m.passed}{rate}")
+        table.add_row(*cells)
+    console.print(table)
+    outcomes = ", ".join(f"{n} {name}" for name, n in sorted(summary.outcomes.items()))
+    console.print(f"outcomes: {outcomes}")
+    if any(m.min_samples_per_problem < max(m.pass_at_k) for m in summary.models):
+        console.print("[dim]pass@k is shown up to the fewest samples any problem has.[/dim]")
+    if both:
+        console.print(
+            "[dim]accepted but wrong: passed the verifier, failed the ground truth "
+            "(false positives; cf. Stroebl, Kapoor, Narayanan 2024).[/dim]"
+        )
+    for e in summary.errors[:5]:
+        console.print(f"[red]line {e.line}[/red]: {e.message}", markup=True, highlight=False)
+
+
+def render_tasks(listing: TaskListing, console: Console) -> None:
+    table = Table(title="Built-in tasks", title_justify="left")
+    for col in ("task", "problems", "verifier (production)", "ground truth", "source"):
+        table.add_column(col, overflow="fold")
+    for t in listing.tasks:
+        table.add_row(t.name, str(t.problems), t.verifier, t.ground_truth, t.source)
+    console.print(table)
+    console.print(f"verifier plug-ins: {', '.join(listing.verifiers) or '(none found)'}")
+    console.print(f"your own tasks: {listing.user_tasks}")
