@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -380,10 +381,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://127.0.0.1:{port}", flush=True)
         await server.serve()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -30,8 +30,10 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 52
 @runtime_checkable
 class Backend(Protocol):
     name: str
-    max_n: int
     concurrency: int
+
+    @property
+    def max_n(self) -> int: ...
 
     async def generate(self, request: GenerationRequest) -> Generation: ...
 

@@ -1,0 +1,120 @@
+"""How ``budget run`` shows itself: a live progress line, and the summary of a run."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from budget.money import fmt_usd, from_micro
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+
+    from budget.executor.runner import Progress
+    from budget.service.running import RunResult
+
+
+def progress_line(p: Progress, now: float | None = None) -> str:
+    """``spent $x / $cap · samples a/b · solved s/P · r/s · ETA``."""
+    elapsed = max(1e-9, (time.monotonic() if now is None else now) - p.started)
+    rate = p.samples / elapsed
+    left = max(0, p.planned - p.samples)
+    if rate > 0 and left:
+        eta_s = left / rate
+        eta = f"ETA {int(eta_s // 60)}m{int(eta_s % 60):02d}s"
+    else:
+        eta = "ETA -" if left else "done"
+    return (
+        f"spent {fmt_usd(from_micro(p.spent_micro))} / {fmt_usd(from_micro(p.cap_micro))}"
+        f" · samples {p.samples}/{p.planned} · solved {p.solved}/{p.problems}"
+        f" · {rate:.1f}/s · in flight {p.in_flight} · {eta}"
+    )
+
+
+class RunProgress:
+    """A rich progress bar of money spent against the cap; silent when not a terminal."""
+
+    def __init__(self, console: Console | None = None, *, min_interval_s: float = 0.1) -> None:
+        self.console = console or Console(stderr=True)
+        self.enabled = self.console.is_terminal
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+        self._bar: RichProgress | None = None
+        self._task: object = None
+
+    def __enter__(self) -> RunProgress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]budget run"),
+                BarColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
+                transient=False,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("starting", total=1.0)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(kind, exc, tb)
+
+    def __call__(self, p: Progress) -> None:
+        if self._bar is None:
+            return
+        now = time.monotonic()
+        if now - self._last < self.min_interval_s and p.in_flight:
+            return
+        self._last = now
+        done = p.spent_micro / p.cap_micro if p.cap_micro else 1.0
+        self._bar.update(self._task, completed=min(1.0, done), description=progress_line(p, now))  # type: ignore[arg-type]
+
+
+def render_run(result: RunResult, console: Console) -> None:
+    """The summary table of a finished (or stopped) run."""
+    console.print(
+        f"[bold]run {result.run_id}[/bold] on {result.task}: {result.stop_reason} "
+        f"({result.status}); spent {fmt_usd(result.spent)} of {fmt_usd(result.cap)}; "
+        f"{result.samples} samples in {result.elapsed_s:.1f}s"
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for col, justify in (
+        ("model", "left"),
+        ("samples", "right"),
+        ("solved", "right"),
+        ("spent", "right"),
+        ("failed", "right"),
+        ("retries", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for m in result.models:
+        table.add_row(
+            m.model,
+            str(m.samples),
+            f"{m.problems_solved}/{result.problems}",
+            fmt_usd(m.spent),
+            str(m.failed_samples),
+            str(m.retries),
+        )
+    console.print(table)
+    notes = []
+    if result.unattributed:
+        notes.append(f"{fmt_usd(result.unattributed)} charged for failed or interrupted requests")
+    if result.lost_in_flight:
+        notes.append(f"{fmt_usd(result.lost_in_flight)} reserved by requests lost when the run was killed")
+    if result.verified == "none":
+        notes.append("samples were not verified (--verify none)")
+    if result.status != "finished":
+        notes.append(
+            f"resume with: budget run --resume {result.run_id}" + (f" --db {result.db}" if result.db else "")
+        )
+    for n in notes:
+        console.print(f"  {n}")
