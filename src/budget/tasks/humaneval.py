@@ -12,6 +12,11 @@ Two tiers (see :mod:`budget.tasks.models`):
   top-level ``assert`` statements of the official test (a subset of the hidden test).
 - **ground_truth**: the full official test, ``check(candidate)``.
 
+Two docstrings contradict their official tests, so the verifier tier rejects correct solutions
+there (a false negative of the production check, kept as the data says): HumanEval/47 (the
+median of ``[-10, 4, 6, 1000, 10, 20]`` is 8.0, not 15.0) and HumanEval/116 (its first example
+sorts by value, the tests by the number of one bits).
+
 Both run with the ``python_tests`` verifier: program = prompt + completion + tests +
 ``check(entry_point)``.
 
@@ -75,17 +80,27 @@ def data_path() -> Any:
     return path
 
 
+_QUOTES = re.compile(r"""^\s*[rRuU]?(?:\"\"\"|\'\'\'|\"|\')|(?:\"\"\"|\'\'\'|\"|\')\s*$""")
+
+
 def _docstrings(prompt: str) -> str:
-    """The docstrings of the prompt's functions (examples outside them are not examples)."""
+    """The docstrings of the prompt's functions, as written in the source (escapes unprocessed).
+
+    Doctest reads examples from the source text: ``f("a\\nb")`` in the prompt is a call with an
+    escaped newline, not a line break, so the docstring is not evaluated first.
+    """
     try:
         module = ast.parse(prompt)
     except SyntaxError:
         return prompt
-    docs = [
-        ast.get_docstring(node) or ""
-        for node in ast.walk(module)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    ]
+    docs = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                if isinstance(first.value.value, str):
+                    text = ast.get_source_segment(prompt, first, padded=True) or ""
+                    docs.append(_QUOTES.sub("", text))
     return "\n\n".join(docs)
 
 
@@ -94,8 +109,8 @@ def examples_as_tests(prompt: str) -> str | None:
 
     An example whose source is an expression and that shows an output becomes
     ``assert _budget_same(<expr>, '<output>')`` (value comparison through ``ast.literal_eval``, floats
-    within 1e-6, else the repr text); other examples (assignments, calls with no output shown)
-    run as statements.
+    within 1e-6, else the repr text); a comparison with no output shown (``>>> f(x) == 3``) is
+    asserted; other expressions with no output shown are dropped; statements (assignments) run.
     """
     try:
         examples = doctest.DocTestParser().get_examples(_docstrings(prompt))
@@ -114,8 +129,13 @@ def examples_as_tests(prompt: str) -> str | None:
                 ast.parse(source)
             except SyntaxError:
                 continue
+        label = f"docstring example {n + 1}"
         if is_expr and want:
-            lines.append(f"    assert _budget_same(({source}), {want!r}), {f'docstring example {n + 1}'!r}")
+            lines.append(f"    assert _budget_same(({source}), {want!r}), {label!r}")
+        elif is_expr and isinstance(ast.parse(source, mode="eval").body, ast.Compare):
+            lines.append(f"    assert ({source}), {label!r}")  # ">>> f(x) == 3" with no output shown
+        elif is_expr:
+            continue  # an expression with no output shown checks nothing (a typo in HumanEval/116)
         else:
             lines.extend("    " + line for line in source.splitlines())
     if not any(line.lstrip().startswith("assert ") for line in lines):
