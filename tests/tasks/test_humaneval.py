@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from budget.tasks import load_task
 from budget.tasks.humaneval import (
     completion_from_reply,
@@ -90,13 +88,14 @@ def test_examples_become_value_comparisons() -> None:
         "    'ab'\n"
         '    """\n'
     )
-    tests = examples_as_tests(prompt)
+    tests = examples_as_tests(prompt, "add")
     assert tests is not None and tests.count("assert _budget_same") == 3
+    assert "add(" not in tests.split("def check", 1)[1]  # the examples call candidate
     assert _passes(prompt, "    return a + b\n", tests, "add")
     assert not _passes(prompt, "    return a - b\n", tests, "add")
     # doctest semantics: True is not 1, and a list is not a tuple
     bools = 'def f():\n    """\n    >>> f()\n    1\n    """\n'
-    bool_tests = examples_as_tests(bools)
+    bool_tests = examples_as_tests(bools, "f")
     assert bool_tests is not None
     assert _passes(bools, "    return 1\n", bool_tests, "f")
     assert not _passes(bools, "    return True\n", bool_tests, "f")

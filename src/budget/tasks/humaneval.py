@@ -97,45 +97,63 @@ def _docstrings(prompt: str) -> str:
     for node in ast.walk(module):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                if isinstance(first.value.value, str):
-                    text = ast.get_source_segment(prompt, first, padded=True) or ""
-                    docs.append(_QUOTES.sub("", text))
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                text = ast.get_source_segment(prompt, first, padded=True) or ""
+                docs.append(_QUOTES.sub("", text))
     return "\n\n".join(docs)
 
 
-def examples_as_tests(prompt: str) -> str | None:
+class _ToCandidate(ast.NodeTransformer):
+    """Calls of the entry point by name become calls of ``candidate`` (the function under test)."""
+
+    def __init__(self, entry_point: str | None) -> None:
+        self.entry_point = entry_point
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id == self.entry_point:
+            return ast.copy_location(ast.Name(id="candidate", ctx=node.ctx), node)
+        return node
+
+
+def examples_as_tests(prompt: str, entry_point: str | None = None) -> str | None:
     """The ``>>>`` examples of ``prompt`` as a ``check(candidate)`` test; ``None`` when there are none.
 
-    An example whose source is an expression and that shows an output becomes
-    ``assert _budget_same(<expr>, '<output>')`` (value comparison through ``ast.literal_eval``, floats
-    within 1e-6, else the repr text); a comparison with no output shown (``>>> f(x) == 3``) is
-    asserted; other expressions with no output shown are dropped; statements (assignments) run.
+    Examples call ``entry_point`` by name; in the test they call ``candidate`` (the harness runs
+    the tests against the sample's function, not against the prompt's stub).  An example whose
+    source is an expression and that shows an output becomes
+    ``assert _budget_same(<expr>, '<output>')`` (value comparison through ``ast.literal_eval``,
+    floats within 1e-6, else the repr text); a comparison with no output shown
+    (``>>> f(x) == 3``) is asserted; other expressions with no output shown are dropped;
+    statements (assignments) run.
     """
     try:
         examples = doctest.DocTestParser().get_examples(_docstrings(prompt))
     except ValueError:
         return None
+    rename = _ToCandidate(entry_point)
     lines: list[str] = []
     for n, ex in enumerate(examples):
-        source = ex.source.strip()
         want = ex.want.strip()
         try:
-            source = ast.unparse(ast.parse(source, mode="eval"))  # drops trailing comments
-            is_expr = True
+            tree: ast.AST = ast.parse(ex.source.strip(), mode="eval")
         except SyntaxError:
-            is_expr = False
             try:
-                ast.parse(source)
+                tree = ast.parse(ex.source.strip())
             except SyntaxError:
                 continue
+        tree = ast.fix_missing_locations(rename.visit(tree))
+        source = ast.unparse(tree)  # also drops trailing comments
         label = f"docstring example {n + 1}"
-        if is_expr and want:
-            lines.append(f"    assert _budget_same(({source}), {want!r}), {label!r}")
-        elif is_expr and isinstance(ast.parse(source, mode="eval").body, ast.Compare):
-            lines.append(f"    assert ({source}), {label!r}")  # ">>> f(x) == 3" with no output shown
-        elif is_expr:
-            continue  # an expression with no output shown checks nothing (a typo in HumanEval/116)
+        if isinstance(tree, ast.Expression):
+            if want:
+                lines.append(f"    assert _budget_same(({source}), {want!r}), {label!r}")
+            elif isinstance(tree.body, ast.Compare):
+                lines.append(f"    assert ({source}), {label!r}")  # ">>> f(x) == 3", no output shown
+            # else: an expression with no output shown checks nothing (a typo in HumanEval/116)
         else:
             lines.extend("    " + line for line in source.splitlines())
     if not any(line.lstrip().startswith("assert ") for line in lines):
@@ -175,9 +193,9 @@ def first_asserts(test: str, count: int = VISIBLE_ASSERTS) -> str:
     return ast.unparse(module) + "\n"
 
 
-def visible_tests(prompt: str, test: str) -> tuple[str, str]:
+def visible_tests(prompt: str, test: str, entry_point: str) -> tuple[str, str]:
     """The verifier tier's tests for a HumanEval problem, and where they come from."""
-    examples = examples_as_tests(prompt)
+    examples = examples_as_tests(prompt, entry_point)
     if examples is not None:
         return examples, "docstring examples"
     return first_asserts(test), f"first {VISIBLE_ASSERTS} asserts of the test"
@@ -215,7 +233,7 @@ def completion_from_reply(reply: str, entry_point: str | None) -> str:
 
 
 def _problem(row: dict[str, Any]) -> Problem:
-    visible, origin = visible_tests(row["prompt"], row["test"])
+    visible, origin = visible_tests(row["prompt"], row["test"], row["entry_point"])
     return Problem(
         id=row["task_id"],
         prompt=row["prompt"],
