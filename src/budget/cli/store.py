@@ -1,0 +1,31 @@
+"""``budget runs``: the runs kept in the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from budget.cli import app
+
+
+@app.command("runs")
+def runs_command(
+    task: Annotated[str | None, typer.Option(help="Only runs of this task.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many (newest first).")] = 20,
+    db: Annotated[
+        str | None, typer.Option(help="Store: SQLAlchemy URL or SQLite file (default $BUDGET_DB).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
+) -> None:
+    """List the runs in the store, newest first."""
+    from rich.console import Console
+
+    from budget.report.calibration import render_runs
+    from budget.service.store_view import list_runs
+
+    result = list_runs(db, task=task, limit=limit)
+    if json_out:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render_runs(result, Console())

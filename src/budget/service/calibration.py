@@ -1,0 +1,272 @@
+"""Use case: calibrate -- a pilot run on the user's models and task, then fit their own curves.
+
+``budget calibrate --task T --models a,b --dollars D`` samples the first ``--problems N``
+problems ``--samples K`` times per model (policy ``fixed``, under the hard cap ``D``) through
+:func:`budget.service.running.execute_run`, then fits a coverage curve per model to every
+verified sample of that model on the task in the store and stores the curves.  From then on
+``budget plan`` plans with these curves and the measured cost per sample
+(:mod:`budget.service.store_link`).
+
+**Which samples a fit uses.**  Per (model, problem): ``n`` verified samples and ``c``
+accepted ones (a sample is accepted when every verifier tier that judged it passed it, or by
+``--tier``).  Runs with the ``until-pass`` policy are left out: they stop sampling a problem
+at its first pass, so their ``c/n`` over-states easy problems and the unbiased pass@k
+estimator (Chen et al. 2021, Eq. 1) no longer applies.  Pass@k is estimated for k up to the
+smallest ``n`` among the problems used, so problems left short by the cap (fewer samples than
+most) are dropped: the fit keeps the problems with ``n >= k_fit`` where ``k_fit`` is the
+20th percentile of ``n`` (at least 2).  The fit itself is :func:`budget.curves.fit_counts`
+(Brown et al. 2024's power law, with a bootstrap over problems).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from budget import SCHEMA_VERSION
+from budget.curves import CoverageCurve
+from budget.errors import InputError
+from budget.money import USD, usd
+
+if TYPE_CHECKING:
+    from budget.service.running import ProgressCallback, RunResult
+    from budget.store import ProblemCounts, Store
+
+#: Coverage is reported at these k in the result.
+REPORT_KS = (1, 10, 100)
+MIN_PROBLEMS = 3
+
+
+class CalibrateRequest(BaseModel):
+    """What ``budget calibrate`` asks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task: str
+    models: list[str] = Field(min_length=1)
+    dollars: Decimal | None = None
+    problems: int | None = Field(default=20, gt=0)
+    samples: int = Field(default=5, ge=2)
+    api_base: str | None = None
+    prices: list[str] = Field(default_factory=list)
+    machine: str | None = None
+    mode: Literal["completion", "chat"] = "completion"
+    seed: int = 0
+    max_tokens: int = Field(default=512, gt=0)
+    temperature: float = Field(default=0.8, ge=0)
+    concurrency: int = Field(default=8, gt=0, le=1024)
+    backend: Literal["auto", "litellm", "server", "vllm"] = "auto"
+    verify: Literal["both", "verifier"] = "both"
+    unsafe_no_sandbox: bool = False
+    tier: str | None = None
+    fit_only: bool = False
+    db: str | None = None
+
+    @classmethod
+    def parse(cls, dollars: str | None = None, **kw: Any) -> CalibrateRequest:
+        amount = None
+        if dollars is not None:
+            amount = usd(dollars, what="--dollars")
+            if amount <= 0:
+                raise InputError(f"--dollars must be positive, got {dollars}")
+        request = cls.model_validate({"dollars": amount, **kw})
+        if amount is None and not request.fit_only:
+            raise InputError("--dollars is required for the pilot run (or pass --fit-only)")
+        return request
+
+
+class ModelFit(BaseModel):
+    """What calibration made of one model's samples."""
+
+    model: str
+    status: Literal["fitted", "skipped"]
+    reason: str = ""
+    problems: int = 0
+    samples: int = 0
+    correct: int = 0
+    k_fit: int = 0
+    coverage: dict[str, float] = Field(default_factory=dict)
+    cost_per_sample: USD | None = None
+    curve: CoverageCurve | None = None
+    curve_id: int | None = None
+
+
+class CalibrationResult(BaseModel):
+    """The outcome of ``budget calibrate`` (``--json`` prints it)."""
+
+    schema_version: int = SCHEMA_VERSION
+    task: str
+    run_id: str | None = None
+    run_status: str | None = None
+    spent: USD = Decimal(0)
+    cap: USD | None = None
+    db: str = ""
+    fits: list[ModelFit]
+    next_step: str = ""
+
+
+def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = None) -> CalibrationResult:
+    """Pilot run (unless ``fit_only``), then fit and store a curve per model."""
+    from budget.store import Store, location
+
+    run: RunResult | None = None
+    task = request.task
+    if not request.fit_only:
+        run = pilot_run(request, progress=progress)
+        task = run.task
+    with Store(request.db) as store:
+        if request.fit_only:
+            task = _task_name(store, request.task)
+        fits = fit_from_store(store, task, request.models, tier=request.tier, seed=request.seed)
+        where = location.display(store.url)
+    fitted = [f.model for f in fits if f.status == "fitted"]
+    hint = (
+        f"budget plan --dollars D --task {task}" + (f" --models {','.join(fitted)}" if fitted else "")
+        if fitted
+        else "no curve was fitted: sample more problems or more samples per problem"
+    )
+    return CalibrationResult(
+        task=task,
+        run_id=run.run_id if run else None,
+        run_status=run.status if run else None,
+        spent=run.spent if run else Decimal(0),
+        cap=run.cap if run else None,
+        db=where,
+        fits=fits,
+        next_step=hint,
+    )
+
+
+def pilot_run(request: CalibrateRequest, *, progress: ProgressCallback | None = None) -> RunResult:
+    """The pilot: ``samples`` per problem of each model on the first ``problems`` problems."""
+    from budget.service.running import RunRequest, execute_run
+
+    run_request = RunRequest(
+        task=request.task,
+        models=request.models,
+        dollars=request.dollars,
+        problems=request.problems,
+        samples=request.samples,
+        policy="fixed",
+        api_base=request.api_base,
+        prices=request.prices,
+        machine=request.machine,
+        mode=request.mode,
+        seed=request.seed,
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        concurrency=request.concurrency,
+        backend=request.backend,
+        verify=request.verify,
+        unsafe_no_sandbox=request.unsafe_no_sandbox,
+        db=request.db,
+    )
+    return execute_run(run_request, progress=progress)
+
+
+def _task_name(store: Store, task: str) -> str:
+    if task in store.tasks():
+        return task
+    from budget.tasks import load_task
+
+    return load_task(task).name
+
+
+def fit_from_store(
+    store: Store,
+    task: str,
+    models: list[str] | None = None,
+    *,
+    tier: str | None = None,
+    seed: int = 0,
+) -> list[ModelFit]:
+    """Fit and store a curve per model from the stored, verified samples of ``task``."""
+    runs = [r for r in store.runs(task=task) if _policy(r.settings) != "until-pass"]
+    run_ids = [r.run_id for r in runs]
+    counts = store.problem_counts(task, tier=tier, run_ids=run_ids) if run_ids else []
+    by_model: dict[str, list[ProblemCounts]] = {}
+    for c in counts:
+        by_model.setdefault(c.model, []).append(c)
+    wanted = models if models else sorted(by_model)
+    costs = {s.model: s for s in store.cost_stats(task)}
+    out = []
+    for model in wanted:
+        fit = fit_model(model, task, by_model.get(model, []), seed=seed)
+        if fit.curve is not None:
+            used = sorted({r.run_id for r in runs if model in r.models} or set(run_ids))
+            stored = store.save_curve(
+                fit.curve,
+                problems=fit.problems,
+                samples=fit.samples,
+                correct=fit.correct,
+                run_ids=used,
+                tier=tier,
+            )
+            fit = fit.model_copy(update={"curve_id": stored.curve_id})
+        if model in costs:
+            fit = fit.model_copy(update={"cost_per_sample": costs[model].mean})
+        out.append(fit)
+    return out
+
+
+def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int = 0) -> ModelFit:
+    """Fit one model's curve to its per-problem counts (see the module docstring for the rules)."""
+    import math
+
+    import numpy as np
+
+    from budget.curves import fit_counts
+
+    total_n = sum(c.n for c in counts)
+    total_c = sum(c.c for c in counts)
+    base = ModelFit(model=model, status="skipped", problems=len(counts), samples=total_n, correct=total_c)
+    if not counts:
+        return base.model_copy(update={"reason": "no verified samples of this model on this task"})
+    n = np.array([c.n for c in counts])
+    k_fit = max(2, int(np.quantile(n, 0.2, method="lower")))
+    keep = [c for c in counts if c.n >= k_fit]
+    if len(keep) < MIN_PROBLEMS:
+        return base.model_copy(
+            update={
+                "reason": f"needs at least {MIN_PROBLEMS} problems with {k_fit}+ verified samples "
+                f"(has {len(keep)}); sample more"
+            }
+        )
+    kn = np.array([c.n for c in keep])
+    kc = np.array([c.c for c in keep])
+    used = {"problems": len(keep), "samples": int(kn.sum()), "correct": int(kc.sum()), "k_fit": k_fit}
+    if kc.sum() == 0:
+        return base.model_copy(
+            update={**used, "reason": "no sample passed: coverage is 0 at every k measured"}
+        )
+    curve = fit_counts(model, task, kn, kc, seed=seed)
+    params = list(curve.params.values())
+    if not all(math.isfinite(p) for p in params) or curve.params.get("b", -1.0) >= 0:
+        return base.model_copy(
+            update={
+                **used,
+                "reason": "the power law does not fit: pass@k is 0 or 1 at nearly every k measured "
+                "(every problem solved every time, or too few samples per problem)",
+            }
+        )
+    curve = curve.model_copy(
+        update={
+            "source": f"fitted to your samples: {len(keep)} problems x {k_fit}+ samples, {int(kc.sum())} "
+            f"of {int(kn.sum())} accepted ({curve.source})"
+        }
+    )
+    cov = curve.coverage(np.array(REPORT_KS, dtype=float))
+    return ModelFit(
+        model=model,
+        status="fitted",
+        coverage={str(k): round(float(v), 6) for k, v in zip(REPORT_KS, cov, strict=True)},
+        curve=curve,
+        **used,
+    )
+
+
+def _policy(settings: dict[str, Any]) -> str | None:
+    req = settings.get("request")
+    return str(req.get("policy")) if isinstance(req, dict) and req.get("policy") else None

@@ -1,0 +1,55 @@
+"""Use case: look into the store (``budget runs``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from budget import SCHEMA_VERSION
+from budget.money import USD
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    task: str
+    status: str
+    models: list[str]
+    samples: int
+    spent: USD
+    cap: USD | None
+    created_at: datetime
+
+
+class RunList(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    db: str
+    runs: list[RunSummary]
+
+
+def list_runs(db: str | None = None, *, task: str | None = None, limit: int | None = 20) -> RunList:
+    """The newest runs in the store at ``db`` (resolved like ``--db``); none when there is no store."""
+    from budget.store import location
+
+    url = location.resolve(db)
+    if not location.exists(url):
+        return RunList(db=location.display(url), runs=[])
+    from budget.store import Store
+
+    with Store(url, create=False) as store:
+        runs = store.runs(task=task, limit=limit)
+        out = [
+            RunSummary(
+                run_id=r.run_id,
+                task=r.task,
+                status=r.status.value,
+                models=r.models,
+                samples=len(store.finished_keys(r.run_id)),
+                spent=r.spent if r.spent else store.sample_spend(r.run_id),
+                cap=r.cap,
+                created_at=r.created_at,
+            )
+            for r in runs
+        ]
+        return RunList(db=location.display(store.url), runs=out)
+
