@@ -245,6 +245,8 @@ class Runner:
             self.tallies[model].solved.update(p.work.problem_id for p in state.problems if p.solved)
         self._planned = sum(s.planned() for s in self._states.values())
         self._started = time.monotonic()
+        for backend in {id(b): b for b in self.backends.values()}.values():
+            await backend.open()
         if self.verify is not None:
             self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.verify_workers))
         launchers = [asyncio.create_task(self._launch(m)) for m in self._states]

@@ -132,7 +132,6 @@ class Stats:
     billed_prompt_tokens: int = 0
     billed_completion_tokens: int = 0
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
-    seeds: list[Any] = field(default_factory=list)
 
 
 class StubServer:
@@ -179,11 +178,7 @@ class StubServer:
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.LimitOverrunError):
             pass
         finally:
-            try:
-                writer.close()
-                await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
+            writer.close()
 
     @staticmethod
     async def _send(
@@ -293,6 +288,7 @@ class StubServer:
 
     # --- running ----------------------------------------------------------------------------
     async def start(self) -> int:
+        _humaneval()  # load the problems before the first request, not during it
         self._server = await asyncio.start_server(
             self._handle, self.host, self.port, limit=2**20, backlog=512
         )
@@ -332,6 +328,10 @@ class StubServer:
         async def close() -> None:
             if server is not None:
                 server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in others:
+                t.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             loop.stop()
 
         asyncio.run_coroutine_threadsafe(close(), loop)

@@ -35,6 +35,9 @@ class Backend(Protocol):
     @property
     def max_n(self) -> int: ...
 
+    async def open(self) -> None:
+        """Import the client, connect, load the engine: everything before the first request."""
+
     async def generate(self, request: GenerationRequest) -> Generation: ...
 
     async def aclose(self) -> None: ...

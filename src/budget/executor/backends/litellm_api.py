@@ -110,6 +110,10 @@ class LiteLLMBackend:
             self._max_n = 8 if supports_n(self.model) else 1
         return self._max_n
 
+    async def open(self) -> None:
+        import_litellm()
+        _ = self.max_n
+
     async def aclose(self) -> None:
         return None
 

@@ -78,6 +78,9 @@ class OpenAIServerBackend:
             )
         return self._client
 
+    async def open(self) -> None:
+        self._http()
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()

