@@ -276,6 +276,7 @@ class VerdictRow(BaseModel):
     line: int
     task_id: str | None
     model: str
+    mode: Mode = "completion"
     passed: bool
     outcome: Outcome
     duration_s: float
@@ -284,7 +285,10 @@ class VerdictRow(BaseModel):
 
 
 class ModelSummary(BaseModel):
+    """pass@k of one (model, mode): unbiased estimator of Chen et al. 2021, Eq. 1, over problems."""
+
     model: str
+    mode: Mode
     samples: int
     problems: int
     min_samples_per_problem: int
@@ -329,14 +333,14 @@ def _summarise(rows: list[VerdictRow], samples: SamplesFile, both: bool) -> Veri
     outcomes: dict[str, int] = {}
     for r in rows:
         outcomes[r.outcome.value] = outcomes.get(r.outcome.value, 0) + 1
-    by_model: dict[str, list[VerdictRow]] = {}
+    by_model: dict[tuple[str, Mode], list[VerdictRow]] = {}
     for r in rows:
         if r.task_id is not None and not (
             r.outcome is Outcome.ERROR and r.detail.startswith("unknown task id")
         ):
-            by_model.setdefault(r.model, []).append(r)
+            by_model.setdefault((r.model, r.mode), []).append(r)
     models: list[ModelSummary] = []
-    for model, group in by_model.items():
+    for (model, mode), group in by_model.items():
         per: dict[str, list[VerdictRow]] = {}
         for r in group:
             per.setdefault(r.task_id or "", []).append(r)
@@ -345,6 +349,7 @@ def _summarise(rows: list[VerdictRow], samples: SamplesFile, both: bool) -> Veri
         ks = _ks(min(n))
         summary = ModelSummary(
             model=model,
+            mode=mode,
             samples=len(group),
             problems=len(per),
             min_samples_per_problem=min(n),
@@ -401,7 +406,14 @@ def verify_samples(request: VerifyRequest) -> VerifyReport:
         if request.tier == "both":
             gt = TierVerdict(**results["ground_truth"][position[i]].model_dump())
         verdicts.append(
-            VerdictRow(line=line, task_id=row.task_id, model=row.model, ground_truth=gt, **first.model_dump())
+            VerdictRow(
+                line=line,
+                task_id=row.task_id,
+                model=row.model,
+                mode=row.mode,
+                ground_truth=gt,
+                **first.model_dump(),
+            )
         )
     for v in verdicts:
         if v.task_id is not None and v.outcome is Outcome.ERROR and v.detail.startswith("unknown task id"):
