@@ -1,0 +1,117 @@
+"""The python_tests verifier on HumanEval: canonical solutions pass, wrong completions fail."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from budget.verify.harness import decode, encode
+from budget.verify.plugins import available, load_verifier
+from budget.verify.pool import UnitTestJob, run_python_tests
+from budget.verify.protocol import Outcome, Verdict, Verifier
+
+Problems = dict[str, dict[str, Any]]
+
+
+def job(row: dict[str, Any], completion: str | None = None, timeout_s: float = 10.0) -> UnitTestJob:
+    return UnitTestJob(
+        prompt=row["prompt"],
+        completion=row["canonical_solution"] if completion is None else completion,
+        test=row["test"],
+        entry_point=row["entry_point"],
+        timeout_s=timeout_s,
+    )
+
+
+def run_all(jobs: list[UnitTestJob]) -> list[Verdict]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(run_python_tests, jobs))
+
+
+def test_all_canonical_solutions_pass(humaneval: Problems) -> None:
+    verdicts = run_all([job(row) for row in humaneval.values()])
+    failed = {tid: v.detail for tid, v in zip(humaneval, verdicts, strict=True) if not v.passed}
+    assert len(verdicts) == 164
+    assert failed == {}
+
+
+WRONG = {
+    "return None": "    return None\n",
+    "constant": "    return 0\n",
+    "raises": "    raise ValueError('nope')\n",
+    "syntax error": "    return (\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WRONG))
+def test_wrong_completions_fail(humaneval: Problems, kind: str) -> None:
+    rows = list(humaneval.values())[::8]
+    verdicts = run_all([job(row, WRONG[kind]) for row in rows])
+    passed = [row["task_id"] for row, v in zip(rows, verdicts, strict=True) if v.passed]
+    assert passed == []
+    assert all(v.outcome in (Outcome.FAIL, Outcome.ERROR) for v in verdicts)
+
+
+def test_off_by_one_fails_with_the_line(humaneval: Problems) -> None:
+    row = humaneval["HumanEval/53"]  # add(x, y)
+    v = run_python_tests(job(row, "    return x + y + 1\n"))
+    assert v.outcome is Outcome.FAIL and "assertion failed" in v.detail
+
+
+def test_tests_may_call_the_entry_point_by_name(humaneval: Problems) -> None:
+    row = humaneval["HumanEval/33"]  # its test compares candidate(x) with sort_third(x)
+    assert run_python_tests(job(row)).passed
+    assert not run_python_tests(job(row, "    return None\n")).passed
+
+
+def test_timeout(humaneval: Problems) -> None:
+    row = humaneval["HumanEval/0"]
+    v = run_python_tests(job(row, "    while True:\n        pass\n", timeout_s=1.0))
+    assert v.outcome is Outcome.TIMEOUT and not v.passed
+
+
+def test_plug_in_is_loadable() -> None:
+    assert "python_tests" in available()
+    verifier = load_verifier("python_tests")
+    assert isinstance(verifier, Verifier) and verifier.name == "python_tests"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -(10**40),
+        1.5,
+        float("inf"),
+        "s\u00e9",
+        b"\x00",
+        1 + 2j,
+        [1, [2]],
+        (1, (2,)),
+        {1: "a"},
+        {1, 2},
+        frozenset({3}),
+        {(1, 2): [3.25, None]},
+    ],
+)
+def test_plain_data_round_trip(value: object) -> None:
+    back = decode(encode(value))
+    assert back == value and type(back) is type(value)
+
+
+def test_subclasses_are_not_plain_data() -> None:
+    class AlwaysEqual(int):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = int.__hash__
+
+    with pytest.raises(TypeError):
+        encode(AlwaysEqual(1))
+    with pytest.raises(ValueError):
+        decode({"x": 1})

@@ -1,0 +1,69 @@
+"""python_tests: HumanEval-style unit tests, run in the sandbox with proof of completion.
+
+What it checks.  The program is the problem's ``prompt`` + the sample's completion; the test
+code (the tier's ``tests``) defines ``check(candidate)``; the sample passes when
+``check(<entry_point>)`` returns without raising, within ``timeout_s`` (default 10 s).  This is
+the HumanEval protocol (program = prompt + completion + test + ``check(entry_point)``), with one
+difference in how it is run: the test code never runs in the sample's process.  The sample runs
+in its own process (bubblewrap sandbox, fresh rlimits); the tests run in a separate trusted
+process and every call to the entry point is forwarded to the sample, its return value coming
+back as plain data.  Success is reported only by that trusted process, with a per-job random
+nonce, after ``check`` returned (see ``budget.verify.harness``).
+
+Settings: ``timeout_s`` (all calls of one check together), ``memory_mb`` (address space of the
+sample process, default 1024), ``unsafe_no_sandbox`` (set by ``--unsafe-no-sandbox``).
+
+How it can be fooled.
+- Weak tests: a sample that special-cases the tested inputs passes (the reason budget keeps a
+  ground-truth tier with stronger tests).
+- A sample can read what it is called with; it cannot read the test code, the expected values or
+  the nonce, which reach only the trusted process after the sample process exists.
+- Return values must be plain data (``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``,
+  ``complex``, ``list``, ``tuple``, ``dict``, ``set``, ``frozenset``, exact types): an object with
+  a forged ``__eq__`` fails instead of passing, and so does a correct answer of another type
+  (a ``map``/generator where a list is expected fails, as it does in HumanEval).
+- Tests that check a mutation of their argument in place, or pass functions to the candidate,
+  cannot be forwarded (none of HumanEval's 164 do); such a check fails with an ``error`` verdict.
+- Not a defence against kernel exploits: the sandbox is bubblewrap namespaces plus rlimits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from budget.errors import DataError, InputError
+from budget.verify.pool import UnitTestJob, run_python_tests
+from budget.verify.protocol import Verdict
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class PythonTestsVerifier:
+    """The ``python_tests`` plug-in (thread-safe: the worker pool is shared)."""
+
+    name = "python_tests"
+
+    def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        test = getattr(problem, "tests", None)
+        entry_point = getattr(problem, "entry_point", None)
+        if not test or not entry_point:
+            pid = getattr(problem, "id", "?")
+            raise DataError(f"problem {pid}: python_tests needs 'tests' (defining check) and 'entry_point'")
+        timeout = settings.get("timeout_s", DEFAULT_TIMEOUT_S)
+        if not isinstance(timeout, int | float) or not timeout > 0:
+            raise InputError(f"python_tests: timeout_s must be a positive number, not {timeout!r}")
+        memory = settings.get("memory_mb")
+        if memory is not None and (not isinstance(memory, int) or memory < 32):
+            raise InputError(f"python_tests: memory_mb must be an integer >= 32, not {memory!r}")
+        job = UnitTestJob(
+            memory_mb=memory,
+            prompt=str(getattr(problem, "prompt", "")),
+            completion=completion,
+            test=test,
+            entry_point=entry_point,
+            timeout_s=float(timeout),
+        )
+        return run_python_tests(job, unsafe_no_sandbox=bool(settings.get("unsafe_no_sandbox", False)))
+
+
+VERIFIER = PythonTestsVerifier()
