@@ -205,8 +205,14 @@ class _Worker:
             tmp_mb=16,
         )
         self.home = tempfile.mkdtemp(prefix="budget-mathverify-")
-        self.proc, self.cgroup = box.popen(
-            [sys.executable, "-I", "-c", _CHILD], limits=limits, cwd=None if box.isolated else self.home
+        # Started from the core's long-lived spawner thread: bubblewrap's --die-with-parent fires
+        # when the *thread* that forked it exits, and callers are often short-lived pool threads.
+        from budget.verify.pool import _spawner
+
+        self.proc, self.cgroup = _spawner.call(
+            lambda: box.popen(
+                [sys.executable, "-I", "-c", _CHILD], limits=limits, cwd=None if box.isolated else self.home
+            )
         )
         self.served = 0
         if self._read(60.0) != "ready":
@@ -214,12 +220,13 @@ class _Worker:
             raise RuntimeError("the math-verify worker did not start")
 
     def _read(self, timeout: float) -> str | None:
+        """One line from the child; ``None`` when none came in time, ``""`` when it exited."""
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             return None
         line = self.proc.stdout.readline(1 << 16)
-        return line.decode("utf-8", errors="replace").strip() if line else None
+        return line.decode("utf-8", errors="replace").strip() or "?" if line else ""
 
     def ask(self, gold: str, pred: str, timeout_s: float) -> dict[str, Any] | None:
         """The child's answer, or ``None`` when it did not answer in time (then it is killed)."""
@@ -236,7 +243,12 @@ class _Worker:
         if line is None:
             self.kill()
             return None
-        answer: dict[str, Any] = json.loads(line)
+        try:
+            answer: dict[str, Any] = json.loads(line) if line else {"error": "worker died"}
+        except ValueError:
+            answer = {"error": "garbled answer"}
+        if "error" in answer:
+            self.kill()
         return answer
 
     def alive(self) -> bool:
@@ -313,11 +325,14 @@ def equivalent(gold: str, pred: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bo
 
     Raises ``RuntimeError`` when the worker fails (out of memory, crash).
     """
-    worker = _POOL.acquire()
-    try:
-        answer = worker.ask(gold, pred, timeout_s)
-    finally:
-        _POOL.release(worker)
+    for _attempt in range(2):  # a worker found dead (killed from outside) is replaced once
+        worker = _POOL.acquire()
+        try:
+            answer = worker.ask(gold, pred, timeout_s)
+        finally:
+            _POOL.release(worker)
+        if answer is None or answer.get("error") != "worker died":
+            break
     if answer is None or answer.get("timeout"):
         return None
     if "error" in answer:
