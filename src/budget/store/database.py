@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, case, create_engine, event, func, inspect
+from sqlalchemy import Connection, Engine, Table, bindparam, case, create_engine, event, func, inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -93,6 +93,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, create: bool = True, echo: bool = False) -> None:
         self.url = location.resolve(url) if url is None or not location.is_url(url) else url
+        self._run_tasks: dict[str, str] = {}
         self.engine = self._engine(self.url, create=create, echo=echo)
         try:
             self._check_schema(create=create)
@@ -183,11 +184,14 @@ class Store:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
+        with self._guard(), Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Database failures (other than key conflicts, handled where they occur) as StoreError."""
         try:
-            with Session(self.engine, expire_on_commit=False) as s:
-                yield s
-        except StoreError:
-            raise
+            yield
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
@@ -373,63 +377,82 @@ class Store:
         The first write of a key wins: a resumed run that sends the same sample again is
         not counted twice.  Add later verdict tiers with :meth:`set_verdict`.
         """
-        task = sample.task or self._run_task(sample.run_id)
-        completion_hash = sample.completion_hash or (
-            text_hash(sample.completion) if sample.completion is not None else ""
-        )
-        row = SampleRow(
-            run_id=sample.run_id,
-            model=sample.model,
-            task=task,
-            problem_id=sample.problem_id,
-            sample_index=sample.sample_index,
-            seed=sample.seed,
-            prompt_hash=sample.prompt_hash,
-            completion=sample.completion,
-            completion_hash=completion_hash,
-            prompt_tokens=sample.prompt_tokens,
-            output_tokens=sample.output_tokens,
-            cost_usd=str(sample.cost),
-            cost_micro=to_micro(sample.cost),
-            latency_s=sample.latency_s,
-            finish_reason=sample.finish_reason,
-            created_at=_utc(sample.created_at),
-        )
-        with self._session() as s:
-            if self._find(s, sample.key) is not None:
-                return False
-            s.add(row)
-            try:
-                s.flush()
-                assert row.id is not None
-                for tier, v in sample.verdicts.items():
-                    s.add(_verdict_row(row.id, tier, v))
-                s.commit()
-            except IntegrityError:
-                s.rollback()
-                if self._find(s, sample.key) is not None:
-                    return False  # a concurrent writer stored the same key first
-                raise StoreError(
-                    f"cannot store sample {tuple(sample.key)}: no run {sample.run_id!r}"
-                ) from None
-        return True
+        return self.add_samples([sample]) == 1
 
     def add_samples(self, samples: Iterable[SampleRecord]) -> int:
-        """Write several samples; returns how many were new."""
-        return sum(self.add_sample(x) for x in samples)
+        """Write several samples in one transaction; returns how many were new.
+
+        Each key is written at most once (see :meth:`add_sample`), also when another
+        writer stores the same key at the same moment.
+        """
+        with self._guard():
+            return self._add_samples([(x, self._sample_values(x)) for x in samples])
+
+    def _add_samples(self, rows: list[tuple[SampleRecord, dict[str, Any]]]) -> int:
+        if not rows:
+            return 0
+        try:
+            with self.engine.begin() as conn:
+                return sum(self._insert(conn, x, values) for x, values in rows)
+        except IntegrityError:
+            pass  # a concurrent writer won a key between our check and insert: one by one
+        new = 0
+        for x, values in rows:
+            try:
+                with self.engine.begin() as conn:
+                    new += self._insert(conn, x, values)
+            except IntegrityError:
+                with self.engine.connect() as conn:
+                    if self._find_id(conn, x.key) is None:
+                        raise StoreError(f"cannot store sample {tuple(x.key)}: no run {x.run_id!r}") from None
+        return new
+
+    def _sample_values(self, x: SampleRecord) -> dict[str, Any]:
+        digest = x.completion_hash or (text_hash(x.completion) if x.completion is not None else "")
+        return {
+            "run_id": x.run_id,
+            "model": x.model,
+            "task": x.task or self._run_task(x.run_id),
+            "problem_id": x.problem_id,
+            "sample_index": x.sample_index,
+            "seed": x.seed,
+            "prompt_hash": x.prompt_hash,
+            "completion": x.completion,
+            "completion_hash": digest,
+            "prompt_tokens": x.prompt_tokens,
+            "output_tokens": x.output_tokens,
+            "cost_usd": str(x.cost),
+            "cost_micro": to_micro(x.cost),
+            "latency_s": x.latency_s,
+            "finish_reason": x.finish_reason,
+            "created_at": _utc(x.created_at),
+        }
+
+    def _insert(self, conn: Connection, x: SampleRecord, values: dict[str, Any]) -> bool:
+        if self._find_id(conn, x.key) is not None:
+            return False
+        sid = conn.execute(_INSERT_SAMPLE, values).inserted_primary_key[0]  # type: ignore[index]
+        if x.verdicts:
+            conn.execute(_INSERT_VERDICT, [_verdict_values(sid, t, v) for t, v in x.verdicts.items()])
+        return True
+
+    @staticmethod
+    def _find_id(conn: Connection, key: SampleKey) -> int | None:
+        found = conn.execute(
+            _FIND_SAMPLE,
+            {"run_id": key.run_id, "model": key.model, "problem_id": key.problem_id, "idx": key.sample_index},
+        ).scalar()
+        return None if found is None else int(found)
 
     def set_verdict(self, key: SampleKey, tier: str, verdict: Verdict) -> None:
         """Record (or replace) the verdict of one verifier tier for a stored sample."""
-        with self._session() as s:
-            sid = self._find(s, key)
+        with self._guard(), self.engine.begin() as conn:
+            sid = self._find_id(conn, key)
             if sid is None:
                 raise StoreError(f"no sample {tuple(key)} in the store")
-            old = s.get(VerdictRow, (sid, tier))
-            if old is not None:
-                s.delete(old)
-                s.flush()
-            s.add(_verdict_row(sid, tier, verdict))
-            s.commit()
+            v = _VERDICTS.c
+            conn.execute(_VERDICTS.delete().where(v.sample_id == sid, v.tier == tier))
+            conn.execute(_INSERT_VERDICT, _verdict_values(sid, tier, verdict))
 
     def finished_keys(self, run_id: str) -> set[SampleKey]:
         """Keys of the samples of a run already stored: what a resume must not buy again."""
@@ -614,22 +637,14 @@ class Store:
 
     # --- helpers ---------------------------------------------------------------------------
     def _run_task(self, run_id: str) -> str:
-        with self._session() as s:
-            row = s.get(RunRow, run_id)
-        if row is None:
-            raise StoreError(f"cannot store a sample of run {run_id!r}: no such run")
-        return row.task
-
-    @staticmethod
-    def _find(s: Session, key: SampleKey) -> int | None:
-        return s.exec(
-            select(SampleRow.id).where(
-                SampleRow.run_id == key.run_id,
-                SampleRow.model == key.model,
-                SampleRow.problem_id == key.problem_id,
-                SampleRow.sample_index == key.sample_index,
-            )
-        ).first()
+        task = self._run_tasks.get(run_id)
+        if task is None:
+            with self._session() as s:
+                row = s.get(RunRow, run_id)
+            if row is None:
+                raise StoreError(f"cannot store a sample of run {run_id!r}: no such run")
+            task = self._run_tasks[run_id] = row.task
+        return task
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
@@ -648,15 +663,27 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _verdict_row(sample_id: int, tier: str, v: Verdict) -> VerdictRow:
-    return VerdictRow(
-        sample_id=sample_id,
-        tier=tier,
-        passed=v.passed,
-        outcome=v.outcome.value,
-        duration_s=v.duration_s,
-        detail=v.detail,
-    )
+def _verdict_values(sample_id: int, tier: str, v: Verdict) -> dict[str, Any]:
+    return {
+        "sample_id": sample_id,
+        "tier": tier,
+        "passed": v.passed,
+        "outcome": v.outcome.value,
+        "duration_s": v.duration_s,
+        "detail": v.detail,
+    }
+
+
+_SAMPLES: Table = SampleRow.__table__  # type: ignore[attr-defined]
+_VERDICTS: Table = VerdictRow.__table__  # type: ignore[attr-defined]
+_INSERT_SAMPLE = _SAMPLES.insert()
+_INSERT_VERDICT = _VERDICTS.insert()
+_FIND_SAMPLE = sa_select(_SAMPLES.c.id).where(
+    _SAMPLES.c.run_id == bindparam("run_id"),
+    _SAMPLES.c.model == bindparam("model"),
+    _SAMPLES.c.problem_id == bindparam("problem_id"),
+    _SAMPLES.c.sample_index == bindparam("idx"),
+)
 
 
 def _run(r: RunRow) -> RunRecord:
