@@ -117,7 +117,12 @@ class CommandVerifier:
                 duration_s=took,
                 detail=f"command {argv[0]!r} not runnable in the sandbox (exit {code}): {_tail(res.stderr)}",
             )
-        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+        if code is not None and code < 0:
+            why = f"killed by signal {-code}"
+        elif code is not None and 128 < code <= 128 + 64:
+            why = f"exit {code} (killed by signal {code - 128}?)"  # as the sandbox's init reports it
+        else:
+            why = f"exit {code}"
         tail = _tail(res.stderr) or _tail(res.stdout)
         return Verdict(
             passed=False, outcome=Outcome.FAIL, duration_s=took, detail=f"{why}: {tail}" if tail else why

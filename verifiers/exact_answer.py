@@ -25,7 +25,8 @@ How it can be fooled.  It only looks at the final answer: a sample with a wrong 
 lucky (or guessed) answer passes, and with ``last_number`` any text ending in the right number
 passes.  A sample can box several answers; only the last counts (hedging across boxes does not
 help).  Multiple-choice or small-integer answers are guessable.  math-verify's equivalence is
-lenient (``10\\%`` equals ``10``, rounding to 6 decimals), which can accept a near miss.
+lenient (``10\\%`` equals ``10``, ``3 apples`` and ``x = 3`` equal ``3``, rounding to 6 decimals),
+which can accept a near miss; hedges inside one box (``3 or 4``, ``3, 4, 5``) are rejected.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ WORKER_REQUESTS = 2000
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\b")
 _GSM8K = re.compile(r"####[ \t]*([^\n]*)")
-_ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*:?\s*([^\n]{1,200})", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*:?\s*([^\n]{1,200}?)(?:\.(?:\s|$)|\n|$)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 
 
@@ -100,7 +101,7 @@ def gsm8k_answer(text: str) -> str | None:
 
 
 def answer_is(text: str) -> str | None:
-    """The text after the last "the answer is" / "answer:"."""
+    """The text after the last "the answer is" / "answer:", up to the end of that sentence or line."""
     found = _ANSWER_IS.findall(text)
     return found[-1].strip() if found else None
 
