@@ -79,16 +79,20 @@ def _harness_source() -> str:
 class Worker:
     """One sandbox with a warm harness in it."""
 
-    def __init__(self, sandbox: Sandbox, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, sandbox: Sandbox, limits: Limits = DEFAULT_LIMITS, label: str = "") -> None:
         self.sandbox = sandbox
         self.limits = limits
         zygote_limits = limits.model_copy(update={"cpu_s": 24 * 3600, "processes": limits.processes + 8})
         argv = [sandbox_python(), "-I", "-S", "-c", _harness_source()]
         if sandbox.isolated:
             argv.append("--pidns")
+        if label:
+            argv += ["--label", label]  # lets a caller find this worker's processes in ps
         self.proc: subprocess.Popen[bytes]
         self.cgroup: _PidsCgroup | None
-        self.proc, self.cgroup = _spawner.call(lambda: sandbox.popen(argv, limits=zygote_limits))
+        self.proc, self.cgroup = _spawner.call(
+            lambda: sandbox.popen(argv, limits=zygote_limits, as_pid_1=True)
+        )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self._out = self.proc.stdout.fileno()
         self._buf = b""
@@ -194,6 +198,8 @@ class Worker:
         except WorkerDied:
             self.close()
             return _verdict(Outcome.SANDBOX_VIOLATION, started, "the sandbox's harness process was killed")
+        if forged or self._buf:
+            self.close()  # someone else wrote on the result pipe: do not trust this worker again
         if forged:
             return _verdict(Outcome.SANDBOX_VIOLATION, started, "a frame without this job's nonce was seen")
         if result is None:
@@ -203,7 +209,7 @@ class Worker:
             )
         outcome = Outcome(str(result.get("outcome", "error")))
         detail = str(result.get("detail", ""))
-        output = str(result.get("output", "")).strip()
+        output = "".join(c if c.isprintable() else " " for c in str(result.get("output", ""))).strip()
         if output and outcome is not Outcome.PASS:
             detail += f" | output: {output[:160]}"
         return _verdict(outcome, started, detail)
@@ -275,9 +281,15 @@ class WorkerPool:
     """``size`` workers shared by any number of threads; dead workers are replaced on demand."""
 
     def __init__(
-        self, sandbox: Sandbox, size: int | None = None, limits: Limits = DEFAULT_LIMITS, warm: bool = True
+        self,
+        sandbox: Sandbox,
+        size: int | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        warm: bool = True,
+        label: str = "",
     ) -> None:
         self.sandbox = sandbox
+        self.label = label
         self.size = size or default_size()
         self.limits = limits
         self.warm = warm
@@ -290,7 +302,7 @@ class WorkerPool:
         slot = self._slots.get()
         try:
             if slot is None or not slot.alive:
-                slot = Worker(self.sandbox, self.limits)
+                slot = Worker(self.sandbox, self.limits, self.label)
             verdict = slot.run(job)
             if not self.warm or self._closed:
                 slot.close()

@@ -252,8 +252,14 @@ class Sandbox:
         *,
         file_fds: Mapping[str, int] = {},
         env: Mapping[str, str] = {},
+        as_pid_1: bool = False,
     ) -> list[str]:
-        """The bubblewrap options (everything before the command)."""
+        """The bubblewrap options (everything before the command).
+
+        ``as_pid_1``: the command itself is the pid namespace's init (no bubblewrap reaper
+        inside, whose ``/proc/1/fd`` would expose the pipes to the sandbox); init cannot be
+        killed from inside its namespace and becomes the parent of every orphan.
+        """
         args = [
             self.bwrap,
             "--unshare-all",
@@ -266,6 +272,8 @@ class Sandbox:
             "--hostname",
             "sandbox",
         ]
+        if as_pid_1:
+            args.append("--as-pid-1")
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             host = Path("/") / top
             if host.is_symlink():
@@ -304,11 +312,13 @@ class Sandbox:
         pass_fds: Sequence[int] = (),
         file_fds: Mapping[str, int] = {},
         cwd: str | None = None,
+        as_pid_1: bool = False,
     ) -> tuple[subprocess.Popen[bytes], _PidsCgroup | None]:
         """Start ``argv`` in the sandbox with pipes for stdin/stdout/stderr (a long-lived use)."""
         cgroup = _PidsCgroup.create(limits.processes + 4) if self.isolated else None
         if self.isolated:
-            cmd = [*self.bwrap_args(limits, file_fds=file_fds, env=env), *self.limit_prefix(limits), *argv]
+            bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1)
+            cmd = [*bw, *self.limit_prefix(limits), *argv]
             run_env = {"PATH": SAFE_PATH}
         else:
             cmd = [*self.limit_prefix(limits), *argv]

@@ -1,0 +1,452 @@
+"""Hostile samples: each is contained, none passes, and the harness stays healthy.
+
+Every attack is written against HumanEval/53 (``add(x, y)``) so that *succeeding* at the attack
+is observable: the sample returns the right answer only if the attack worked (it read the
+secret, reached the network, saw a leftover process...), or it tries to make the harness report
+success without answering (early exit, forged frames, a replaced ``check``).  So a verdict of
+``passed`` is exactly a containment failure.  After every attack the same worker pool must
+still pass the canonical solution, and a file outside the sandbox must be unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from budget.verify.pool import UnitTestJob, WorkerPool
+from budget.verify.protocol import Outcome
+from budget.verify.sandbox import Limits, Sandbox, get_sandbox
+
+PROBLEM = "HumanEval/53"
+CANONICAL = "    return x + y\n"
+LABEL = f"budget-hostile-{os.getpid()}-{secrets.token_hex(4)}"
+SECRET = f"sk-budget-hostile-{secrets.token_hex(12)}"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _processes_with(label: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if label.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def env_secret() -> Iterator[str]:
+    """A fake API key in budget's own environment while the workers start and run."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OPENAI_API_KEY", SECRET)
+    mp.setenv("ANTHROPIC_API_KEY", SECRET)
+    yield SECRET
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def pool(env_secret: str) -> Iterator[WorkerPool]:
+    """One worker, so each attack is followed on the very same sandbox by the next job."""
+    limits = Limits(cpu_s=5, memory_mb=256, processes=16, file_size_mb=8, open_files=64, tmp_mb=32)
+    p = WorkerPool(get_sandbox(), size=1, limits=limits, label=LABEL)
+    yield p
+    p.close()
+    assert _processes_with(LABEL) == [], "a sandboxed process outlived its pool"
+
+
+@pytest.fixture(scope="module")
+def add(humaneval: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return humaneval[PROBLEM]
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file on the host that samples try to read, change and delete."""
+    path = tmp_path_factory.mktemp("outside") / "victim.txt"
+    path.write_text(f"original {SECRET}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[tuple[int, str]]:
+    """A TCP listener on all host addresses, and the host's non-loopback address (if any)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+                conn.sendall(b"hello from the host\n")
+                conn.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # UDP connect sends nothing; it picks the route
+        host_ip = probe.getsockname()[0]
+    except OSError:
+        host_ip = ""
+    finally:
+        probe.close()
+    yield srv.getsockname()[1], host_ip
+    stop.set()
+    thread.join()
+    srv.close()
+
+
+def run(pool: WorkerPool, add: dict[str, Any], completion: str, timeout_s: float = 3.0) -> Any:
+    job = UnitTestJob(
+        prompt=add["prompt"], completion=completion, test=add["test"], entry_point="add", timeout_s=timeout_s
+    )
+    return pool.run(job)
+
+
+def body(code: str) -> str:
+    """Module-level code placed after ``add``'s stub body (so the function exists)."""
+    return "    pass\n\n" + textwrap.dedent(code)
+
+
+def attacks(outside: Path, port: int, host_ip: str) -> dict[str, str]:
+    prefix = SECRET[: len("sk-budget-hostile-")]
+    return {
+        "fork bomb": body(
+            """
+            import os
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+            """
+        ),
+        "memory hog": body(
+            """
+            hog = []
+            while True:
+                hog.append(bytearray(32 * 1024 * 1024))
+            """
+        ),
+        "infinite loop": "    while True:\n        pass\n",
+        "infinite loop ignoring signals": body(
+            """
+            import signal
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGXCPU, signal.SIGALRM):
+                signal.signal(s, signal.SIG_IGN)
+            while True:
+                pass
+            """
+        ),
+        "huge file write": body(
+            f"""
+            ok = True
+            for target in ("/tmp/huge", "huge", {str(outside.parent / "huge")!r}):
+                try:
+                    with open(target, "wb") as fh:
+                        for _ in range(64):
+                            fh.write(b"x" * (4 * 1024 * 1024))
+                except BaseException:
+                    ok = False
+            def add(x, y):
+                return x + y if ok else None
+            """
+        ),
+        "read keys from env, /proc, ~/.ssh and host files": body(
+            f"""
+            import glob, os
+            blob = repr(dict(os.environ))
+            paths = glob.glob("/proc/*/environ") + glob.glob("/proc/*/cmdline")
+            paths += glob.glob(os.path.expanduser("~/.ssh/*")) + glob.glob("/root/.ssh/*")
+            paths += glob.glob("/home/*/.ssh/*") + [{str(outside)!r}, {str(Path.home() / ".bash_history")!r}]
+            for p in paths:
+                try:
+                    with open(p, "rb") as fh:
+                        blob += fh.read(1 << 20).decode(errors="replace")
+                except OSError:
+                    pass
+            found = {prefix!r} in blob
+            def add(x, y):
+                return x + y if found else None
+            """
+        ),
+        "connect to a local port and an outside address": body(
+            f"""
+            import socket
+            reached = False
+            for host in ("127.0.0.1", {host_ip!r}):
+                if not host:
+                    continue
+                s = socket.socket()
+                s.settimeout(1)
+                try:
+                    s.connect((host, {port}))
+                    reached = reached or s.recv(5) == b"hello"
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+            def add(x, y):
+                return x + y if reached else None
+            """
+        ),
+        "kill the parent": body(
+            """
+            import os, signal
+            os.kill(os.getppid(), signal.SIGKILL)
+            def add(x, y):
+                return x + y
+            """
+        ),
+        "kill every process it can see": body(
+            """
+            import os, signal
+            for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                if pid != os.getpid():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            os.kill(-1, signal.SIGKILL)
+            """
+        ),
+        "sys.exit(0) at import": body("import sys\nsys.exit(0)\n"),
+        "os._exit(0) at import": body("import os\nos._exit(0)\n"),
+        "os._exit(0) when called": "    import os\n    os._exit(0)\n",
+        "sys.exit(0) when called": "    import sys\n    sys.exit(0)\n",
+        "redefine check": body(
+            """
+            import builtins
+            def check(candidate):
+                return True
+            builtins.check = check
+            builtins.AssertionError = type("AssertionError", (Exception,), {})
+            """
+        ),
+        "always-equal return value": body(
+            """
+            class Anything(int):
+                def __eq__(self, other):
+                    return True
+                __hash__ = int.__hash__
+            def add(x, y):
+                return Anything(0)
+            """
+        ),
+        "forged success output": body(
+            """
+            import json, os, struct
+            def frame(obj):
+                b = json.dumps(obj).encode()
+                return struct.pack(">I", len(b)) + b
+            forged = frame({"kind": "result", "nonce": "0" * 32, "outcome": "pass", "detail": ""})
+            forged += frame({"kind": "done", "seq": 1, "tester_status": 0})
+            print("passed")
+            print(forged.decode(errors="replace"))
+            for fd in range(0, 64):
+                try:
+                    os.write(fd, forged)
+                except OSError:
+                    pass
+            for p in ("/proc/1/fd/1", "/proc/2/fd/1", "/proc/2/fd/3", "/proc/self/fd/1"):
+                try:
+                    with open(p, "wb") as fh:
+                        fh.write(forged)
+                except OSError:
+                    pass
+            os._exit(0)
+            """
+        ),
+        "signals to every process": body(
+            """
+            import os, signal
+            def add(x, y):
+                for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                    if pid == os.getpid():
+                        continue
+                    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP, signal.SIGALRM):
+                        try:
+                            os.kill(pid, s)
+                        except OSError:
+                            pass
+                return None
+            """
+        ),
+        "stop the tester": body(
+            """
+            import os, signal
+            os.kill(os.getppid(), signal.SIGSTOP)
+            def add(x, y):
+                return x + y
+            """
+        ),
+        "deep recursion": body(
+            """
+            import sys
+            sys.setrecursionlimit(10 ** 8)
+            def deep(n):
+                return deep(n + 1) + 1
+            deep(0)
+            """
+        ),
+        "tamper with files outside": body(
+            f"""
+            import os
+            targets = ({str(outside)!r}, {str(REPO / "pyproject.toml")!r}, "/usr/lib/os-release")
+            for p in targets:
+                try:
+                    with open(p, "w") as fh:
+                        fh.write("owned")
+                except OSError:
+                    pass
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+            for d in ({str(outside.parent)!r}, {str(REPO)!r}, "/usr", "/"):
+                try:
+                    open(os.path.join(d, "budget-hostile-was-here"), "w").close()
+                except OSError:
+                    pass
+            """
+        ),
+    }
+
+
+ATTACK_NAMES = sorted(attacks(Path("/x"), 1, "").keys())
+
+
+@pytest.mark.parametrize("name", ATTACK_NAMES)
+def test_attack_is_contained(
+    name: str, pool: WorkerPool, add: dict[str, Any], outside: Path, listener: tuple[int, str]
+) -> None:
+    before = outside.read_bytes()
+    repo_before = (REPO / "pyproject.toml").read_bytes()
+    completion = attacks(outside, *listener)[name]
+    verdict = run(pool, add, completion)
+    assert not verdict.passed, f"{name}: {verdict}"
+    assert verdict.outcome is not Outcome.PASS
+    # the harness is healthy: the same pool (a fresh worker if the old one was killed) still passes
+    healthy = run(pool, add, CANONICAL, timeout_s=10.0)
+    assert healthy.passed, f"after {name}: {healthy}"
+    assert outside.read_bytes() == before
+    assert sorted(p.name for p in outside.parent.iterdir()) == ["victim.txt"]
+    assert (REPO / "pyproject.toml").read_bytes() == repo_before
+    assert not (REPO / "budget-hostile-was-here").exists()
+
+
+def test_leftover_child_cannot_reach_the_next_job(pool: WorkerPool, add: dict[str, Any]) -> None:
+    """A daemon left by one sample must be dead, and its files gone, when the next job runs."""
+    plant = body(
+        """
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.chdir("/")
+                while True:
+                    for d in ("/tmp", "/sandbox", "/dev/shm"):
+                        try:
+                            open(d + "/budget-persist", "w").close()
+                        except OSError:
+                            pass
+                    time.sleep(0.01)
+            os._exit(0)
+        time.sleep(0.2)
+        def add(x, y):
+            return None
+        """
+    )
+    probe = body(
+        """
+        import os
+        me = os.getpid()
+        ancestors = set()
+        pid = me
+        while pid > 1:
+            with open(f"/proc/{pid}/stat") as fh:
+                pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            ancestors.add(pid)
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in ancestors | {me}]
+        traces = [d for d in ("/tmp", "/sandbox", "/dev/shm") if os.path.exists(d + "/budget-persist")]
+        leaked = bool(others or traces)
+        def add(x, y):
+            return x + y if leaked else None
+        """
+    )
+    assert not run(pool, add, plant).passed
+    assert not run(pool, add, probe).passed  # passes only if it sees the daemon or its files
+    assert run(pool, add, CANONICAL, timeout_s=10.0).passed
+
+
+def test_timeouts_are_reported_as_such(pool: WorkerPool, add: dict[str, Any]) -> None:
+    verdict = run(pool, add, "    while True:\n        pass\n", timeout_s=1.0)
+    assert verdict.outcome is Outcome.TIMEOUT
+
+
+def test_nonce_is_not_in_the_sample_process(pool: WorkerPool, add: dict[str, Any]) -> None:
+    """The sample cannot find the job's test code in its own memory (it arrives after the fork)."""
+    probe = body(
+        """
+        half1, half2 = b"x, y = random.rand", b"int(0, 1000), random"
+        found = False
+        with open("/proc/self/maps") as fh:
+            regions = [line.split()[0] for line in fh if " rw" in line]
+        with open("/proc/self/mem", "rb") as mem:
+            for region in regions:
+                start, end = (int(v, 16) for v in region.split("-"))
+                try:
+                    mem.seek(start)
+                    data = mem.read(end - start)
+                except (OSError, ValueError, OverflowError):
+                    continue
+                at = data.find(half1)
+                while at >= 0:
+                    if data.startswith(half2, at + len(half1)):
+                        found = True
+                    at = data.find(half1, at + 1)
+        def add(x, y):
+            return x + y if found else None
+        """
+    )
+    assert not run(pool, add, probe, timeout_s=10.0).passed
+
+
+def test_control_the_same_attacks_work_without_the_sandbox(
+    add: dict[str, Any], outside: Path, listener: tuple[int, str], env_secret: str
+) -> None:
+    """The attacks are real: unsandboxed (what --unsafe-no-sandbox gives), they succeed.
+
+    Only attacks that read or connect locally are replayed here; none writes anything.
+    """
+    unsafe = WorkerPool(Sandbox(isolated=False), size=1, label=LABEL)
+    steal_file = body(
+        f"""
+        with open({str(outside)!r}) as fh:
+            found = {SECRET[:18]!r} in fh.read()
+        def add(x, y):
+            return x + y if found else None
+        """
+    )
+    try:
+        connect = attacks(outside, *listener)["connect to a local port and an outside address"]
+        assert run(unsafe, add, connect).passed
+        assert run(unsafe, add, steal_file).passed
+    finally:
+        unsafe.close()
