@@ -138,8 +138,7 @@ def test_humaneval_wrong_empty_and_odd_completions() -> None:
         SampleRow(
             task_id="HumanEval/2",
             completion=(
-                "Here:\n```python\ndef truncate_number(number: float) -> float:\n"
-                "    return number % 1\n```"
+                "Here:\n```python\ndef truncate_number(number: float) -> float:\n    return number % 1\n```"
             ),
             mode="chat",
         ),
