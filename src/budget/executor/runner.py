@@ -384,9 +384,8 @@ class Runner:
                 attempts += 1
                 meter = cost.start()
                 try:
-                    generation: Generation = await asyncio.wait_for(
-                        backend.generate(request), timeout=request.timeout_s
-                    )
+                    async with asyncio.timeout(request.timeout_s):
+                        generation: Generation = await backend.generate(request)
                 except (TransientBackendError, TimeoutError) as exc:
                     maybe = isinstance(exc, TimeoutError) or exc.maybe_billed
                     self._charge_failure(model, reservation, meter.stop(None).total_micro, maybe)
@@ -411,8 +410,8 @@ class Runner:
                 reservation = None
                 records = self._records(model, unit, request, generation, charge.per_choice, attempts)
                 tally.spent_micro += charge.total_micro
-            if not records:  # a retry could not be afforded: the budget is spent
-                state.exhausted = True
+            if not records:  # a retry could not be afforded: back to the launcher, which
+                # retries it as single samples or stops when even those do not fit
                 unit.problem.pending -= len(unit.indices)
                 unit.problem.remaining = sorted([*unit.problem.remaining, *unit.indices])
         except RequestRejectedError as exc:

@@ -7,8 +7,9 @@ store.  What to sample comes from ``--samples K`` (K per problem for every model
 
 **Durability.**  Samples go to the store from a writer thread as they complete (each one
 committed before the next is taken), verdicts after them; the run's spend (settled, and
-reserved by requests in flight) is written with them.  A killed process loses at most the
-requests in flight and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
+reserved by requests in flight) is written with them, at most every
+:data:`SPEND_WRITE_INTERVAL_S` seconds.  A killed process loses at most the requests in flight
+and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
 request, skips every stored sample, verifies stored samples that lack a verdict, and starts
 its ledger at the spend already recorded -- plus, if the run did not stop cleanly, the
 reservations that were in flight when it died (they may have been billed), so the cap holds
@@ -124,6 +125,9 @@ class RunResult(BaseModel):
 
 ProgressCallback = Callable[["Progress"], None]
 
+#: The run's spend (settled and in flight) is written at most this often, and at the end.
+SPEND_WRITE_INTERVAL_S = 0.2
+
 
 # --- the store writer ---------------------------------------------------------------------------
 class StoreWriter:
@@ -138,6 +142,8 @@ class StoreWriter:
         self.settings = settings
         self.keep_text = keep_text
         self.error: BaseException | None = None
+        self._pending_spend: tuple[int, int] | None = None
+        self._spend_written = 0.0
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="budget-store-writer", daemon=True)
         self._thread.start()
@@ -168,6 +174,11 @@ class StoreWriter:
         while True:
             item = self._queue.get()
             if item is None:
+                if self._pending_spend is not None and self.error is None:
+                    try:
+                        self._write_spend(*self._pending_spend)
+                    except BaseException as exc:
+                        self.error = exc
                 return
             batch = [item]
             while True:  # drain what is queued: the spend needs writing once per batch only
@@ -193,7 +204,11 @@ class StoreWriter:
                     else:
                         spend = payload
                 if spend is not None:
-                    self._write_spend(*spend)
+                    self._pending_spend = spend
+                now = time.monotonic()
+                if self._pending_spend is not None and now - self._spend_written >= SPEND_WRITE_INTERVAL_S:
+                    self._write_spend(*self._pending_spend)
+                    self._pending_spend, self._spend_written = None, now
             except BaseException as exc:
                 self.error = exc
                 return
