@@ -42,6 +42,9 @@ RESULT_TAG = "BUDGET-PYTEST-RESULT"
 _RUNNER = r"""
 import ctypes, json, os, sys
 
+# not dumpable before the fork: no window in which the pytest child could read this process's
+# memory or open its stdin (the nonce) through /proc
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
 REPORT_R, REPORT_W = os.pipe()
 pid = os.fork()
 if pid == 0:
@@ -76,8 +79,7 @@ if pid == 0:
     report.close()
     os._exit(0)
 
-# runner: not dumpable, then the nonce (after the fork: the child never had it)
-ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+# runner: the nonce, read after the fork (the child never had it)
 nonce = sys.stdin.readline().strip()
 os.close(REPORT_W)
 frames = []

@@ -222,3 +222,18 @@ def test_verify_samples_summary_pass_at_k_and_bad_rows(tmp_path: Path) -> None:
     # ground truth: p's hidden answer is 4 (one sample), q unchanged (one sample)
     assert m.ground_truth_passed == 2
     assert m.accepted_but_wrong == 2 and m.false_positive_rate == pytest.approx(2 / 3)
+
+
+def test_unsafe_flag_runs_where_no_sandbox_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    import budget.verify.sandbox as sandbox
+
+    broken = sandbox.SandboxStatus(available=False, reason="bubblewrap (bwrap) is not installed")
+    monkeypatch.setattr(sandbox, "probe", lambda: broken)
+    task = load_task("humaneval")
+    p = task.problem("HumanEval/2")
+    rows = [(p.id, p.canonical_solution or ""), (p.id, "    return 0.0\n")]
+    with pytest.raises(SandboxError, match="--unsafe-no-sandbox"):
+        verify_batch(task, rows)
+    # canonical solutions are trusted code: run them unisolated, as the flag asks
+    verdicts = verify_batch(task, rows, tier="ground_truth", unsafe_no_sandbox=True)
+    assert [v.passed for v in verdicts] == [True, False]

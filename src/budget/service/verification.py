@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from budget import SCHEMA_VERSION
-from budget.errors import BudgetError, DataError, InputError, SandboxError
+from budget.errors import BudgetError, DataError, InputError
 from budget.tasks import TIERS, Task, Tier, load_task
 from budget.verify.protocol import Outcome, Verdict, Verifier
 
@@ -103,9 +103,9 @@ def _check(
         text = prepare_completion(task, problem_id, completion, mode, spec.name)
         settings = _settings(spec.settings, timeout_s, unsafe_no_sandbox)
         return verifier.verify(view, text, settings)
-    except SandboxError:
-        raise
     except BudgetError as exc:
+        # a misconfigured problem, or a sandbox that failed to start for this row (the preflight
+        # already refused batches with no sandbox at all)
         return _error(str(exc), started)
     except Exception as exc:  # a verifier must not raise for a sample; if one does, it is this row's error
         return _error(f"verifier failed: {type(exc).__name__}: {exc}", started)
@@ -313,7 +313,7 @@ class VerifyReport(BaseModel):
     schema_version: int = SCHEMA_VERSION
     task: str
     tier: TierChoice
-    sandbox: bool
+    sandbox: bool = Field(description="whether generated code ran isolated (bubblewrap worked)")
     verdicts: list[VerdictRow]
     summary: VerifySummary
 
@@ -419,10 +419,12 @@ def verify_samples(request: VerifyRequest) -> VerifyReport:
         if v.task_id is not None and v.outcome is Outcome.ERROR and v.detail.startswith("unknown task id"):
             samples.errors.append(RowError(line=v.line, message=v.detail))
     samples.errors.sort(key=lambda e: e.line)
+    from budget.verify.sandbox import probe
+
     return VerifyReport(
         task=task.name,
         tier=request.tier,
-        sandbox=not request.unsafe_no_sandbox,
+        sandbox=probe().available,
         verdicts=verdicts,
         summary=_summarise(verdicts, samples, request.tier == "both"),
     )
