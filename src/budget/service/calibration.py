@@ -15,7 +15,9 @@ estimator (Chen et al. 2021, Eq. 1) no longer applies.  Pass@k is estimated for 
 smallest ``n`` among the problems used, so problems left short by the cap (fewer samples than
 most) are dropped: the fit keeps the problems with ``n >= k_fit`` where ``k_fit`` is the
 20th percentile of ``n`` (at least 2).  The fit itself is :func:`budget.curves.fit_counts`
-(Brown et al. 2024's power law, with a bootstrap over problems).
+(which chooses among its curve forms by a backtest inside the data and bootstraps over
+problems); a fit that fails, gives an invalid curve, or misses the measured pass@k at k = 1 or
+``k_fit`` by more than :data:`MAX_MISS` is reported as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from budget import SCHEMA_VERSION
 from budget.curves import CoverageCurve
-from budget.errors import InputError
+from budget.errors import BudgetError, InputError
 from budget.money import USD, usd
 
 if TYPE_CHECKING:
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 #: Coverage is reported at these k in the result.
 REPORT_KS = (1, 10, 100)
 MIN_PROBLEMS = 3
+#: A fit whose coverage at k = 1 or k = k_fit is further than this from the unbiased pass@k of
+#: the same counts is not kept: it does not describe the data it was fitted to.
+MAX_MISS = 0.1
 
 
 class CalibrateRequest(BaseModel):
@@ -213,11 +218,10 @@ def fit_from_store(
 
 def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int = 0) -> ModelFit:
     """Fit one model's curve to its per-problem counts (see the module docstring for the rules)."""
-    import math
-
     import numpy as np
 
     from budget.curves import fit_counts
+    from budget.curves.passk import pass_at_k
 
     total_n = sum(c.n for c in counts)
     total_c = sum(c.c for c in counts)
@@ -241,14 +245,26 @@ def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int =
         return base.model_copy(
             update={**used, "reason": "no sample passed: coverage is 0 at every k measured"}
         )
-    curve = fit_counts(model, task, kn, kc, seed=seed)
-    params = list(curve.params.values())
-    if not all(math.isfinite(p) for p in params) or curve.params.get("b", -1.0) >= 0:
+    try:
+        curve = fit_counts(model, task, kn, kc, seed=seed)
+    except BudgetError as exc:
+        return base.model_copy(update={**used, "reason": f"cannot fit: {exc}"})
+    probe = curve.coverage(np.array([1.0, float(k_fit), 1000.0]))
+    if not (
+        np.all(np.isfinite(probe)) and np.all((probe >= 0) & (probe <= 1)) and np.all(np.diff(probe) >= -1e-9)
+    ):
+        return base.model_copy(
+            update={**used, "reason": f"the fitted {curve.form} curve is not a valid coverage curve"}
+        )
+    measured = pass_at_k(kn, kc, np.array([1.0, float(k_fit)]))
+    miss = float(np.max(np.abs(probe[:2] - measured)))
+    if miss > MAX_MISS:
         return base.model_copy(
             update={
                 **used,
-                "reason": "the power law does not fit: pass@k is 0 or 1 at nearly every k measured "
-                "(every problem solved every time, or too few samples per problem)",
+                "reason": f"the fitted {curve.form} curve misses your data by {100 * miss:.0f} points "
+                f"(coverage at k=1 and k={k_fit}: fitted {100 * probe[0]:.0f}%/{100 * probe[1]:.0f}%, "
+                f"measured {100 * measured[0]:.0f}%/{100 * measured[1]:.0f}%)",
             }
         )
     curve = curve.model_copy(
