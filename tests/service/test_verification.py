@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from budget.errors import DataError, InputError, SandboxError, UnknownNameError
 from budget.service import verification
@@ -237,3 +239,36 @@ def test_unsafe_flag_runs_where_no_sandbox_works(monkeypatch: pytest.MonkeyPatch
     # canonical solutions are trusted code: run them unisolated, as the flag asks
     verdicts = verify_batch(task, rows, tier="ground_truth", unsafe_no_sandbox=True)
     assert [v.passed for v in verdicts] == [True, False]
+
+
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+            st.builds(
+                lambda t, c: json.dumps({"task_id": t, "completion": c}).encode(),
+                st.text(max_size=8),
+                st.text(max_size=20),
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_read_samples_never_loses_a_line(lines: list[bytes]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.jsonl"
+        path.write_bytes(b"\n".join(lines))
+        expected = [i for i, line in enumerate(lines, start=1) if line.strip()]
+        if not expected:
+            with pytest.raises(DataError):
+                read_samples(path)
+            return
+        samples = read_samples(path)
+    assert samples.lines == expected
+    bad = {e.line for e in samples.errors}
+    assert bad == {line for line, row in zip(samples.lines, samples.rows, strict=True) if row is None}
+    assert all("\n" not in e.message for e in samples.errors)
