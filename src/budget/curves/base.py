@@ -90,6 +90,10 @@ class CoverageCurve(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
     def _form(self) -> CurveForm:
+        if self.form not in FORMS:
+            # Forms fitted from counts live in budget.curves.forms, imported only when a
+            # curve needs one (the planner's start-up path imports just this module).
+            import budget.curves.forms  # noqa: F401
         try:
             return FORMS[self.form]
         except KeyError:

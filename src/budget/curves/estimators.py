@@ -1,18 +1,46 @@
 """Fitters: from per-problem counts to the parameters of a coverage-curve form.
 
-Each fitter takes the counts of one (model, task) -- ``n`` samples and ``c`` correct per
-problem -- and returns a parameter vector of its form (see :mod:`budget.curves.base` and
-:mod:`budget.curves.forms`).  Fitters are pure and vectorised; bootstrap and model
-selection live in :mod:`budget.curves.selection`.
+Each :class:`Fitter` takes the counts of one (model, task) -- ``n_i`` samples and ``c_i``
+correct for problem ``i`` -- and returns the parameter vector of its form (see
+:mod:`budget.curves.base` and :mod:`budget.curves.forms`), both for the data and for
+bootstrap replicates given as problem weights (a row of resampling counts per replicate).
+Model choice and intervals live in :mod:`budget.curves.selection`.
+
+Fitters:
+
+``power_law_lsq``
+    Brown et al. 2024 ("Large Language Monkeys", Eqs. 2-3, App. C.1): coverage(k) =
+    exp(a k^b); ``log(-log pass@k) = log(-a) + b log k`` is fitted by least squares on the
+    unbiased pass@k at log-spaced k in [1, min n_i].  Replicates refit on reweighted pass@k.
+
+``beta_binomial`` (and ``scaled_beta_binomial``, on request)
+    Schaeffer et al. (ICML 2025, Eq. 11 and their scaled-Beta fit): p_i = scale * u_i,
+    u_i ~ Beta(alpha, beta), c_i ~ Binomial(n_i, p_i); maximum likelihood of the counts,
+    coverage(k) = 1 - E[(1 - p)^k].  ``scale < 1`` lets a weak model's rates end below 1.
+
+``zero_beta_binomial``
+    The Beta-Binomial with a point mass ``zero`` at p = 0 (a zero-inflated Beta-Binomial):
+    the mass holds problems the model never solves, so the Beta part need not bend its
+    shape near p = 0 to fit them.  Likelihood in closed form:
+    ``zero * [c = 0] + (1 - zero) C(n, c) B(c + alpha, n - c + beta) / B(alpha, beta)``.
+
+Maximum-likelihood replicates use a one-step Newton update from the estimate with the
+replicate's weighted score and Hessian (the "one-step bootstrap"; Davison & Hinkley 1997,
+Bootstrap Methods, Sec. 9.4.2) -- first-order equivalent to refitting, and vectorised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import betaln, expit, logsumexp
 
 from budget.curves.base import FloatArray
+from budget.curves.forms import beta_weights, logit_grid
 from budget.curves.passk import pass_at_k_per_problem
-from budget.curves.published import power_law_lsq
 
 
 def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
@@ -22,23 +50,227 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
     return out
 
 
-def power_law_from_counts(n: FloatArray, c: FloatArray, weights: FloatArray | None = None) -> FloatArray:
-    """Brown et al. 2024 ("Large Language Monkeys", Eqs. 2-3, App. C.1): coverage = exp(a k^b).
+def power_law_rows(n: FloatArray, c: FloatArray, weights: FloatArray) -> FloatArray:
+    """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
-    Unbiased pass@k is computed at log-spaced k from 1 to min(n), and
-    ``log(-log pass@k) = log(-a) + b log k`` is fitted by ordinary least squares over
-    the points with 0 < pass@k < 1.  ``weights`` (per problem, default equal) allow a
-    bootstrap over problems by resampling weights.  Returns ``[a, b]`` (NaN if fewer
-    than two usable points).
+    Only points with 0 < pass@k < 1 enter a row's fit; a row with fewer than two is NaN.
     """
     ks = lsq_ks(int(n.min()))
     per = pass_at_k_per_problem(n, c, ks)
-    w = np.ones((1, n.size)) if weights is None else np.atleast_2d(weights)
+    w = np.atleast_2d(weights)
     cov = (w @ per) / w.sum(axis=1, keepdims=True)
-    out = np.full((cov.shape[0], 2), np.nan)
-    for r in range(cov.shape[0]):  # rows are bootstrap replicates (a few hundred at most)
-        ok = (cov[r] > 0) & (cov[r] < 1)
-        if ok.sum() >= 2:
-            a, b = power_law_lsq(ks[ok], cov[r, ok][None, :])
-            out[r] = [a[0], b[0]]
-    return out[0] if weights is None or np.ndim(weights) == 1 else out
+    use = (cov > 0) & (cov < 1)
+    x = np.log(ks)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(use, np.log(-np.log(np.where(use, cov, 0.5))), 0.0)
+        m = use.sum(axis=1)
+        xm = (use * x).sum(axis=1) / m
+        ym = y.sum(axis=1) / m
+        xc = np.where(use, x - xm[:, None], 0.0)
+        b = (xc * (y - ym[:, None])).sum(axis=1) / (xc * xc).sum(axis=1)
+        a = -np.exp(ym - b * xm)
+    out: FloatArray = np.column_stack([a, b])
+    out[m < 2] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- likelihoods
+
+
+@dataclass(frozen=True)
+class BetaFamily:
+    """A Beta-type rate distribution with optional free scale and zero mass.
+
+    Unconstrained parameters ``theta``: log alpha, log beta, then logit scale (if free),
+    then logit zero (if free).  ``loglik`` gives per-problem log-likelihoods, without the
+    binomial coefficient (a constant of the data).
+    """
+
+    free_scale: bool
+    free_zero: bool
+
+    @property
+    def dim(self) -> int:
+        return 2 + int(self.free_scale) + int(self.free_zero)
+
+    def params(self, theta: FloatArray) -> FloatArray:
+        """Form parameters [alpha, beta, scale, zero] for each row of theta."""
+        th = np.atleast_2d(theta)
+        alpha, beta = np.exp(th[:, 0]), np.exp(th[:, 1])
+        j = 2
+        scale = np.ones_like(alpha)
+        zero = np.zeros_like(alpha)
+        if self.free_scale:
+            scale = expit(th[:, j])
+            j += 1
+        if self.free_zero:
+            zero = expit(th[:, j])
+        out: FloatArray = np.column_stack([alpha, beta, scale, zero])
+        return out
+
+    def loglik(self, theta: FloatArray, n: FloatArray, c: FloatArray) -> FloatArray:
+        """Per-problem log-likelihood for each row of theta: shape (R, P)."""
+        par = self.params(theta)
+        alpha, beta, scale, zero = (par[:, i : i + 1] for i in range(4))
+        if not self.free_scale:
+            core = betaln(c[None, :] + alpha, (n - c)[None, :] + beta) - betaln(alpha, beta)
+        else:
+            # The binomial kernel in logit(p) has width about 1/sqrt(n p (1-p)) >= 2/sqrt(n):
+            # a trapezoid step below that is accurate to many digits.
+            step = min(0.1, 1.5 / np.sqrt(float(n.max())))
+            grid = logit_grid(-30.0, 18.0, step)
+            logw = np.log(np.maximum(beta_weights(alpha[:, 0], beta[:, 0], grid), 1e-300))  # (R, G)
+            log_p = np.log(scale) + grid[0][None, :]  # (R, G)
+            log_q = np.log1p(-np.exp(log_p))
+            kern = c[None, :, None] * log_p[:, None, :] + (n - c)[None, :, None] * log_q[:, None, :]
+            core = logsumexp(kern + logw[:, None, :], axis=2)
+        if not self.free_zero:
+            out: FloatArray = core
+            return out
+        with np.errstate(divide="ignore"):
+            mix = np.logaddexp(np.log1p(-zero) + core, np.where(c[None, :] == 0, np.log(zero), -np.inf))
+        return np.asarray(mix, dtype=float)
+
+    def starts(self) -> list[FloatArray]:
+        base = [(-1.0, 1.0), (-2.0, 3.0), (0.0, 2.0), (-1.0, 5.0)]
+        extra = ([3.0] if self.free_scale else []) + ([-2.0] if self.free_zero else [])
+        return [np.array([*b, *extra]) for b in base]
+
+
+def mle(family: BetaFamily, n: FloatArray, c: FloatArray) -> FloatArray:
+    """Maximum-likelihood theta (best of a few starts; Nelder-Mead, then a polish)."""
+
+    def nll(th: FloatArray) -> float:
+        v = -float(family.loglik(th[None, :], n, c).sum())
+        return v if np.isfinite(v) else 1e300
+
+    best = None
+    for x0 in family.starts():
+        r = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 3000})
+        if best is None or r.fun < best.fun:
+            best = r
+    assert best is not None
+    theta: FloatArray = np.clip(best.x, -30.0, 30.0)
+    return theta
+
+
+def _derivatives(
+    family: BetaFamily, theta: FloatArray, n: FloatArray, c: FloatArray, h: float = 1e-4
+) -> tuple[FloatArray, FloatArray]:
+    """Per-problem score (P, d) and Hessian (P, d, d) of the log-likelihood at theta (central differences)."""
+    d = theta.size
+    eye = np.eye(d) * h
+    rows = [theta]
+    for i in range(d):
+        rows += [theta + eye[i], theta - eye[i]]
+    for i in range(d):
+        for j in range(i + 1, d):
+            rows += [
+                theta + eye[i] + eye[j],
+                theta + eye[i] - eye[j],
+                theta - eye[i] + eye[j],
+                theta - eye[i] - eye[j],
+            ]
+    ll = family.loglik(np.array(rows), n, c)  # (R, P)
+    f0 = ll[0]
+    grad = np.empty((n.size, d))
+    hess = np.empty((n.size, d, d))
+    r = 1
+    for i in range(d):
+        fp, fm = ll[r], ll[r + 1]
+        r += 2
+        grad[:, i] = (fp - fm) / (2 * h)
+        hess[:, i, i] = (fp - 2 * f0 + fm) / (h * h)
+    for i in range(d):
+        for j in range(i + 1, d):
+            pp, pm, mp, mm = ll[r : r + 4]
+            r += 4
+            hess[:, i, j] = hess[:, j, i] = (pp - pm - mp + mm) / (4 * h * h)
+    return grad, hess
+
+
+def one_step_draws(
+    family: BetaFamily, theta: FloatArray, n: FloatArray, c: FloatArray, weights: FloatArray
+) -> FloatArray:
+    """Bootstrap replicates of theta: one Newton step per row of problem weights: (R, d)."""
+    grad, hess = _derivatives(family, theta, n, c)
+    g = weights @ grad  # (R, d)
+    hmat = np.einsum("rp,pij->rij", weights, hess)  # (R, d, d)
+    # A replicate's Hessian can lose definiteness far from the estimate: regularise.
+    eig_min = np.linalg.eigvalsh(-hmat)[:, 0]
+    ridge = np.maximum(0.0, 1e-6 - eig_min)[:, None, None] * np.eye(theta.size)
+    step = np.linalg.solve(-hmat + ridge, g[:, :, None])[:, :, 0]
+    step = np.clip(step, -3.0, 3.0)
+    out: FloatArray = theta[None, :] + step
+    return out
+
+
+# --------------------------------------------------------------------------- the fitters
+
+
+@dataclass(frozen=True)
+class Fitter:
+    """A named way from counts to parameters of ``form``.
+
+    ``fit(n, c, weights)`` returns (point, draws): the parameter vector for the data and one
+    row per row of ``weights`` (bootstrap replicates over problems).
+    """
+
+    name: str
+    form: str
+    description: str
+    fit: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
+
+
+def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+    point = power_law_rows(n, c, np.ones((1, n.size)))[0]
+    draws = power_law_rows(n, c, weights) if len(weights) else np.empty((0, 2))
+    return point, draws
+
+
+def _beta_fitter(
+    family: BetaFamily,
+) -> Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]:
+    def fit(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+        theta = mle(family, n, c)
+        point = family.params(theta)[0]
+        if not len(weights):
+            return point, np.empty((0, 4))
+        return point, family.params(one_step_draws(family, theta, n, c, weights))
+
+    return fit
+
+
+FITTERS: dict[str, Fitter] = {
+    f.name: f
+    for f in (
+        Fitter(
+            "power_law_lsq",
+            "power_law",
+            "coverage = exp(a k^b) by least squares on log(-log pass@k) (Brown et al. 2024, App. C.1)",
+            _fit_power_law,
+        ),
+        Fitter(
+            "beta_binomial",
+            "beta",
+            "Beta-Binomial by maximum likelihood, coverage = 1 - B(alpha, beta + k) / B(alpha, beta) "
+            "(Schaeffer et al., ICML 2025, Eq. 11)",
+            _beta_fitter(BetaFamily(free_scale=False, free_zero=False)),
+        ),
+        Fitter(
+            "zero_beta_binomial",
+            "beta",
+            "Beta-Binomial with a point mass at p = 0, by maximum likelihood",
+            _beta_fitter(BetaFamily(free_scale=False, free_zero=True)),
+        ),
+    )
+}
+
+#: The scaled Beta-Binomial (free ``scale``), by quadrature; not among the default candidates
+#: because its likelihood needs a fine grid at large n (seconds per fit).
+SCALED_BETA_BINOMIAL = Fitter(
+    "scaled_beta_binomial",
+    "beta",
+    "scaled Beta-Binomial by maximum likelihood (Schaeffer et al., ICML 2025, Eq. 11)",
+    _beta_fitter(BetaFamily(free_scale=True, free_zero=False)),
+)

@@ -100,13 +100,7 @@ def _log_binom_pmf(x: FloatArray, size: FloatArray, p: FloatArray, q: FloatArray
         atn = size * np.log(p)
         xi = np.where((x > 0) & (x < size), x, 1.0)
         ni = np.where((x > 0) & (x < size), size, 2.0)
-        lc = (
-            stirlerr(ni)
-            - stirlerr(xi)
-            - stirlerr(ni - xi)
-            - bd0(xi, ni * p)
-            - bd0(ni - xi, ni * q)
-        )
+        lc = stirlerr(ni) - stirlerr(xi) - stirlerr(ni - xi) - bd0(xi, ni * p) - bd0(ni - xi, ni * q)
         lf = np.log(2.0 * np.pi) + np.log(xi) + np.log1p(-xi / ni)
         inner = lc - 0.5 * lf
     out: FloatArray = np.where(x == 0, at0, np.where(x == size, atn, inner))

@@ -1,13 +1,81 @@
-"""From counts to a :class:`CoverageCurve`: fit, bootstrap over problems, choose a fitter."""
+"""From counts to a :class:`CoverageCurve`: choose a fitter out of sample, bootstrap, warn.
+
+Choosing a fitter by how well it fits the points it was fitted on rewards flexibility, not
+extrapolation.  Instead each candidate is scored by a backtest *inside* the data, the same
+experiment the user's question is about: from each problem's ``n_i`` samples draw
+``n_i / f`` without replacement (hypergeometric), fit on those, predict coverage at
+``k = min n_i`` and compare with the unbiased pass@k of the full data there.  The score
+averages the absolute error over ``f`` in :data:`SPLITS` and a few seeds; the fitter with
+the smallest score wins (ties go to the earlier, simpler fitter).
+
+Intervals come from a bootstrap over problems (resampled with replacement, weights in the
+fitters) and, for the sample noise of each problem, a second layer: each replicate also
+redraws every problem's count from ``Binomial(n_i, c_i / n_i)``, which matters when few
+samples per problem leave pass@k itself noisy.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict
 
-from budget.curves.base import POWER_LAW, CoverageCurve
-from budget.curves.estimators import power_law_from_counts
-from budget.curves.passk import _validate
+from budget.curves.base import FORMS, CoverageCurve, FloatArray
+from budget.curves.estimators import FITTERS, Fitter
+from budget.curves.passk import _validate, pass_at_k
+
+#: Subsampling fractions 1/f of the internal backtest.
+SPLITS: tuple[int, ...] = (2, 4)
+#: Seeds per split.
+SPLIT_SEEDS = 2
+#: Bootstrap replicates for intervals.
+N_BOOT = 200
+#: A prediction beyond this multiple of the largest observed k gets a warning note.
+FAR = 10.0
+
+
+class FitterScore(BaseModel):
+    """Out-of-sample error of one fitter on the internal backtest (coverage points)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fitter: str
+    error: float
+    chosen: bool = False
+
+
+def _evaluate(fitter: Fitter, params: FloatArray, k: FloatArray) -> FloatArray:
+    out: FloatArray = FORMS[fitter.form].evaluate(np.atleast_2d(params), k)
+    return out
+
+
+def backtest_scores(
+    n: FloatArray, c: FloatArray, fitters: list[Fitter], rng: np.random.Generator
+) -> dict[str, float]:
+    """Mean absolute error of each fitter predicting pass@(min n) from subsamples of n / f."""
+    target_k = np.array([float(n.min())])
+    truth = pass_at_k(n, c, target_k)[0]
+    errs: dict[str, list[float]] = {f.name: [] for f in fitters}
+    empty = np.empty((0, n.size))
+    for f in SPLITS:
+        m = np.floor(n / f)
+        if m.min() < 2:
+            continue
+        for _ in range(SPLIT_SEEDS):
+            drawn = rng.hypergeometric(c.astype(np.int64), (n - c).astype(np.int64), m.astype(np.int64))
+            sub: FloatArray = drawn.astype(float)
+            for fitter in fitters:
+                point, _ = fitter.fit(m, sub, empty)
+                pred = _evaluate(fitter, point, target_k)[0, 0] if np.all(np.isfinite(point)) else np.nan
+                errs[fitter.name].append(abs(float(pred) - truth) if np.isfinite(pred) else 1.0)
+    return {name: float(np.mean(e)) if e else float("nan") for name, e in errs.items()}
+
+
+def _bootstrap_weights(n_problems: int, n_boot: int, rng: np.random.Generator) -> FloatArray:
+    idx = rng.integers(0, n_problems, size=(n_boot, n_problems))
+    weights = np.zeros((n_boot, n_problems))
+    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
+    return weights
 
 
 def fit_counts(
@@ -17,24 +85,63 @@ def fit_counts(
     num_correct: ArrayLike,
     *,
     seed: int = 0,
-    n_boot: int = 200,
+    fitter: str | None = None,
+    n_boot: int = N_BOOT,
 ) -> CoverageCurve:
-    """Fit a coverage curve to per-problem counts, with bootstrap draws over problems."""
+    """Fit a coverage curve to per-problem counts; intervals by bootstrap over problems.
+
+    ``fitter`` forces one of :data:`~budget.curves.estimators.FITTERS`; by default the one
+    with the smallest out-of-sample error on the internal backtest is used.  The curve's
+    notes record the scores and the choice.
+    """
     n, c = _validate(num_samples, num_correct)
     rng = np.random.default_rng(seed)
-    point = power_law_from_counts(n, c)
-    idx = rng.integers(0, n.size, size=(n_boot, n.size))
-    weights = np.zeros((n_boot, n.size))
-    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
-    draws = power_law_from_counts(n, c, weights)
-    ok = np.all(np.isfinite(draws), axis=1) & (draws[:, 1] < 0)
+    notes: list[str] = []
+    if fitter is not None:
+        chosen = FITTERS[fitter]
+        scores: dict[str, float] = {}
+    else:
+        candidates = list(FITTERS.values())
+        scores = backtest_scores(n, c, candidates, rng)
+        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+        name = min(finite, key=lambda k: finite[k]) if finite else "power_law_lsq"
+        chosen = FITTERS[name]
+        notes.append(
+            "fitter chosen by a backtest inside the data (fit on 1/2 and 1/4 of each problem's samples,"
+            " predict pass@"
+            + str(int(n.min()))
+            + "): "
+            + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
+        )
+    weights = _bootstrap_weights(n.size, n_boot, rng)
+    point, draws = chosen.fit(n, c, weights)
+    if not np.all(np.isfinite(point)):
+        from budget.errors import DataError
+
+        raise DataError(f"{model}: no successes to fit a coverage curve to ({chosen.name})")
+    ok = np.all(np.isfinite(draws), axis=1)
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
+    form = FORMS[chosen.form]
     return CoverageCurve(
         model=model,
         task=task,
-        form=POWER_LAW.name,
-        params={"a": float(point[0]), "b": float(point[1])},
+        form=chosen.form,
+        params={name: float(v) for name, v in zip(form.param_names, point, strict=True)},
         draws=draws[ok].tolist(),
         max_observed_k=int(n.max()),
         n_problems=int(n.size),
-        source="fitted to per-problem counts (power law, Brown et al. 2024 App. C.1)",
+        source=f"fitted to per-problem counts: {chosen.description}",
+        notes=notes,
     )
+
+
+def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
+    """A warning when k lies far past the data (more than :data:`FAR` x max_observed_k)."""
+    ratio = curve.extrapolation(k)
+    if ratio > FAR:
+        return (
+            f"k = {int(k)} is {ratio:.0f}x the largest observed k ({curve.max_observed_k}): "
+            "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
+        )
+    return None
