@@ -83,9 +83,7 @@ def test_wall_timeout_kills_background_children(box: Sandbox) -> None:
     marker = "budget-sandbox-bg-marker-7731"
     res = box.run(["/bin/sh", "-c", f"(exec -a {marker} sleep 300) & sleep 300"], limits=Limits(wall_s=1))
     assert res.timed_out and res.returncode is None
-    leftovers = [
-        p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)
-    ]
+    leftovers = [p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in _cmdline(p)]
     assert leftovers == []
 
 
@@ -126,3 +124,32 @@ def test_refuses_without_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
         assert res.stdout == b"x\n\n" and not res.isolated
     finally:
         sb.probe.cache_clear()
+
+
+def test_pipes_not_reachable_through_proc(box: Sandbox) -> None:
+    """Neither bubblewrap's reaper (pid 1) nor a non-dumpable command exposes the pipes."""
+    code = (
+        "import ctypes, os, stat\n"
+        "print(os.getpid() > 1, flush=True)\n"
+        "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+        "if os.fork() == 0:\n"
+        "    got = []\n"
+        "    for pid in (1, os.getppid()):\n"
+        "      for fd in (0, 1, 2):\n"
+        "        try:\n"
+        "            if stat.S_ISFIFO(os.stat(f'/proc/{pid}/fd/{fd}').st_mode): got.append((pid, fd))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    print('pipes', got, flush=True)\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+    )
+    res = py(box, code, stdin=b"secret nonce\n")
+    assert res.stdout.splitlines() == [b"True", b"pipes []"], res.stderr
+
+
+def test_descriptor_remap_without_bash(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_exists = os.path.exists
+    monkeypatch.setattr(sb.os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
+    res = box.run(["/bin/sh", "-c", "cat; echo err >&2"], stdin=b"through python\n")
+    assert (res.returncode, res.stdout, res.stderr) == (0, b"through python\n", b"err\n")

@@ -28,6 +28,8 @@ What the sandbox gives every command:
   (applied inside the user namespace with ``prlimit``).  The kernel never applies RLIMIT_NPROC
   to real root, so when budget runs as root each sandbox also gets a ``pids`` cgroup (v1 or v2)
   with ``pids.max`` where one can be created;
+* the pipes to the command do not pass through bubblewrap's reaper (pid 1 inside), so no
+  process in the sandbox can open them through ``/proc/1/fd``;
 * a wall-clock timeout, bounded capture of stdout/stderr, and at the end SIGKILL to
   bubblewrap's process group: the sandbox's pid-namespace init dies with it and the kernel
   then kills every process left in the namespace (background children included).
@@ -314,34 +316,55 @@ class Sandbox:
         cwd: str | None = None,
         as_pid_1: bool = False,
     ) -> tuple[subprocess.Popen[bytes], _PidsCgroup | None]:
-        """Start ``argv`` in the sandbox with pipes for stdin/stdout/stderr (a long-lived use)."""
+        """Start ``argv`` in the sandbox with pipes for stdin/stdout/stderr (a long-lived use).
+
+        Under bubblewrap the pipes do not go through bubblewrap's own stdin/stdout/stderr: its
+        reaper (the sandbox's pid 1, dumpable) keeps fds 0-2, and any process in the sandbox
+        could open them as ``/proc/1/fd/N``.  bubblewrap gets ``/dev/null`` there; the pipes
+        travel as extra descriptors (which the reaper closes) and a shell in the sandbox moves
+        them onto 0-2 of the command.
+        """
         cgroup = _PidsCgroup.create(limits.processes + 4) if self.isolated else None
+        child_in, parent_in = os.pipe()
+        parent_out, child_out = os.pipe()
+        parent_err, child_err = os.pipe()
         if self.isolated:
             bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1)
-            cmd = [*bw, *self.limit_prefix(limits), *argv]
+            remap = _remapper(child_in, child_out, child_err)
+            cmd = [*bw, *remap, *self.limit_prefix(limits), *argv]
             run_env = {"PATH": SAFE_PATH}
+            stdio: tuple[int, int, int] | None = None
         else:
             cmd = [*self.limit_prefix(limits), *argv]
             run_env = _sandbox_env(env)
+            stdio = (child_in, child_out, child_err)
         if cgroup is not None:
             # join the cgroup before bubblewrap forks anything: a shell writes its own pid, then execs
             cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup.procs_file), *cmd]
         try:
             proc = subprocess.Popen(
                 cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if stdio is None else stdio[0],
+                stdout=subprocess.DEVNULL if stdio is None else stdio[1],
+                stderr=subprocess.DEVNULL if stdio is None else stdio[2],
                 env=run_env,
-                pass_fds=tuple(pass_fds) + tuple(file_fds.values()),
+                pass_fds=(child_in, child_out, child_err, *pass_fds, *file_fds.values()),
                 start_new_session=True,
                 close_fds=True,
                 cwd=cwd,
             )
         except OSError as exc:
+            for fd in (parent_in, parent_out, parent_err):
+                os.close(fd)
             if cgroup is not None:
                 cgroup.remove()
             raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
+        finally:
+            for fd in (child_in, child_out, child_err):
+                os.close(fd)
+        proc.stdin = os.fdopen(parent_in, "wb")
+        proc.stdout = os.fdopen(parent_out, "rb")
+        proc.stderr = os.fdopen(parent_err, "rb")
         return proc, cgroup
 
     def run(
@@ -353,6 +376,10 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
     ) -> SandboxResult:
         """Run ``argv`` once with ``files`` (relative paths) in the working directory, ``stdin`` fed.
+
+        The stdin/stdout/stderr pipes are not reachable through bubblewrap's reaper (see
+        :meth:`popen`).  A command that must keep its pipes from its own children should make
+        itself non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``).
 
         Never raises for anything the command does; raises :class:`SandboxError` only when the
         sandbox itself cannot be started.
@@ -403,6 +430,26 @@ class Sandbox:
             stderr_truncated=len(err) > cap,
             isolated=self.isolated,
         )
+
+
+def _remapper(fd_in: int, fd_out: int, fd_err: int) -> list[str]:
+    """A command prefix that moves three inherited descriptors onto 0, 1, 2 and execs the rest.
+
+    bash when the host has it (dash cannot name descriptors above 9), else the interpreter
+    that runs budget (always bound into the sandbox).
+    """
+    if os.path.exists("/bin/bash"):
+        script = f'exec 0<&{fd_in} 1>&{fd_out} 2>&{fd_err} {fd_in}<&- {fd_out}>&- {fd_err}>&-; exec "$@"'
+        return ["/bin/bash", "-c", script, "bash"]
+    code = (
+        "import os, sys\n"
+        f"for src, dst in (({fd_in}, 0), ({fd_out}, 1), ({fd_err}, 2)):\n"
+        "    os.dup2(src, dst)\n"
+        f"for fd in ({fd_in}, {fd_out}, {fd_err}):\n"
+        "    os.close(fd)\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    return [sandbox_python(), "-I", "-S", "-c", code]
 
 
 def _sandbox_env(extra: Mapping[str, str]) -> dict[str, str]:
