@@ -58,10 +58,14 @@ def render_verify(report: VerifyReport, console: Console) -> None:
 
 def render_tasks(listing: TaskListing, console: Console) -> None:
     table = Table(title="Built-in tasks", title_justify="left")
-    for col in ("task", "problems", "verifier (production)", "ground truth", "source"):
-        table.add_column(col, overflow="fold")
+    table.add_column("task", no_wrap=True)
+    table.add_column("problems", justify="right", no_wrap=True)
+    table.add_column("verifier (production check)", overflow="fold", ratio=1)
+    table.add_column("ground truth", overflow="fold", ratio=1)
     for t in listing.tasks:
-        table.add_row(t.name, str(t.problems), t.verifier, t.ground_truth, t.source)
+        table.add_row(t.name, str(t.problems), t.verifier, t.ground_truth)
     console.print(table)
+    for t in listing.tasks:
+        console.print(f"[dim]{t.name}: {escape(t.description)}; {escape(t.source)}[/dim]")
     console.print(f"verifier plug-ins: {', '.join(listing.verifiers) or '(none found)'}")
-    console.print(f"your own tasks: {listing.user_tasks}")
+    console.print(f"your own tasks: {escape(listing.user_tasks)}")
