@@ -301,3 +301,28 @@ def test_writes_with_repeats_match_a_first_write_wins_reference(store: Store, wr
             ref[(model, problem)][1] += int(passed)
     got = {(c.model, c.problem_id): [c.n, c.c] for c in store.problem_counts("prop", run_ids=[run.run_id])}
     assert got == dict(ref)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=st.lists(_write, max_size=25), batch=st.integers(1, 6))
+def test_batched_writes_equal_one_by_one_writes(store: Store, writes: list[tuple], batch: int) -> None:  # type: ignore[type-arg]
+    """``add_samples`` in chunks (repeats inside a chunk included) stores what one-by-one writes store."""
+    one, many = store.create_run("batch"), store.create_run("batch")
+
+    def recs(run_id: str) -> list[SampleRecord]:
+        return [
+            sample(run_id, m, p, i, cost=c, verdicts={} if v is None else {"v": PASS if v else FAIL})
+            for m, p, i, c, v in writes
+        ]
+
+    new_one = sum(store.add_sample(r) for r in recs(one.run_id))
+    chunks = recs(many.run_id)
+    new_many = sum(store.add_samples(chunks[i : i + batch]) for i in range(0, len(chunks), batch))
+    assert new_one == new_many == len({(m, p, i) for m, p, i, _, _ in writes})
+
+    def content(run_id: str) -> list[tuple[object, ...]]:
+        return [
+            (s.model, s.problem_id, s.sample_index, s.cost, s.verdicts) for s in store.samples(run_id=run_id)
+        ]
+
+    assert content(one.run_id) == content(many.run_id)
