@@ -139,7 +139,8 @@ def main() -> None:
                 )
                 run_rates.append(n / t)
                 print(
-                    f"round {r}: baseline {base_rates[-1]:.1f} samples/s, budget run {run_rates[-1]:.1f} samples/s"
+                    f"round {r}: baseline {base_rates[-1]:.1f} samples/s, "
+                    f"budget run {run_rates[-1]:.1f} samples/s"
                 )
     finally:
         proc.terminate()
@@ -147,8 +148,8 @@ def main() -> None:
     b, h = statistics.median(base_rates), statistics.median(run_rates)
     ideal = args.concurrency / (args.latency_ms / 1000) if args.latency_ms else float("inf")
     print(
-        f"samples={args.problems * args.samples} concurrency={args.concurrency} latency={args.latency_ms:g}ms "
-        f"verify={args.verify} (ideal {ideal:.0f}/s)"
+        f"samples={args.problems * args.samples} concurrency={args.concurrency} "
+        f"latency={args.latency_ms:g}ms verify={args.verify} (ideal {ideal:.0f}/s)"
     )
     print(
         f"median baseline {b:.1f} samples/s; budget run {h:.1f} samples/s; ratio {h / b:.3f} (target >= 0.95)"

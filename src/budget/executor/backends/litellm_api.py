@@ -125,6 +125,7 @@ class LiteLLMBackend:
             "top_p": request.top_p,
             "timeout": request.timeout_s,
             "num_retries": 0,
+            "max_retries": 0,
             **self.extra,
         }
         if request.n > 1:
