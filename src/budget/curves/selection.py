@@ -78,6 +78,69 @@ def _bootstrap_weights(n_problems: int, n_boot: int, rng: np.random.Generator) -
     return weights
 
 
+class FitOutcome(BaseModel):
+    """A fitted curve with the fitter that made it and the backtest scores behind the choice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    curve: CoverageCurve
+    fitter: str
+    scores: list[FitterScore]
+
+
+def fit_counts_detailed(
+    model: str,
+    task: str,
+    num_samples: ArrayLike,
+    num_correct: ArrayLike,
+    *,
+    seed: int = 0,
+    fitter: str | None = None,
+    n_boot: int = N_BOOT,
+) -> FitOutcome:
+    """:func:`fit_counts`, also saying which fitter was used and how the candidates scored."""
+    n, c = _validate(num_samples, num_correct)
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+    scores: dict[str, float] = {}
+    if fitter is not None:
+        chosen = FITTERS[fitter]
+    else:
+        scores = backtest_scores(n, c, list(FITTERS.values()), rng)
+        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+        chosen = FITTERS[min(finite, key=lambda k: finite[k]) if finite else "power_law_lsq"]
+        notes.append(
+            f"fitter chosen by a backtest inside the data (fit on 1/2 and 1/4 of each problem's samples, "
+            f"predict pass@{int(n.min())}): " + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
+        )
+    weights = _bootstrap_weights(n.size, n_boot, rng)
+    point, draws = chosen.fit(n, c, weights)
+    if not np.all(np.isfinite(point)):
+        from budget.errors import DataError
+
+        raise DataError(f"{model}: too few successes to fit a coverage curve ({chosen.name})")
+    ok = np.all(np.isfinite(draws), axis=1)
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
+    form = FORMS[chosen.form]
+    curve = CoverageCurve(
+        model=model,
+        task=task,
+        form=chosen.form,
+        params={name: float(v) for name, v in zip(form.param_names, point, strict=True)},
+        draws=draws[ok].tolist(),
+        max_observed_k=int(n.max()),
+        n_problems=int(n.size),
+        source=f"fitted to per-problem counts by {chosen.name}: {chosen.description}",
+        notes=notes,
+    )
+    return FitOutcome(
+        curve=curve,
+        fitter=chosen.name,
+        scores=[FitterScore(fitter=k, error=v, chosen=k == chosen.name) for k, v in scores.items()],
+    )
+
+
 def fit_counts(
     model: str,
     task: str,
@@ -94,46 +157,9 @@ def fit_counts(
     with the smallest out-of-sample error on the internal backtest is used.  The curve's
     notes record the scores and the choice.
     """
-    n, c = _validate(num_samples, num_correct)
-    rng = np.random.default_rng(seed)
-    notes: list[str] = []
-    if fitter is not None:
-        chosen = FITTERS[fitter]
-        scores: dict[str, float] = {}
-    else:
-        candidates = list(FITTERS.values())
-        scores = backtest_scores(n, c, candidates, rng)
-        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-        name = min(finite, key=lambda k: finite[k]) if finite else "power_law_lsq"
-        chosen = FITTERS[name]
-        notes.append(
-            "fitter chosen by a backtest inside the data (fit on 1/2 and 1/4 of each problem's samples,"
-            " predict pass@"
-            + str(int(n.min()))
-            + "): "
-            + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
-        )
-    weights = _bootstrap_weights(n.size, n_boot, rng)
-    point, draws = chosen.fit(n, c, weights)
-    if not np.all(np.isfinite(point)):
-        from budget.errors import DataError
-
-        raise DataError(f"{model}: no successes to fit a coverage curve to ({chosen.name})")
-    ok = np.all(np.isfinite(draws), axis=1)
-    if (~ok).any():
-        notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
-    form = FORMS[chosen.form]
-    return CoverageCurve(
-        model=model,
-        task=task,
-        form=chosen.form,
-        params={name: float(v) for name, v in zip(form.param_names, point, strict=True)},
-        draws=draws[ok].tolist(),
-        max_observed_k=int(n.max()),
-        n_problems=int(n.size),
-        source=f"fitted to per-problem counts: {chosen.description}",
-        notes=notes,
-    )
+    return fit_counts_detailed(
+        model, task, num_samples, num_correct, seed=seed, fitter=fitter, n_boot=n_boot
+    ).curve
 
 
 def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
