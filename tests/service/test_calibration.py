@@ -142,6 +142,8 @@ def test_fit_from_store_uses_fixed_runs_only_and_stores_curves(tmp_path: Path) -
         [stored] = store.curves("t")
         assert stored.curve_id == fit.curve_id and stored.run_ids == [fixed.run_id]
         assert stored.curve == fit.curve and stored.samples == fit.samples
+        assert stored.curve_id is not None
+        assert [(c.n, c.c) for c in store.curve_counts(stored.curve_id)] == pairs
         assert fit_from_store(store, "t", ["absent"])[0].status == "skipped"
         assert [f.model for f in fit_from_store(store, "t")] == ["m"]  # all models when none named
 

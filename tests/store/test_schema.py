@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from budget.curves import CoverageCurve
 from budget.errors import StoreError
 from budget.store import STORE_SCHEMA_VERSION, Store
 
@@ -41,6 +42,28 @@ def test_schema_version_is_checked_on_every_backend(store_url: str) -> None:
     store.close()
     with pytest.raises(StoreError, match="schema version 99"):
         Store(store_url)
+
+
+def test_a_table_added_later_is_created_in_an_older_store(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    Store(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE curve_counts")
+    with Store(str(path)) as store:
+        assert store.curve_counts(store.save_curve(_flat_curve()).curve_id or 0) == []
+
+
+def test_a_missing_core_table_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    Store(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE verdicts")
+    with pytest.raises(StoreError, match="lacks tables verdicts"):
+        Store(str(path))
+
+
+def _flat_curve() -> CoverageCurve:
+    return CoverageCurve(model="m", task="t", form="power_law", params={"a": -1.0, "b": -0.5})
 
 
 def test_foreign_database_with_our_table_names(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from budget.curves import CoverageCurve
 from budget.errors import StoreError
 from budget.store import (
     PriceSnapshot,
+    ProblemCounts,
     ProblemRecord,
     RunStatus,
     SampleKey,
@@ -231,6 +232,15 @@ def test_curves_latest_per_model_and_latest_task(store: Store) -> None:
     first = store.curves("t", latest=False)[1]
     assert first.run_ids == ["r1"] and first.samples == 50 and first.correct == 12
     assert first.curve == _curve("m", "t", -2.0)
+
+
+def test_curve_keeps_its_counts(store: Store) -> None:
+    counts = [ProblemCounts(model="m", task="t", problem_id=f"p{i}", n=10, c=i) for i in range(4)]
+    saved = store.save_curve(_curve("m", "t", -1.0), counts=counts, run_ids=["r"])
+    assert (saved.problems, saved.samples, saved.correct) == (4, 40, 6)
+    assert saved.curve_id is not None and store.curve_counts(saved.curve_id) == counts
+    with pytest.raises(StoreError, match="no curve"):
+        store.curve_counts(saved.curve_id + 100)
 
 
 def test_latest_task_falls_back_to_runs(store: Store) -> None:

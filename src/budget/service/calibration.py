@@ -201,14 +201,8 @@ def fit_from_store(
         fit = fit_model(model, task, by_model.get(model, []), seed=seed)
         if fit.curve is not None:
             used = sorted({r.run_id for r in runs if model in r.models} or set(run_ids))
-            stored = store.save_curve(
-                fit.curve,
-                problems=fit.problems,
-                samples=fit.samples,
-                correct=fit.correct,
-                run_ids=used,
-                tier=tier,
-            )
+            kept = [c for c in by_model[model] if c.n >= fit.k_fit]
+            stored = store.save_curve(fit.curve, counts=kept, run_ids=used, tier=tier)
             fit = fit.model_copy(update={"curve_id": stored.curve_id})
         if model in costs:
             fit = fit.model_copy(update={"cost_per_sample": costs[model].mean})

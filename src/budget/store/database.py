@@ -43,8 +43,10 @@ from budget.store.records import (
     utcnow,
 )
 from budget.store.tables import (
+    ADDITIVE_TABLES,
     STORE_SCHEMA_VERSION,
     TABLES,
+    CurveCountRow,
     CurveRow,
     PriceRow,
     ProblemRow,
@@ -155,8 +157,11 @@ class Store:
                 f"this budget reads version {STORE_SCHEMA_VERSION}); use another --db or the matching budget"
             )
         missing = ours - names
-        if missing:
+        if missing - ADDITIVE_TABLES:
             raise StoreError(f"the store at {where} lacks tables {', '.join(sorted(missing))}")
+        if missing:
+            tables = [t.__table__ for t in TABLES if t.__tablename__ in missing]  # type: ignore[attr-defined]
+            metadata.create_all(self.engine, tables=tables)
 
     def _create(self) -> None:
         from budget import __version__
@@ -586,29 +591,53 @@ class Store:
         self,
         curve: CoverageCurve,
         *,
-        problems: int = 0,
-        samples: int = 0,
-        correct: int = 0,
+        counts: Sequence[ProblemCounts] = (),
+        problems: int | None = None,
+        samples: int | None = None,
+        correct: int | None = None,
         run_ids: Sequence[str] = (),
         tier: str | None = None,
         fitted_at: datetime | None = None,
     ) -> StoredCurve:
-        """Keep a curve fitted from the user's samples, with the counts behind it."""
+        """Keep a curve fitted from the user's samples, with the per-problem counts behind it.
+
+        ``problems``/``samples``/``correct`` default to the totals of ``counts``.
+        """
         row = CurveRow(
             model=curve.model,
             task=curve.task,
             fitted_at=_utc(fitted_at or utcnow()),
-            problems=problems,
-            samples=samples,
-            correct=correct,
+            problems=len(counts) if problems is None else problems,
+            samples=sum(c.n for c in counts) if samples is None else samples,
+            correct=sum(c.c for c in counts) if correct is None else correct,
             tier=tier,
             run_ids_json=json.dumps(list(run_ids)),
             curve_json=curve.model_dump_json(),
         )
         with self._session() as s:
             s.add(row)
+            s.flush()
+            assert row.id is not None
+            for c in counts:
+                s.add(CurveCountRow(curve_id=row.id, problem_id=c.problem_id, n=c.n, c=c.c))
             s.commit()
             return _curve(row)
+
+    def curve_counts(self, curve_id: int) -> list[ProblemCounts]:
+        """The per-problem counts a stored curve was fitted to."""
+        with self._session() as s:
+            curve = s.get(CurveRow, curve_id)
+            if curve is None:
+                raise StoreError(f"no curve {curve_id} in the store")
+            rows = s.exec(
+                select(CurveCountRow)
+                .where(CurveCountRow.curve_id == curve_id)
+                .order_by(col(CurveCountRow.problem_id))
+            )
+            return [
+                ProblemCounts(model=curve.model, task=curve.task, problem_id=r.problem_id, n=r.n, c=r.c)
+                for r in rows
+            ]
 
     def curves(self, task: str | None = None, *, latest: bool = True) -> list[StoredCurve]:
         """Stored curves (the latest per (model, task) unless ``latest=False``), newest first."""

@@ -135,4 +135,18 @@ class CurveRow(SQLModel, table=True):
     curve_json: str = Field(sa_column=Column(Text, nullable=False))
 
 
-TABLES = [SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow]
+class CurveCountRow(SQLModel, table=True):
+    """The per-problem counts a stored curve was fitted to."""
+
+    __tablename__ = "curve_counts"
+
+    curve_id: int = Field(primary_key=True, foreign_key="curves.id")
+    problem_id: str = Field(primary_key=True, max_length=300)
+    n: int
+    c: int
+
+
+TABLES = [SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow, CurveCountRow]
+
+#: Tables added without changing the schema version: created when a store lacks them.
+ADDITIVE_TABLES = frozenset({"curve_counts"})
