@@ -495,7 +495,7 @@ def _run_tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: st
     try:
         tests: dict[str, Any] = {"__name__": "__tests__", "__builtins__": builtins}
         try:
-            exec(compile(secret["prompt"], "<prompt>", "exec"), tests)
+            exec(_prompt_code(secret["prompt"]), tests)
             exec(compile(secret["test"], "<test>", "exec"), tests)
             check = tests[secret.get("check", "check")]
         except BaseException as exc:
@@ -542,6 +542,16 @@ def _run_tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: st
         result_fd,
         frame({"kind": "result", "nonce": nonce, "outcome": outcome, "detail": detail, "output": output}),
     )
+
+
+def _prompt_code(prompt: str) -> Any:
+    """The prompt's helpers for the tests; a bare signature gets a ``pass`` body to compile."""
+    for text in (prompt, prompt.rstrip() + "\n    pass\n"):
+        try:
+            return compile(text, "<prompt>", "exec")
+        except SyntaxError:
+            continue
+    return compile("", "<prompt>", "exec")
 
 
 def _death(pid: int, what: str, job: dict[str, Any]) -> tuple[str, str]:
