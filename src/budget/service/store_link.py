@@ -37,9 +37,13 @@ def user_candidates(db: str | os.PathLike[str] | None = None) -> UserCandidates 
 
 def own_curves(url: str, task: str | None) -> UserCurves:
     """The user's candidates for ``task`` (default: their latest fitted task) from ``url``."""
-    from budget.store.database import Store
+    from budget.store.database import NoStoreError, Store
 
-    with Store(url, create=False) as store:
+    try:
+        store = Store(url, create=False)
+    except NoStoreError:  # a server database without budget's tables yet
+        return UserCurves(task, [])
+    with store:
         curves = store.curves(task)
         if not curves:
             return UserCurves(task, [])

@@ -34,9 +34,13 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
     url = location.resolve(db)
     if not location.exists(url):
         return RunList(db=location.display(url), runs=[])
-    from budget.store import Store
+    from budget.store.database import NoStoreError, Store
 
-    with Store(url, create=False) as store:
+    try:
+        store = Store(url, create=False)
+    except NoStoreError:
+        return RunList(db=location.display(url), runs=[])
+    with store:
         runs = store.runs(task=task, limit=limit)
         out = [
             RunSummary(
@@ -52,4 +56,3 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
             for r in runs
         ]
         return RunList(db=location.display(store.url), runs=out)
-

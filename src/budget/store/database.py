@@ -60,6 +60,10 @@ from budget.store.tables import (
 from budget.verify.protocol import Outcome, Verdict
 
 
+class NoStoreError(StoreError):
+    """There is no budget store at the location (opened with ``create=False``)."""
+
+
 def text_hash(text: str) -> str:
     """SHA-256 of the UTF-8 text, hex: how prompts and completions are identified."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -122,7 +126,7 @@ class Store:
                 except OSError as exc:
                     raise StoreError(f"cannot create the store directory {path.parent}: {exc}") from exc
             elif not path.is_file():
-                raise StoreError(f"no store at {path}")
+                raise NoStoreError(f"no store at {path}")
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         try:
             engine = create_engine(url, **kwargs)
@@ -143,7 +147,7 @@ class Store:
                     "it was not written by this budget (use another --db)"
                 )
             if not create:
-                raise StoreError(f"no budget store at {where}")
+                raise NoStoreError(f"no budget store at {where}")
             self._create()
             return
         with Session(self.engine) as s:
