@@ -87,7 +87,7 @@ class SampleRecord(BaseModel):
     problem_id: str
     sample_index: int = Field(ge=0)
     task: str = ""
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)  # a 64-bit signed column
     prompt_hash: str = ""
     completion: str | None = None
     completion_hash: str = ""
