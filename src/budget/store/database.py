@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -97,8 +98,10 @@ class Store:
     :class:`~budget.errors.StoreError` with a one-line message; an empty one is created.
     """
 
-    def __init__(self, url: str | None = None, *, create: bool = True, echo: bool = False) -> None:
-        self.url = location.resolve(url) if url is None or not location.is_url(url) else url
+    def __init__(
+        self, url: str | os.PathLike[str] | None = None, *, create: bool = True, echo: bool = False
+    ) -> None:
+        self.url = location.resolve(url)
         self._run_tasks: dict[str, str] = {}
         self.engine = self._engine(self.url, create=create, echo=echo)
         try:
