@@ -25,6 +25,12 @@ def budget(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CLOSE_BODY = (
+    "    return any(abs(a - b) < threshold\n"
+    "               for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+)
+
+
 def _math_task(tmp_path: Path) -> Path:
     path = tmp_path / "arith.jsonl"
     rows = [
@@ -143,20 +149,28 @@ def test_an_empty_samples_file(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not probe().available, reason="bubblewrap sandbox unavailable")
 def test_humaneval_in_the_sandbox(tmp_path: Path) -> None:
+    chat = "Sure:\n```python\ndef has_close_elements(numbers, threshold):\n    return True\n```\nDone."
     rows = [
-        _row(
-            "HumanEval/0",
-            "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) "
-            "for b in numbers[i + 1:])\n",
-        ),
+        _row("HumanEval/0", CLOSE_BODY),
         _row("HumanEval/0", "    return False\n"),
         _row("HumanEval/999", "    return 1\n"),
+        json.dumps({"task_id": "HumanEval/0", "completion": chat, "model": "m", "mode": "chat"}).encode(),
     ]
-    out = budget("verify", "--task", "humaneval", "--samples", str(_samples(tmp_path, rows)), "--json")
+    samples = str(_samples(tmp_path, rows))
+    out = budget("verify", "--task", "humaneval", "--samples", samples, "--json")
     assert out.returncode == 3
     doc = json.loads(out.stdout)
     assert doc["sandbox"] is True
-    assert [v["outcome"] for v in doc["verdicts"]] == ["pass", "fail", "error"]
+    assert [v["outcome"] for v in doc["verdicts"]] == ["pass", "fail", "error", "fail"]
+    # the same reply read as a completion is not even valid code; as chat, its code is extracted
+    assert {(m["mode"], m["samples"]) for m in doc["summary"]["models"]} == {("completion", 2), ("chat", 1)}
+    chat_only = str(_samples(tmp_path, [_row("HumanEval/0", chat.replace("return True", "return False"))]))
+    as_chat = budget("verify", "--task", "humaneval", "--samples", chat_only, "--mode", "chat", "--json")
+    as_text = budget("verify", "--task", "humaneval", "--samples", chat_only, "--json")
+    assert (
+        json.loads(as_chat.stdout)["verdicts"][0]["detail"]
+        != json.loads(as_text.stdout)["verdicts"][0]["detail"]
+    )
 
 
 def test_verify_does_not_import_heavy_clients() -> None:

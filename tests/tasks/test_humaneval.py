@@ -8,6 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from budget.tasks import load_task
 from budget.tasks.humaneval import (
     completion_from_reply,
@@ -162,3 +165,24 @@ def test_chat_samples_of_the_shared_data_extract_to_code(shared_data: Path) -> N
             pass
         assert not re.search(r"^```", program, re.MULTILINE)
     assert compiled >= 190
+
+
+_CODE_LINE = st.from_regex(r"[a-z_][a-z0-9_]{0,6} = [0-9]{1,4}", fullmatch=True)
+_PROSE = st.text(alphabet="abcdefghij ,.!:\n", max_size=40)
+
+
+@given(
+    lines=st.lists(_CODE_LINE, min_size=1, max_size=6),
+    short=st.lists(_CODE_LINE, max_size=1),
+    before=_PROSE,
+    after=_PROSE,
+    tag=st.sampled_from(["python", "py", "", "Python3"]),
+)
+def test_the_longest_fenced_block_comes_back_verbatim(
+    lines: list[str], short: list[str], before: str, after: str, tag: str
+) -> None:
+    code = "def f(x):\n" + "".join(f"    {line}\n" for line in lines) + "    return x\n"
+    decoy = "".join(f"{line}\n" for line in short)
+    reply = f"{before}\n```{tag}\n{code}```\n{after}\n```\n{decoy}```\n"
+    assert extract_code(reply) == code
+    assert completion_from_reply(reply, "f") == "\n" + code
