@@ -296,6 +296,28 @@ def attacks(outside: Path, port: int, host_ip: str) -> dict[str, str]:
                 return x + y
             """
         ),
+        "steal the nonce or the result pipe through /proc": body(
+            """
+            import os
+            reached = []
+            for pid in {1, os.getppid()}:
+                for path in (f"/proc/{pid}/mem", f"/proc/{pid}/environ"):
+                    try:
+                        with open(path, "rb") as fh:
+                            fh.read(1)
+                        reached.append(path)
+                    except OSError:
+                        pass
+                for fd in range(64):  # listing /proc/<pid>/fd works (root owns it); opening must not
+                    try:
+                        os.close(os.open(f"/proc/{pid}/fd/{fd}", os.O_WRONLY))
+                        reached.append(fd)
+                    except OSError:
+                        pass
+            def add(x, y):
+                return x + y if reached else None
+            """
+        ),
         "deep recursion": body(
             """
             import sys

@@ -82,6 +82,7 @@ def test_plug_in_is_loadable() -> None:
 @pytest.mark.parametrize(
     "value",
     [
+        pytest.param(10**5000, id="int-over-4300-digits"),
         None,
         True,
         0,

@@ -55,6 +55,8 @@ MAX_FRAME = 16 * 1024 * 1024
 MAX_SECRET = 1024 * 1024
 NONCE_LEN = 32
 OUTPUT_KEEP = 2048
+BIG_INT = 10**1000
+MAX_INT_HEX = 1 << 20
 PRELOAD = (
     "typing",
     "math",
@@ -93,6 +95,7 @@ _IGNORED = (
     "SIGVTALRM",
     "SIGPROF",
 )
+PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -138,6 +141,8 @@ def encode(x: Any, depth: int = 0) -> Any:
     if depth > 100:
         raise TypeError("value nested too deeply")
     t = type(x)
+    if t is int and not -BIG_INT < x < BIG_INT:
+        return {"i": hex(x)}  # JSON text of over 4300 digits is refused by int()
     if x is None or t is bool or t is str or t is int:
         return x
     if t is float:
@@ -174,6 +179,8 @@ def decode(x: Any, depth: int = 0) -> Any:
             return float.fromhex(v)
         if tag == "b" and type(v) is str:
             return bytes.fromhex(v)
+        if tag == "i" and type(v) is str and len(v) <= MAX_INT_HEX:
+            return int(v, 16)
         if type(v) is list:
             if tag == "d":
                 out = {}
@@ -197,11 +204,12 @@ def decode(x: Any, depth: int = 0) -> Any:
 # --------------------------------------------------------------------------- process helpers
 
 
-def _prctl(option: int, value: int) -> None:
+def _prctl(option: int, value: int) -> int:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(option, value, 0, 0, 0)
+    result: int = libc.prctl(option, value, 0, 0, 0)
+    return result
 
 
 def _ignore_signals() -> None:
@@ -596,9 +604,12 @@ def zygote(pidns: bool) -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             __import__(name)
-    with contextlib.suppress(Exception):
-        _prctl(PR_SET_DUMPABLE, 0)
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # Not dumpable: no ptrace, no /proc/<pid>/mem or /proc/<pid>/fd for same-uid processes.  The
+    # nonce's secrecy and the result pipe depend on it, so a failure here stops the harness.
+    _prctl(PR_SET_DUMPABLE, 0)
+    if _prctl(PR_GET_DUMPABLE, 0) != 0:
+        raise SystemExit("budget harness: cannot make itself non-dumpable")
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _ignore_signals()
     scratch = [tempfile.gettempdir(), os.getcwd(), "/dev/shm"] if pidns else []
     write_all(result_fd, frame({"kind": "ready", "pid": os.getpid(), "pidns": pidns}))
