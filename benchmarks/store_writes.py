@@ -9,7 +9,7 @@ samples per second for each, their ratio, and the time of ``finished_keys`` (res
 ``problem_counts`` (fitting) over all the samples written, and ``add_samples`` with 32
 samples per transaction (what a writer thread draining a queue can use).
 
-Usage: python benchmarks/store_writes.py [--samples 2000] [--rounds 3]
+Usage: python benchmarks/store_writes.py [--samples 2000] [--rounds 3] [--url SQLALCHEMY_URL]
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--url", default=None, help="Store URL (default: an SQLite file in a temp dir)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(str(Path(tmp) / "store.db"))
+        store = Store(args.url or str(Path(tmp) / "store.db"))
         conn = _sqlite_setup(Path(tmp) / "plain.db")
         t_store, t_plain, t_batch = [], [], []
         run_ids = []
@@ -133,7 +134,7 @@ def main() -> int:
         conn.close()
     n = args.samples
     rs, rp = n / statistics.median(t_store), n / statistics.median(t_plain)
-    print(f"samples per block: {n}, blocks: {args.rounds} (median)")
+    print(f"store: {store.url.split('?')[0]}; samples per block: {n}, blocks: {args.rounds} (median)")
     print(f"Store.add_sample : {rs:8.0f} samples/s")
     print(f"plain sqlite3    : {rp:8.0f} samples/s")
     print(f"ratio store/plain: {rs / rp:.2f}")
