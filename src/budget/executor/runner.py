@@ -170,28 +170,29 @@ class _ModelState:
         return sum(len(p.remaining) for p in self.problems if not p.solved)
 
     def pick(self) -> _Unit | bool | None:
-        """The next unit; ``None`` when nothing is left, ``False`` to wait for a verdict."""
+        """The next unit; ``None`` when nothing is left, ``False`` to wait for a verdict.
+
+        Round robin from a cursor: with equal samples per problem this is round by round, and
+        a pick costs O(1) until problems run out.
+        """
         if self.exhausted:
             return None
-        best: _Problem | None = None
+        until_pass = self.policy is RunPolicy.UNTIL_PASS
         waiting = False
-        best_round = 0
         count = len(self.problems)
         for step in range(count):
-            p = self.problems[(self.cursor + step) % count]
-            if not p.remaining or (self.policy is RunPolicy.UNTIL_PASS and p.solved):
-                waiting = waiting or (p.pending > 0 and self.policy is RunPolicy.UNTIL_PASS)
+            at = (self.cursor + step) % count
+            p = self.problems[at]
+            if until_pass and p.solved:
                 continue
-            if self.policy is RunPolicy.UNTIL_PASS and p.pending:
-                waiting = True
+            if not p.remaining or (until_pass and p.pending):
+                # samples in flight may come back unbought (a retry the budget cannot cover)
+                # or, under until-pass, be rejected: wait for them
+                waiting = waiting or p.pending > 0
                 continue
-            rnd = p.remaining[0] // self.max_n
-            if best is None or rnd < best_round:
-                best, best_round = p, rnd
-        if best is None:
-            return False if waiting else None
-        self.cursor = (self.problems.index(best) + 1) % count
-        return _Unit(best, best.remaining[: self.max_n])
+            self.cursor = (at + 1) % count
+            return _Unit(p, p.remaining[: self.max_n])
+        return False if waiting else None
 
 
 class Runner:
@@ -280,7 +281,7 @@ class Runner:
 
     def _request(self, model: str, unit: _Unit) -> GenerationRequest:
         p = unit.problem.work
-        return GenerationRequest(
+        return GenerationRequest.model_construct(
             model=model,
             prompt=p.prompt,
             n=len(unit.indices),
@@ -475,7 +476,7 @@ class Runner:
         out = []
         for index, choice, micro in zip(unit.indices, generation.choices, per_choice, strict=True):
             out.append(
-                SampleRecord(
+                SampleRecord.model_construct(
                     model=model,
                     problem_id=unit.problem.work.problem_id,
                     index=index,

@@ -219,8 +219,9 @@ class StoreWriter:
 
     def _stored(self, r: SampleRecord) -> Any:
         from budget.store import SampleRecord as StoredSample
+        from budget.store.records import utcnow
 
-        return StoredSample(
+        return StoredSample.model_construct(
             run_id=self.run_id,
             model=r.model,
             problem_id=r.problem_id,
@@ -234,6 +235,9 @@ class StoreWriter:
             cost=from_micro(r.cost_micro),
             latency_s=r.latency_s,
             finish_reason=r.finish_reason[:40],
+            prompt_hash="",
+            created_at=utcnow(),
+            verdicts={},
         )
 
 

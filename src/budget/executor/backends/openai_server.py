@@ -160,10 +160,10 @@ class OpenAIServerBackend:
             )
         counts, source = await self._count(texts, completion_tokens, request)
         choices = tuple(
-            Choice(text=t, output_tokens=c, finish_reason=r)
+            Choice.model_construct(text=t, output_tokens=c, finish_reason=r)
             for t, c, r in zip(texts, counts, reasons, strict=True)
         )
-        return Generation(
+        return Generation.model_construct(
             choices=choices,
             prompt_tokens=prompt_tokens,
             cached_prompt_tokens=cached,
