@@ -93,7 +93,9 @@ class TransientBackendError(BackendError):
     timeout, a connection dropped mid-reply, a garbled reply).
     """
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None, maybe_billed: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, maybe_billed: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.maybe_billed = maybe_billed
