@@ -144,6 +144,18 @@ def attacks(outside: Path, port: int, host_ip: str) -> dict[str, str]:
                 hog.append(bytearray(32 * 1024 * 1024))
             """
         ),
+        "memory hog in many processes": body(
+            """
+            import os, time
+            for _ in range(12):
+                if os.fork() == 0:
+                    block = bytearray(200 * 1024 * 1024)
+                    for i in range(0, len(block), 4096):
+                        block[i] = 1
+                    time.sleep(60)
+            time.sleep(60)
+            """
+        ),
         "infinite loop": "    while True:\n        pass\n",
         "infinite loop ignoring signals": body(
             """

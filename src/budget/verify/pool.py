@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from budget.errors import SandboxError
 from budget.verify import harness
 from budget.verify.protocol import Outcome, Verdict
-from budget.verify.sandbox import Limits, Sandbox, _PidsCgroup, get_sandbox, sandbox_python
+from budget.verify.sandbox import Cgroup, Limits, Sandbox, get_sandbox, sandbox_python
 
 T = TypeVar("T")
 START_TIMEOUT_S = 30.0
@@ -89,7 +89,7 @@ class Worker:
         if label:
             argv += ["--label", label]  # lets a caller find this worker's processes in ps
         self.proc: subprocess.Popen[bytes]
-        self.cgroup: _PidsCgroup | None
+        self.cgroup: Cgroup | None
         self.proc, self.cgroup = _spawner.call(
             lambda: sandbox.popen(argv, limits=zygote_limits, as_pid_1=True)
         )

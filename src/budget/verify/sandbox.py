@@ -26,8 +26,8 @@ What the sandbox gives every command:
   ``/proc/1/environ`` inside holds no secret), then a fixed ``PATH``/``HOME``/``LANG``;
 * limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0 and RLIMIT_NPROC
   (applied inside the user namespace with ``prlimit``).  The kernel never applies RLIMIT_NPROC
-  to real root, so when budget runs as root each sandbox also gets a ``pids`` cgroup (v1 or v2)
-  with ``pids.max`` where one can be created;
+  to real root, and RLIMIT_AS is per process, so when budget runs as root each sandbox also
+  gets ``pids`` and ``memory`` cgroups (v1 or v2) where they can be created (:class:`Cgroup`);
 * the pipes to the command do not pass through bubblewrap's reaper (pid 1 inside), so no
   process in the sandbox can open them through ``/proc/1/fd``;
 * a wall-clock timeout, bounded capture of stdout/stderr, and at the end SIGKILL to
@@ -37,10 +37,13 @@ What the sandbox gives every command:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
+import re
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
@@ -133,40 +136,57 @@ def sandbox_python() -> str:
 # --------------------------------------------------------------------------- cgroups (root only)
 
 
-class _PidsCgroup:
-    """A throw-away ``pids`` cgroup (v2 or v1) capping the process count of one sandbox."""
+class Cgroup:
+    """Throw-away ``pids`` and ``memory`` cgroups (v2 or v1) capping one sandbox as a whole.
+
+    Only as root: there RLIMIT_NPROC is not enforced by the kernel, and RLIMIT_AS is per process
+    (a sample that forks could multiply it).  The sandbox joins through a shell that writes its
+    own pid into each ``cgroup.procs`` and then execs bubblewrap.
+    """
 
     _counter = 0
     _lock = threading.Lock()
 
-    def __init__(self, path: Path, procs_file: Path) -> None:
-        self.path = path
-        self.procs_file = procs_file
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs
+        self.procs_files = [d / "cgroup.procs" for d in dirs]
 
     @classmethod
-    def create(cls, max_pids: int) -> _PidsCgroup | None:
-        base = _pids_cgroup_base()
-        if base is None:
+    def create(cls, max_pids: int, max_bytes: int) -> Cgroup | None:
+        bases = _cgroup_bases()
+        if not bases:
             return None
+        if _busy:
+            _retry_busy()
         with cls._lock:
             cls._counter += 1
             name = f"budget-sandbox-{os.getpid()}-{cls._counter}"
-        path = base / name
+        dirs: list[Path] = []
         try:
-            path.mkdir()
-            (path / "pids.max").write_text(f"{max_pids}\n")
+            for controller, (base, knob) in bases.items():
+                path = base / name
+                if path not in dirs:
+                    path.mkdir()
+                    dirs.append(path)
+                (path / knob).write_text(f"{max_pids if controller == 'pids' else max_bytes}\n")
         except OSError:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+            for d in dirs:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
             return None
-        return cls(path, path / "cgroup.procs")
+        return cls(dirs)
+
+    def join_prefix(self) -> list[str]:
+        """A command prefix that moves the command into these cgroups before it execs."""
+        script = " && ".join(f"echo $$ > {shlex.quote(str(f))}" for f in self.procs_files)
+        return ["/bin/sh", "-c", script + ' && exec "$@"', "sh"]
 
     def kill_all(self) -> None:
         for _ in range(50):
-            try:
-                pids = [int(x) for x in self.procs_file.read_text().split()]
-            except OSError:
-                return
+            pids: set[int] = set()
+            for f in self.procs_files:
+                with contextlib.suppress(OSError, ValueError):
+                    pids.update(int(x) for x in f.read_text().split())
             if not pids:
                 return
             for pid in pids:
@@ -175,39 +195,94 @@ class _PidsCgroup:
             time.sleep(0.002)
 
     def remove(self) -> None:
+        """Kill what is left and remove the directories (retried later if still busy)."""
         self.kill_all()
-        for _ in range(100):
+        for d in self.dirs:
+            for _ in range(20):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            else:
+                with self._lock:
+                    _busy.append(d)
+
+
+_busy: list[Path] = []
+_STALE = re.compile(r"^budget-sandbox-(\d+)-\d+$")
+
+
+def _retry_busy() -> None:
+    with Cgroup._lock:
+        left = []
+        for d in _busy:
             try:
-                self.path.rmdir()
-                return
+                d.rmdir()
             except FileNotFoundError:
-                return
+                pass
             except OSError:
-                time.sleep(0.01)
+                left.append(d)
+        _busy[:] = left
+
+
+atexit.register(_retry_busy)
+
+
+def _remove_stale(base: Path) -> None:
+    """Remove empty cgroups left by budget processes that died without cleaning up."""
+    with contextlib.suppress(OSError):
+        for d in base.iterdir():
+            m = _STALE.match(d.name)
+            if m is None or int(m.group(1)) == os.getpid():
+                continue
+            try:
+                os.kill(int(m.group(1)), 0)
+                continue  # its owner still runs
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+_KNOBS = {"pids": ("pids.max", "pids.max"), "memory": ("memory.max", "memory.limit_in_bytes")}
 
 
 @functools.cache
-def _pids_cgroup_base() -> Path | None:
-    """Where budget may create pids cgroups: only as root (others get a working RLIMIT_NPROC)."""
+def _cgroup_bases() -> dict[str, tuple[Path, str]]:
+    """Per controller, where budget may create cgroups and the limit file (only as root)."""
     if os.geteuid() != 0:
-        return None
-    candidates = []
-    unified = Path("/sys/fs/cgroup")
-    if (unified / "cgroup.controllers").exists():
-        candidates.append(unified)
-    candidates += [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified")]
-    for base in candidates:
-        probe = base / f"budget-probe-{os.getpid()}"
-        try:
-            probe.mkdir()
-        except OSError:
-            continue
-        ok = (probe / "pids.max").exists()
-        with contextlib.suppress(OSError):
-            probe.rmdir()
-        if ok:
-            return base
-    return None
+        return {}
+    root = Path("/sys/fs/cgroup")
+    found: dict[str, tuple[Path, str]] = {}
+    for controller, (v2_knob, v1_knob) in _KNOBS.items():
+        candidates = []
+        if (root / "cgroup.controllers").exists():
+            candidates.append((root, v2_knob))
+        candidates += [(root / controller, v1_knob), (root / "unified", v2_knob)]
+        for base, knob in candidates:
+            probe = base / f"budget-probe-{os.getpid()}"
+            try:
+                probe.mkdir()
+            except OSError:
+                continue
+            ok = (probe / knob).exists()
+            with contextlib.suppress(OSError):
+                probe.rmdir()
+            if ok:
+                found[controller] = (base, knob)
+                _remove_stale(base)
+                break
+    return found
+
+
+def _cgroup_for(limits: Limits) -> Cgroup | None:
+    tmpfs = 2 * limits.tmp_mb * 1024 * 1024  # tmpfs pages are charged to the cgroup
+    return Cgroup.create(limits.processes + 4, limits.memory_mb * 1024 * 1024 + tmpfs + (256 << 20))
 
 
 # --------------------------------------------------------------------------- the runner
@@ -315,7 +390,7 @@ class Sandbox:
         file_fds: Mapping[str, int] = {},
         cwd: str | None = None,
         as_pid_1: bool = False,
-    ) -> tuple[subprocess.Popen[bytes], _PidsCgroup | None]:
+    ) -> tuple[subprocess.Popen[bytes], Cgroup | None]:
         """Start ``argv`` in the sandbox with pipes for stdin/stdout/stderr (a long-lived use).
 
         Under bubblewrap the pipes do not go through bubblewrap's own stdin/stdout/stderr: its
@@ -324,7 +399,7 @@ class Sandbox:
         travel as extra descriptors (which the reaper closes) and a shell in the sandbox moves
         them onto 0-2 of the command.
         """
-        cgroup = _PidsCgroup.create(limits.processes + 4) if self.isolated else None
+        cgroup = _cgroup_for(limits)
         child_in, parent_in = os.pipe()
         parent_out, child_out = os.pipe()
         parent_err, child_err = os.pipe()
@@ -340,7 +415,7 @@ class Sandbox:
             stdio = (child_in, child_out, child_err)
         if cgroup is not None:
             # join the cgroup before bubblewrap forks anything: a shell writes its own pid, then execs
-            cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup.procs_file), *cmd]
+            cmd = [*cgroup.join_prefix(), *cmd]
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -551,7 +626,7 @@ class SandboxStatus(BaseModel):
     available: bool
     reason: str = ""
     bwrap: str = ""
-    cgroup_pids: bool = False
+    cgroups: list[str] = Field(default_factory=list, description="controllers used (root only)")
 
 
 @functools.cache
@@ -588,7 +663,7 @@ def probe() -> SandboxStatus:
         why = res.stderr.decode(errors="replace").strip().splitlines()
         detail = why[-1] if why else f"exit {res.returncode}"
         return SandboxStatus(available=False, reason=f"bubblewrap failed its probe: {detail}", bwrap=bwrap)
-    return SandboxStatus(available=True, bwrap=bwrap, cgroup_pids=_pids_cgroup_base() is not None)
+    return SandboxStatus(available=True, bwrap=bwrap, cgroups=sorted(_cgroup_bases()))
 
 
 def require_sandbox() -> SandboxStatus:
