@@ -147,3 +147,70 @@ def test_kill_and_resume(stub: StubServer, tmp_path: Path, seed: int) -> None:
     assert doc["samples"] == 24 and run.status.value == "finished"
     assert sum((s.cost for s in samples), Decimal(0)) <= run.spent <= Decimal(cap)
     assert kills >= 1  # the run was really cut off mid-way at least once
+
+
+def test_plan_file(stub: StubServer, tmp_path: Path) -> None:
+    plan = {
+        "schema_version": 1,
+        "inputs": {"dollars": 0.25, "task": "humaneval", "problems": 5},
+        "recommendation": {
+            "allocations": [
+                {"model": "stub", "problems": 3, "samples_per_problem": 2},
+                {"model": "stub-b", "problems": 2, "samples_per_problem": 1},
+            ]
+        },
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    out = budget(
+        "run", "--plan", str(path), "--api-base", stub.url, "--price", "stub=3,15", "--price", "stub-b=1,2",
+        "--db", str(tmp_path / "r.db"), "--verify", "none", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["task"] == "humaneval" and doc["cap"] == 0.25 and doc["samples"] == 8
+    assert {m["model"]: m["samples"] for m in doc["models"]} == {"stub": 6, "stub-b": 2}
+    with Store(str(tmp_path / "r.db")) as store:
+        samples = store.samples(run_id=doc["run_id"])
+    # problems are dealt to the allocations in order: the first 3 to stub, the next 2 to stub-b
+    assert {s.problem_id for s in samples if s.model == "stub-b"} == {"HumanEval/3", "HumanEval/4"}
+
+
+def test_plan_first_needs_curves(tmp_path: Path) -> None:
+    env = {**os.environ, "BUDGET_DB": str(tmp_path / "empty.db")}
+    out = budget(
+        "run", "--task", "humaneval", "--models", "stub", "--dollars", "1", "--api-base",
+        "http://127.0.0.1:9", "--db", str(tmp_path / "r.db"), env=env,
+    )  # fmt: skip
+    assert out.returncode == 2 and "pass --samples K" in out.stderr, out.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    server = StubServer(latency_s=0.3)
+    server.start_in_thread()
+    db = str(tmp_path / "r.db")
+    try:
+        args = [
+            "run", "--task", "humaneval", "--models", "stub", "--dollars", "1", "--problems", "6",
+            "--samples", "4", "--api-base", server.url, "--price", "stub=3,15", "--db", db,
+            "--concurrency", "2", "--verify", "none", "--json",
+        ]  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 120
+        while _stored(db)[1] < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        doc = json.loads(stdout)
+        assert doc["status"] == "interrupted" and 2 <= doc["samples"] < 24
+        assert "Traceback" not in stderr
+        with Store(db) as store:
+            assert store.get_run(doc["run_id"]).status.value == "interrupted"
+        final = budget("run", "--resume", doc["run_id"], "--db", db, "--json")
+        assert final.returncode == 0, final.stderr
+        assert json.loads(final.stdout)["samples"] == 24
+    finally:
+        server.stop()

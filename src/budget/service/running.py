@@ -296,6 +296,16 @@ def _allocations(
     return [a for a in out if a[1] > 0 and a[2] > 0], doc
 
 
+def _plan_task(path: Path) -> str | None:
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return str(doc["inputs"]["task"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _work(
     task: Task, problem_ids: Sequence[str], allocations: Sequence[tuple[str, int, int]], mode: str
 ) -> list[ProblemWork]:
@@ -466,6 +476,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             settings = dict(run.settings)
         else:
             run_id, plan_doc, settings = "", None, {}
+        if not request.task and request.plan_file is not None:
+            request = request.model_copy(update={"task": _plan_task(request.plan_file)})
         if not request.task:
             raise InputError("--task is required")
         task = load_task(request.task)
