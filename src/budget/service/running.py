@@ -5,11 +5,11 @@ executor (backends, ledger, runner), verification (``budget.service.verification
 store.  What to sample comes from ``--samples K`` (K per problem for every model), a plan file
 (``--plan``), or a plan made on the spot from ``--dollars`` (``budget.service.planning``).
 
-**Durability.**  Samples go to the store from a writer thread as they complete (each one
-committed before the next is taken), verdicts after them; the run's spend (settled, and
-reserved by requests in flight) is written with them, at most every
-:data:`SPEND_WRITE_INTERVAL_S` seconds.  A killed process loses at most the requests in flight
-and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
+**Durability.**  Samples go to the store from a writer thread as they complete; what has
+queued up since the last write is committed in one transaction, and verdicts follow their
+samples.  The run's spend (settled, and reserved by requests in flight) is written with them,
+at most every :data:`SPEND_WRITE_INTERVAL_S` seconds.  A killed process loses at most the
+requests in flight and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
 request, skips every stored sample, verifies stored samples that lack a verdict, and starts
 its ledger at the spend already recorded -- plus, if the run did not stop cleanly, the
 reservations that were in flight when it died (they may have been billed), so the cap holds
@@ -192,17 +192,23 @@ class StoreWriter:
                 batch.append(nxt)
             spend: tuple[int, int] | None = None
             try:
+                queued: list[Any] = []  # samples of this batch, written in one transaction
                 for kind, payload in batch:
                     if kind == "samples":
-                        for r in payload:
-                            self.store.add_sample(self._stored(r))
-                    elif kind == "verdicts":
+                        queued.extend(self._stored(r) for r in payload)
+                        continue
+                    if queued:  # a verdict's sample must be stored before the verdict
+                        self.store.add_samples(queued)
+                        queued = []
+                    if kind == "verdicts":
                         record, verdicts = payload
                         key = SampleKey(self.run_id, record.model, record.problem_id, record.index)
                         for tier, verdict in verdicts.items():
                             self.store.set_verdict(key, tier, verdict)
                     else:
                         spend = payload
+                if queued:
+                    self.store.add_samples(queued)
                 if spend is not None:
                     self._pending_spend = spend
                 now = time.monotonic()
