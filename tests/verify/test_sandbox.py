@@ -153,3 +153,31 @@ def test_descriptor_remap_without_bash(box: Sandbox, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(sb.os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
     res = box.run(["/bin/sh", "-c", "cat; echo err >&2"], stdin=b"through python\n")
     assert (res.returncode, res.stdout, res.stderr) == (0, b"through python\n", b"err\n")
+
+
+@pytest.mark.skipif(sb.seccomp_program() is None, reason="seccomp filter only on x86_64")
+def test_seccomp_blocks_kernel_attack_surface(box: Sandbox) -> None:
+    code = (
+        "import ctypes, errno\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(nr, *args):\n"
+        "    r = libc.syscall(nr, *args)\n"
+        "    return errno.errorcode[ctypes.get_errno()] if r == -1 else 'ok'\n"
+        "print(call(250, 0, 0, 0), call(425, 1, 0), call(321, 0, 0, 0), call(101, 0, 0, 0, 0),"
+        " call(39))\n"
+    )
+    res = py(box, code)
+    assert res.stdout.split() == [b"EPERM", b"EPERM", b"EPERM", b"EPERM", b"ok"], res.stderr
+
+
+def test_seccomp_program_shape() -> None:
+    import struct
+
+    program = sb.seccomp_program()
+    if program is None:
+        pytest.skip("no filter on this architecture")
+    code = [struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)]
+    deny = len(code) - 1
+    assert code[-1] == (0x06, 0, 0, 0x00050001) and code[-2] == (0x06, 0, 0, 0x7FFF0000)
+    blocked = {k for at, (op, jt, _, k) in enumerate(code) if at >= 4 and op == 0x15 and at + 1 + jt == deny}
+    assert blocked == set(sb._BLOCKED_X86_64.values())

@@ -22,6 +22,9 @@ What the sandbox gives every command:
   of ``/etc`` files read-only, fresh ``/dev`` and ``/proc``, a size-capped private tmpfs at
   ``/tmp`` and at the working directory ``/sandbox`` (where ``files`` are copied).  The user's
   home, the project, ``/run`` (daemon sockets) and every other path are absent;
+* seccomp (x86_64): a filter that makes about fifty system calls fail with EPERM (ptrace,
+  keyrings, BPF, perf, io_uring, userfaultfd, mount and namespace calls, modules, kexec, ...;
+  see ``_BLOCKED_X86_64``);
 * environment: cleared, both for the sandboxed command and for bubblewrap itself (so
   ``/proc/1/environ`` inside holds no secret), then a fixed ``PATH``/``HOME``/``LANG``;
 * limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0 and RLIMIT_NPROC
@@ -285,6 +288,57 @@ def _cgroup_for(limits: Limits) -> Cgroup | None:
     return Cgroup.create(limits.processes + 4, limits.memory_mb * 1024 * 1024 + tmpfs + (256 << 20))
 
 
+# --------------------------------------------------------------------------- seccomp
+
+# System calls no verified program needs and that widen the kernel attack surface or reach
+# outside the sandbox (x86_64 numbers, arch/x86/entry/syscalls/syscall_64.tbl): debugging other
+# processes, keyrings, BPF, perf, io_uring, userfaultfd, mounts and namespaces, modules, kexec,
+# file handles, clocks, swap, quotas, accounting, the kernel log, fd theft.
+_BLOCKED_X86_64 = {
+    "ptrace": 101, "syslog": 103, "personality": 135, "vhangup": 153, "pivot_root": 155,
+    "adjtimex": 159, "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165, "umount2": 166,
+    "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172, "ioperm": 173, "init_module": 175,
+    "delete_module": 176, "quotactl": 179, "lookup_dcookie": 212, "clock_settime": 227,
+    "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250, "unshare": 272,
+    "perf_event_open": 298, "fanotify_init": 300, "name_to_handle_at": 303,
+    "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308, "process_vm_readv": 310,
+    "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "kexec_file_load": 320,
+    "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
+    "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+    "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "mount_setattr": 442,
+}  # fmt: skip
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_X32_SYSCALL_BIT = 0x40000000
+
+
+def seccomp_program() -> bytes | None:
+    """A classic-BPF seccomp filter (``struct sock_filter[]``) for bubblewrap's ``--seccomp``.
+
+    Blocked calls fail with EPERM; calls of another ABI (i386 ``int 0x80``, x32) fail whole.
+    Only built for x86_64, where it is tested; elsewhere ``None`` (no filter).
+    """
+    import platform
+    import struct
+
+    if platform.machine() != "x86_64":
+        return None
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    numbers = sorted(set(_BLOCKED_X86_64.values()))
+    deny_at = 4 + len(numbers) + 1
+    code: list[tuple[int, int, int, int]] = [
+        (ld_abs, 0, 0, 4),  # seccomp_data.arch
+        (jeq, 0, deny_at - 2, _AUDIT_ARCH_X86_64),
+        (ld_abs, 0, 0, 0),  # seccomp_data.nr
+        (jge, deny_at - 4, 0, _X32_SYSCALL_BIT),
+    ]
+    for i, nr in enumerate(numbers):
+        at = 4 + i
+        code.append((jeq, deny_at - (at + 1), 0, nr))
+    code += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in code)
+
+
 # --------------------------------------------------------------------------- the runner
 
 
@@ -330,6 +384,7 @@ class Sandbox:
         file_fds: Mapping[str, int] = {},
         env: Mapping[str, str] = {},
         as_pid_1: bool = False,
+        seccomp_fd: int | None = None,
     ) -> list[str]:
         """The bubblewrap options (everything before the command).
 
@@ -351,6 +406,8 @@ class Sandbox:
         ]
         if as_pid_1:
             args.append("--as-pid-1")
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             host = Path("/") / top
             if host.is_symlink():
@@ -403,8 +460,14 @@ class Sandbox:
         child_in, parent_in = os.pipe()
         parent_out, child_out = os.pipe()
         parent_err, child_err = os.pipe()
+        extra_fds: list[int] = []
         if self.isolated:
-            bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1)
+            program = seccomp_program()
+            seccomp_fd = None
+            if program is not None:
+                seccomp_fd = _memfd("seccomp", program)
+                extra_fds.append(seccomp_fd)
+            bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1, seccomp_fd=seccomp_fd)
             remap = _remapper(child_in, child_out, child_err)
             cmd = [*bw, *remap, *self.limit_prefix(limits), *argv]
             run_env = {"PATH": SAFE_PATH}
@@ -423,7 +486,7 @@ class Sandbox:
                 stdout=subprocess.DEVNULL if stdio is None else stdio[1],
                 stderr=subprocess.DEVNULL if stdio is None else stdio[2],
                 env=run_env,
-                pass_fds=(child_in, child_out, child_err, *pass_fds, *file_fds.values()),
+                pass_fds=(child_in, child_out, child_err, *pass_fds, *file_fds.values(), *extra_fds),
                 start_new_session=True,
                 close_fds=True,
                 cwd=cwd,
@@ -435,7 +498,7 @@ class Sandbox:
                 cgroup.remove()
             raise SandboxError(f"cannot start the sandbox ({cmd[0]}): {exc}") from exc
         finally:
-            for fd in (child_in, child_out, child_err):
+            for fd in (child_in, child_out, child_err, *extra_fds):
                 os.close(fd)
         proc.stdin = os.fdopen(parent_in, "wb")
         proc.stdout = os.fdopen(parent_out, "rb")
@@ -627,6 +690,7 @@ class SandboxStatus(BaseModel):
     reason: str = ""
     bwrap: str = ""
     cgroups: list[str] = Field(default_factory=list, description="controllers used (root only)")
+    seccomp: bool = False
 
 
 @functools.cache
@@ -663,7 +727,9 @@ def probe() -> SandboxStatus:
         why = res.stderr.decode(errors="replace").strip().splitlines()
         detail = why[-1] if why else f"exit {res.returncode}"
         return SandboxStatus(available=False, reason=f"bubblewrap failed its probe: {detail}", bwrap=bwrap)
-    return SandboxStatus(available=True, bwrap=bwrap, cgroups=sorted(_cgroup_bases()))
+    return SandboxStatus(
+        available=True, bwrap=bwrap, cgroups=sorted(_cgroup_bases()), seccomp=seccomp_program() is not None
+    )
 
 
 def require_sandbox() -> SandboxStatus:
