@@ -109,7 +109,8 @@ def test_plan_does_not_import_litellm_or_vllm() -> None:
     assert not Path(NO_STORE).exists()
 
 
-def test_plan_uses_the_users_store_when_present(tmp_path: Path) -> None:
+def _my_store(tmp_path: Path) -> str:
+    """A store holding one fitted curve for (my-model, my-task) and its measured samples."""
     from datetime import UTC, datetime
     from decimal import Decimal
 
@@ -138,6 +139,11 @@ def test_plan_uses_the_users_store_when_present(tmp_path: Path) -> None:
             model="my-model", task="my-task", form="power_law", params={"a": -0.7, "b": -0.3}, n_problems=10
         )
         s.save_curve(curve, problems=10, samples=10, correct=5, fitted_at=datetime.now(UTC))
+    return db
+
+
+def test_plan_uses_the_users_store_when_present(tmp_path: Path) -> None:
+    db = _my_store(tmp_path)
     out = budget("plan", "--dollars", "1", "--json", db=db)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -180,3 +186,15 @@ def test_policy_and_hard_cap_options() -> None:
     doc = json.loads(out.stdout)
     assert doc["inputs"]["policy"] == "until-pass"
     assert doc["recommendation"]["worst_case_cost"] <= 20
+
+
+def test_plan_db_option_overrides_budget_db(tmp_path: Path) -> None:
+    """``--db`` names the store explicitly; an empty path there means the bundled catalog."""
+    db = _my_store(tmp_path)
+    missing = tmp_path / "absent.db"
+    out = budget("plan", "--dollars", "5", "--json", "--db", str(missing), db=db)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["inputs"]["task"] == "swe-bench-lite"
+    assert not missing.exists()
+    out = budget("plan", "--dollars", "5", "--json", "--db", db)
+    assert json.loads(out.stdout)["inputs"]["task"] == "my-task"

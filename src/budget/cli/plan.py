@@ -30,6 +30,10 @@ def plan_command(
         float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")
     ] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed for interval draws.")] = 0,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Store with your own curves (path or SQLAlchemy URL; default $BUDGET_DB)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     export: Annotated[
         Path | None,
@@ -50,7 +54,7 @@ def plan_command(
         max_extrapolation=max_extrapolation,
         seed=seed,
     )
-    result = make_plan(request, user_candidates=user_candidates())
+    result = make_plan(request, user_candidates=user_candidates(db))
     payload = result.model_dump_json(indent=2)
     if export is not None:
         export.parent.mkdir(parents=True, exist_ok=True)
