@@ -550,6 +550,8 @@ def _run_tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: st
         result_fd,
         frame({"kind": "result", "nonce": nonce, "outcome": outcome, "detail": detail, "output": output}),
     )
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(sample_pid, 0)  # reaped here, the harness's sweep usually finds nothing left
 
 
 def _prompt_code(prompt: str) -> Any:
@@ -611,6 +613,9 @@ def zygote(pidns: bool) -> None:
         raise SystemExit("budget harness: cannot make itself non-dumpable")
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _ignore_signals()
+    import gc
+
+    gc.freeze()  # the preloaded modules' objects: children never scan (and so never copy) them
     scratch = [tempfile.gettempdir(), os.getcwd(), "/dev/shm"] if pidns else []
     write_all(result_fd, frame({"kind": "ready", "pid": os.getpid(), "pidns": pidns}))
     os.dup2(devnull, 2)
