@@ -6,8 +6,8 @@ store.  What to sample comes from ``--samples K`` (K per problem for every model
 (``--plan``), or a plan made on the spot from ``--dollars`` (``budget.service.planning``).
 
 **Durability.**  Samples go to the store from a writer thread as they complete; what has
-queued up since the last write is committed in one transaction, and verdicts follow their
-samples.  The run's spend (settled, and reserved by requests in flight) is written with them,
+queued up since the last write (gathered for :data:`WRITE_GATHER_S`) is committed in one
+transaction, and verdicts follow their samples.  The run's spend (settled, and reserved by requests in flight) is written with them,
 at most every :data:`SPEND_WRITE_INTERVAL_S` seconds.  A killed process loses at most the
 requests in flight and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
 request, skips every stored sample, verifies stored samples that lack a verdict, and starts
@@ -127,6 +127,8 @@ ProgressCallback = Callable[["Progress"], None]
 
 #: The run's spend (settled and in flight) is written at most this often, and at the end.
 SPEND_WRITE_INTERVAL_S = 0.2
+#: The store writer waits this long after a first item for more to write in the same transaction.
+WRITE_GATHER_S = 0.02
 
 
 # --- the store writer ---------------------------------------------------------------------------
@@ -181,6 +183,7 @@ class StoreWriter:
                         self.error = exc
                 return
             batch = [item]
+            time.sleep(WRITE_GATHER_S)  # let a few more arrive: one transaction, fewer GIL hand-offs
             while True:  # drain what is queued: the spend needs writing once per batch only
                 try:
                     nxt = self._queue.get_nowait()
