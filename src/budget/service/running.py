@@ -7,9 +7,10 @@ store.  What to sample comes from ``--samples K`` (K per problem for every model
 
 **Durability.**  Samples go to the store from a writer thread as they complete; what has
 queued up since the last write (gathered for :data:`WRITE_GATHER_S`) is committed in one
-transaction, and verdicts follow their samples.  The run's spend (settled, and reserved by requests in flight) is written with them,
-at most every :data:`SPEND_WRITE_INTERVAL_S` seconds.  A killed process loses at most the
-requests in flight and the samples not yet committed.  ``--resume RUN_ID`` reloads the run's
+transaction, and verdicts follow their samples.  The run's spend (settled, and reserved by
+requests in flight) is written with them, at most every :data:`SPEND_WRITE_INTERVAL_S`
+seconds.  A killed process loses at most the requests in flight and the samples not yet
+committed.  ``--resume RUN_ID`` reloads the run's
 request, skips every stored sample, verifies stored samples that lack a verdict, and starts
 its ledger at the spend already recorded -- plus, if the run did not stop cleanly, the
 reservations that were in flight when it died (they may have been billed), so the cap holds
