@@ -123,3 +123,18 @@ def test_errors_are_one_line(stub: StubServer, db: str) -> None:
         execute_run(request(stub, db, policy="until-pass", verify="none"))
     with pytest.raises(InputError, match="exceeds"):
         execute_run(request(stub, db, problems=10_000, verify="none"))
+
+
+def test_resume_after_a_kill_counts_reservations_lost_in_flight_once(stub: StubServer, db: str) -> None:
+    first = execute_run(request(stub, db, verify="none"))
+    with Store(db) as store:  # what a SIGKILL mid-run leaves: status running, requests in flight
+        run = store.get_run(first.run_id)
+        settings = {**run.settings, "ledger": {"spent_micro": 0, "reserved_micro": 1234}}
+        from budget.store import RunStatus
+
+        store.update_run(first.run_id, status=RunStatus.RUNNING, settings=settings)
+    second = execute_run(RunRequest(resume=first.run_id, db=db))
+    assert second.lost_in_flight == Decimal("0.001234")
+    assert second.spent == first.spent + Decimal("0.001234") and second.samples == first.samples
+    third = execute_run(RunRequest(resume=first.run_id, db=db))
+    assert third.lost_in_flight == 0 and third.spent == second.spent

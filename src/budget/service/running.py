@@ -534,6 +534,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             store.record_prices(run_id, snapshots)
         else:
             settings["request"] = request.model_dump(mode="json")
+        # the lost reservations are now part of the spend: a later resume must not count them again
+        settings["ledger"] = {"spent_micro": prior_spent, "reserved_micro": 0}
         store.update_run(run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings)
 
         existing = store.samples(run_id=run_id, with_verdicts=True)
