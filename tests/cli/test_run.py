@@ -214,3 +214,16 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         assert json.loads(final.stdout)["samples"] == 24
     finally:
         server.stop()
+
+
+def test_progress_line_fits_80_columns() -> None:
+    from budget.executor.runner import Progress
+    from budget.report.run import progress_line
+
+    p = Progress(
+        cap_micro=50_000_000, spent_micro=12_345_678, samples=300, planned=1200, solved=40, problems=164,
+        started=100.0, in_flight=8,
+    )  # fmt: skip
+    line = progress_line(p, now=160.0)  # 300 samples in 60 s: 5/s, 900 left: 3 minutes
+    assert line == "$12.35/$50.00 · 300/1200 samples · 40/164 solved · 5.0/s · ETA 3m"
+    assert len(line) + len("run ") + 9 <= 80  # with the 8-column bar

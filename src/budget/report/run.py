@@ -19,19 +19,18 @@ if TYPE_CHECKING:
 
 
 def progress_line(p: Progress, now: float | None = None) -> str:
-    """``spent $x / $cap · samples a/b · solved s/P · r/s · ETA``."""
+    """``$spent/$cap · samples · problems solved · samples/s · ETA``, short enough for 80 columns."""
     elapsed = max(1e-9, (time.monotonic() if now is None else now) - p.started)
     rate = p.samples / elapsed
     left = max(0, p.planned - p.samples)
     if rate > 0 and left:
         eta_s = left / rate
-        eta = f"ETA {int(eta_s // 60)}m{int(eta_s % 60):02d}s"
+        eta = f"ETA {round(eta_s / 60)}m" if eta_s >= 60 else f"ETA {round(eta_s)}s"
     else:
         eta = "ETA -" if left else "done"
     return (
-        f"spent {fmt_usd(from_micro(p.spent_micro))} / {fmt_usd(from_micro(p.cap_micro))}"
-        f" · samples {p.samples}/{p.planned} · solved {p.solved}/{p.problems}"
-        f" · {rate:.1f}/s · in flight {p.in_flight} · {eta}"
+        f"{fmt_usd(from_micro(p.spent_micro))}/{fmt_usd(from_micro(p.cap_micro))}"
+        f" · {p.samples}/{p.planned} samples · {p.solved}/{p.problems} solved · {rate:.1f}/s · {eta}"
     )
 
 
@@ -51,8 +50,8 @@ class RunProgress:
             from rich.progress import BarColumn, Progress, TextColumn
 
             self._bar = Progress(
-                TextColumn("[bold]budget run"),
-                BarColumn(),
+                TextColumn("[bold]run"),
+                BarColumn(bar_width=8),
                 TextColumn("{task.description}"),
                 console=self.console,
                 transient=False,
