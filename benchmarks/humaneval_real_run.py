@@ -180,7 +180,14 @@ async def sample_model(
             await asyncio.gather(*(worker(client, f) for _ in range(concurrency)))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM too runs the ``finally`` that stops the server
+
+
 def generate(args: argparse.Namespace) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _interrupt)
     from budget.local.models import LocalLayout, model_spec
     from budget.local.server import ServerSettings, start_server, stop_server
 

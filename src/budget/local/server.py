@@ -86,6 +86,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group ``pgid`` is left."""
+    if pgid <= 0:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def pid_cmdline(pid: int) -> str:
     """The command line of ``pid`` (Linux /proc), or '' when unknown."""
     try:
@@ -136,8 +149,13 @@ def running_server(layout: LocalLayout, port: int) -> ServerProcess | None:
 
 
 def port_in_use(port: int, host: str = LOCALHOST) -> bool:
-    """Whether something already listens on ``host:port`` (we cannot bind it)."""
+    """Whether something already listens on ``host:port`` (we cannot bind it).
+
+    ``SO_REUSEADDR`` as the server sets it: connections of a stopped server left in TIME_WAIT
+    do not make the port busy, a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -253,20 +271,28 @@ def start_server(
 
 
 def stop_process(proc: ServerProcess, timeout_s: float = 15.0) -> bool:
-    """SIGTERM the server's process group, SIGKILL after ``timeout_s``; True if it was running."""
+    """SIGTERM the server's process group, SIGKILL after ``timeout_s``; True if it was running.
+
+    Returns once the whole group is gone: the wrapper dies first, llama-server (its child)
+    a moment later, and only then is the port free again.
+    """
     if not pid_alive(proc.pid):
         return False
+
+    def gone() -> bool:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(proc.pid, os.WNOHANG)  # reap the wrapper when we are its parent
+        return not pid_alive(proc.pid) and not group_alive(proc.pgid)
+
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pgid, sig)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(proc.pid, os.WNOHANG)
-            if not pid_alive(proc.pid):
+            if gone():
                 return True
             time.sleep(0.1)
-    return not pid_alive(proc.pid)
+    return gone()
 
 
 def stop_server(layout: LocalLayout, port: int | None = None, timeout_s: float = 15.0) -> list[ServerProcess]:
