@@ -124,3 +124,13 @@ def test_vllm_sampling_params_one_request_per_problem() -> None:
     )
     params = backend.sampling_params(request)
     assert (params.n, params.seed, params.max_tokens, params.stop) == (5, 3, 8, ["\ndef "])
+
+
+@pytest.mark.parametrize(
+    ("model", "n"),
+    [("gpt-4o", 8), ("anthropic/claude-3-5-sonnet-20240620", 1), ("claude-3-5-sonnet-20240620", 1)],
+)
+def test_litellm_uses_n_where_the_provider_has_it(model: str, n: int) -> None:
+    from budget.executor.backends.litellm_api import LiteLLMBackend
+
+    assert LiteLLMBackend(model).max_n == n  # Anthropic has no n: one request per sample
