@@ -116,3 +116,28 @@ def test_subclasses_are_not_plain_data() -> None:
         encode(AlwaysEqual(1))
     with pytest.raises(ValueError):
         decode({"x": 1})
+
+
+def test_through_the_plug_in_on_both_tiers() -> None:
+    """The plug-in on budget's HumanEval task: the ground-truth view, and the docstring-example view."""
+    from budget.tasks import load_task
+
+    task = load_task("humaneval")
+    verifier = load_verifier("python_tests")
+    for pid in ("HumanEval/0", "HumanEval/53", "HumanEval/151"):
+        problem = task.problem(pid)
+        for tier in ("verifier", "ground_truth"):
+            spec, view = task.check_for(problem, tier)
+            assert spec.name == "python_tests"
+            good = verifier.verify(view, problem.canonical_solution or "", dict(spec.settings))
+            bad = verifier.verify(view, "    return None\n", dict(spec.settings))
+            assert good.passed, (pid, tier, good)
+            assert not bad.passed, (pid, tier, bad)
+
+
+def test_misconfigured_problem_is_a_one_line_error() -> None:
+    from budget.errors import DataError
+    from budget.tasks import Problem
+
+    with pytest.raises(DataError, match="entry_point"):
+        load_verifier("python_tests").verify(Problem(id="p", prompt="x"), "", {})
