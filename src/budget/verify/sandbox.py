@@ -36,6 +36,21 @@ What the sandbox gives every command:
 * a wall-clock timeout, bounded capture of stdout/stderr, and at the end SIGKILL to
   bubblewrap's process group: the sandbox's pid-namespace init dies with it and the kernel
   then kills every process left in the namespace (background children included).
+
+What a sample can still do (budget may run as root; inside, the sample is uid 0 of its own user
+namespace, mapped to the caller's uid, with no capabilities):
+
+* read what is bound in: ``/usr``, the ``/etc`` allow-list and the Python prefix, all world-
+  readable system files (as root it could also read root-only files there, so nothing else is
+  bound); it cannot write them (read-only mounts, and no capability, user namespace or mount
+  system call to undo that);
+* signal, but not ptrace, the other processes of its own sandbox: killing the tester is a
+  ``sandbox_violation`` verdict; the harness, as pid 1, ignores signals from inside; it can
+  list (not open) ``/proc/<pid>/fd`` of non-dumpable processes there, since root owns them;
+* use loopback networking inside its own network namespace, CPU and memory up to the limits,
+  and the two tmpfs;
+* attack the kernel through the system calls the seccomp filter leaves: that, and side channels
+  (timing, ``/proc/cpuinfo``), are the residual risk of a namespace sandbox.
 """
 
 from __future__ import annotations
