@@ -285,3 +285,44 @@ def test_cancel_settles_everything(task: Task) -> None:
     assert outcome.unattributed_micro > 0
     assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
     assert Counter(s.problem_id for s in sink.samples_).most_common(1)[0][1] <= 5
+
+
+@pytest.mark.timeout(60)
+def test_broken_verifier_stops_until_pass_without_hanging(task: Task) -> None:
+    server = StubServer()
+    server.start_in_thread()
+    calls = [0]
+
+    def verify(problem_id: str, completion: str) -> dict[str, Verdict]:
+        calls[0] += 1
+        if calls[0] >= 3:
+            raise RuntimeError("verifier crashed")
+        return {"verifier": Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0)}
+
+    backend = OpenAIServerBackend(server.url, concurrency=2)
+    work = [
+        ProblemWork("stub", p.id, build_prompt(task, p, Mode.COMPLETION), tuple(range(4)))
+        for p in task.problems[:2]
+    ]
+    sink = Sink()
+    runner = Runner(
+        backends={"stub": backend},
+        costs={"stub": TokenCost(parse_price(PRICE))},
+        ledger=Ledger(10**9),
+        sink=sink,
+        settings=RunnerSettings(policy=RunPolicy.UNTIL_PASS),
+        verify=verify,
+    )
+
+    async def go() -> RunnerOutcome:
+        try:
+            return await runner.run(work)
+        finally:
+            await backend.aclose()
+
+    try:
+        outcome = asyncio.run(go())
+    finally:
+        server.stop()
+    assert outcome.stop_reason is StopReason.ERROR and "verifier crashed" in outcome.error
+    assert len(sink.samples_) <= 4 and len(sink.verdicts_) == 2

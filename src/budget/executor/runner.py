@@ -461,6 +461,13 @@ class Runner:
         if self._error is None:
             self._error = exc
         self._stop = True
+        task = asyncio.get_running_loop().create_task(self._wake())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _wake(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
 
     def _records(
         self,
@@ -496,8 +503,13 @@ class Runner:
         tally = self.tallies[model]
         tally.samples += len(records)
         self._done += len(records)
-        self.sink.samples(records)
-        self.sink.spend(self.ledger.spent_micro, self.ledger.reserved_micro)
+        try:
+            self.sink.samples(records)
+            self.sink.spend(self.ledger.spent_micro, self.ledger.reserved_micro)
+        except Exception as exc:  # the store failed: stop buying what could not be kept
+            unit.problem.pending -= len(records)
+            self._fatal(exc)
+            return
         if self.verify is None or self._pool is None:
             unit.problem.pending -= len(records)
             self._report()
@@ -521,14 +533,17 @@ class Runner:
         except Exception as exc:  # a broken verifier stops the run: verdicts would be missing
             problem.pending -= 1
             self._fatal(exc)
-            return
-        problem.pending -= 1
-        self.sink.verdicts(record, verdicts)
-        accepted = verdicts.get(ACCEPT_TIER)
-        if accepted is not None and accepted.passed:
-            problem.solved = True
-            self.tallies[model].solved.add(record.problem_id)
-        async with self._cond:
+        else:
+            problem.pending -= 1
+            accepted = verdicts.get(ACCEPT_TIER)
+            if accepted is not None and accepted.passed:
+                problem.solved = True
+                self.tallies[model].solved.add(record.problem_id)
+            try:
+                self.sink.verdicts(record, verdicts)
+            except Exception as exc:  # the store failed: stop buying what could not be kept
+                self._fatal(exc)
+        async with self._cond:  # launchers wait on verdicts (until-pass) and on a stop
             self._cond.notify_all()
         self._report()
 
