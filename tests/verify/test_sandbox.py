@@ -181,3 +181,22 @@ def test_seccomp_program_shape() -> None:
     assert code[-1] == (0x06, 0, 0, 0x00050001) and code[-2] == (0x06, 0, 0, 0x7FFF0000)
     blocked = {k for at, (op, jt, _, k) in enumerate(code) if at >= 4 and op == 0x15 and at + 1 + jt == deny}
     assert blocked == set(sb._BLOCKED_X86_64.values())
+
+
+@pytest.mark.parametrize("bash", [True, False], ids=["bash", "python+prlimit"])
+def test_rlimits_inside(box: Sandbox, monkeypatch: pytest.MonkeyPatch, bash: bool) -> None:
+    if not bash:
+        real_exists = os.path.exists
+        monkeypatch.setattr(sb.os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
+        if not box.prlimit:
+            pytest.skip("no prlimit on this host")
+    limits = Limits(cpu_s=7, memory_mb=300, file_size_mb=3, open_files=40, processes=20)
+    res = box.run(["/bin/cat", "/proc/self/limits"], limits=limits)
+    lines = res.stdout.decode().splitlines()[1:]
+    table = {line[:26].strip(): line[26:].split()[:2] for line in lines if line.strip()}
+    assert table["Max cpu time"][0] == "7"
+    assert table["Max address space"][0] == str(300 * 1024 * 1024)
+    assert table["Max file size"][0] == str(3 * 1024 * 1024)
+    assert table["Max open files"] == ["40", "40"]
+    assert table["Max processes"] == ["20", "20"]
+    assert table["Max core file size"] == ["0", "0"]

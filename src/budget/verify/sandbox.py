@@ -28,9 +28,10 @@ What the sandbox gives every command:
 * environment: cleared, both for the sandboxed command and for bubblewrap itself (so
   ``/proc/1/environ`` inside holds no secret), then a fixed ``PATH``/``HOME``/``LANG``;
 * limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0 and RLIMIT_NPROC
-  (applied inside the user namespace with ``prlimit``).  The kernel never applies RLIMIT_NPROC
-  to real root, and RLIMIT_AS is per process, so when budget runs as root each sandbox also
-  gets ``pids`` and ``memory`` cgroups (v1 or v2) where they can be created (:class:`Cgroup`);
+  (applied inside the user namespace, by bash's ``ulimit`` or ``prlimit``).  The kernel never
+  applies RLIMIT_NPROC to real root, and RLIMIT_AS is per process, so when budget runs as root
+  each sandbox also gets ``pids`` and ``memory`` cgroups (v1 or v2) where they can be created
+  (:class:`Cgroup`);
 * the pipes to the command do not pass through bubblewrap's reaper (pid 1 inside), so no
   process in the sandbox can open them through ``/proc/1/fd``;
 * a wall-clock timeout, bounded capture of stdout/stderr, and at the end SIGKILL to
@@ -392,6 +393,31 @@ class Sandbox:
             "--",
         ]
 
+    def _start_prefix(self, fd_in: int, fd_out: int, fd_err: int, limits: Limits) -> list[str]:
+        """What runs first inside: move three inherited descriptors onto 0, 1, 2, set the
+        rlimits, exec the command.
+
+        One bash when the host has it (``ulimit``; dash cannot name descriptors above 9), else
+        the interpreter that runs budget (always bound in) followed by ``prlimit``.
+        """
+        if os.path.exists("/bin/bash"):
+            kib = 1024
+            ulimit = (
+                f"ulimit -t {limits.cpu_s} -v {limits.memory_mb * kib} -f {limits.file_size_mb * kib} "
+                f"-n {limits.open_files} -u {limits.processes} -c 0"
+            )
+            move = f"exec 0<&{fd_in} 1>&{fd_out} 2>&{fd_err} {fd_in}<&- {fd_out}>&- {fd_err}>&-"
+            return ["/bin/bash", "-c", f'{ulimit} && {move} && exec "$@"', "bash"]
+        code = (
+            "import os, sys\n"
+            f"for src, dst in (({fd_in}, 0), ({fd_out}, 1), ({fd_err}, 2)):\n"
+            "    os.dup2(src, dst)\n"
+            f"for fd in ({fd_in}, {fd_out}, {fd_err}):\n"
+            "    os.close(fd)\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n"
+        )
+        return [sandbox_python(), "-I", "-S", "-c", code, *self.limit_prefix(limits)]
+
     def bwrap_args(
         self,
         limits: Limits,
@@ -483,8 +509,7 @@ class Sandbox:
                 seccomp_fd = _memfd("seccomp", program)
                 extra_fds.append(seccomp_fd)
             bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1, seccomp_fd=seccomp_fd)
-            remap = _remapper(child_in, child_out, child_err)
-            cmd = [*bw, *remap, *self.limit_prefix(limits), *argv]
+            cmd = [*bw, *self._start_prefix(child_in, child_out, child_err, limits), *argv]
             run_env = {"PATH": SAFE_PATH}
             stdio: tuple[int, int, int] | None = None
         else:
@@ -583,26 +608,6 @@ class Sandbox:
             stderr_truncated=len(err) > cap,
             isolated=self.isolated,
         )
-
-
-def _remapper(fd_in: int, fd_out: int, fd_err: int) -> list[str]:
-    """A command prefix that moves three inherited descriptors onto 0, 1, 2 and execs the rest.
-
-    bash when the host has it (dash cannot name descriptors above 9), else the interpreter
-    that runs budget (always bound into the sandbox).
-    """
-    if os.path.exists("/bin/bash"):
-        script = f'exec 0<&{fd_in} 1>&{fd_out} 2>&{fd_err} {fd_in}<&- {fd_out}>&- {fd_err}>&-; exec "$@"'
-        return ["/bin/bash", "-c", script, "bash"]
-    code = (
-        "import os, sys\n"
-        f"for src, dst in (({fd_in}, 0), ({fd_out}, 1), ({fd_err}, 2)):\n"
-        "    os.dup2(src, dst)\n"
-        f"for fd in ({fd_in}, {fd_out}, {fd_err}):\n"
-        "    os.close(fd)\n"
-        "os.execv(sys.argv[1], sys.argv[1:])\n"
-    )
-    return [sandbox_python(), "-I", "-S", "-c", code]
 
 
 def _sandbox_env(extra: Mapping[str, str]) -> dict[str, str]:
