@@ -598,12 +598,12 @@ def _failed_line(exc: AssertionError) -> str:
 # --------------------------------------------------------------------------- zygote
 
 
-def zygote(pidns: bool) -> None:
+def zygote(pidns: bool, preload: bool = True) -> None:
     """Serve jobs until stdin closes (see the module docstring)."""
     result_fd = os.dup(1)
     devnull = os.open("/dev/null", os.O_RDWR)
     os.dup2(devnull, 1)
-    for name in PRELOAD:
+    for name in PRELOAD if preload else ():
         with contextlib.suppress(ImportError):
             __import__(name)
     # Not dumpable: no ptrace, no /proc/<pid>/mem or /proc/<pid>/fd for same-uid processes.  The
@@ -655,4 +655,4 @@ def zygote(pidns: bool) -> None:
 
 
 if __name__ == "__main__":
-    zygote("--pidns" in sys.argv[1:])
+    zygote("--pidns" in sys.argv[1:], preload="--no-preload" not in sys.argv[1:])

@@ -79,13 +79,17 @@ def _harness_source() -> str:
 class Worker:
     """One sandbox with a warm harness in it."""
 
-    def __init__(self, sandbox: Sandbox, limits: Limits = DEFAULT_LIMITS, label: str = "") -> None:
+    def __init__(
+        self, sandbox: Sandbox, limits: Limits = DEFAULT_LIMITS, label: str = "", preload: bool = True
+    ) -> None:
         self.sandbox = sandbox
         self.limits = limits
         zygote_limits = limits.model_copy(update={"cpu_s": 24 * 3600, "processes": limits.processes + 8})
         argv = [sandbox_python(), "-I", "-S", "-c", _harness_source()]
         if sandbox.isolated:
             argv.append("--pidns")
+        if not preload:
+            argv.append("--no-preload")  # one job only: importing modules it may not need is waste
         if label:
             argv += ["--label", label]  # lets a caller find this worker's processes in ps
         self.proc: subprocess.Popen[bytes]
@@ -302,7 +306,7 @@ class WorkerPool:
         slot = self._slots.get()
         try:
             if slot is None or not slot.alive:
-                slot = Worker(self.sandbox, self.limits, self.label)
+                slot = Worker(self.sandbox, self.limits, self.label, preload=self.warm)
             verdict = slot.run(job)
             if not self.warm or self._closed:
                 slot.close()
