@@ -227,3 +227,34 @@ def test_progress_line_fits_80_columns() -> None:
     line = progress_line(p, now=160.0)  # 300 samples in 60 s: 5/s, 900 left: 3 minutes
     assert line == "$12.35/$50.00 · 300/1200 samples · 40/164 solved · 5.0/s · ETA 3m"
     assert len(line) + len("run ") + 9 <= 80  # with the 8-column bar
+
+
+def test_plan_then_run_from_calibrated_curves(tmp_path: Path) -> None:
+    """`budget run --dollars D --task T --models M` plans on the user's own curves, then runs."""
+    from budget.errors import BudgetError
+    from budget.service.verification import verify_one
+
+    try:
+        verify_one("humaneval", "HumanEval/0", "    return False\n")
+    except BudgetError as exc:
+        pytest.skip(f"verification unavailable here: {exc}")
+    server = StubServer(seed=5)
+    server.start_in_thread()
+    db = str(tmp_path / "r.db")
+    common = ["--api-base", server.url, "--price", "stub=3,15", "--db", db]
+    try:
+        cal = budget(
+            "calibrate", "--task", "humaneval", "--models", "stub", "--dollars", "1", "--problems", "8",
+            "--samples", "3", *common,
+        )  # fmt: skip
+        assert cal.returncode == 0, cal.stderr
+        out = budget("run", "--task", "humaneval", "--models", "stub", "--dollars", "0.03", "--problems", "8",
+                     *common, "--json")  # fmt: skip
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["cap"] == 0.03 and 0 < doc["spent"] <= 0.03 and doc["samples"] > 0
+    with Store(db) as store:
+        plan = store.get_run(doc["run_id"]).plan
+    assert plan is not None and plan["recommendation"]["allocations"][0]["model"] == "stub"

@@ -290,7 +290,7 @@ def _allocations(
                     hard_cap=True,
                     seed=request.seed,
                 ),
-                user_candidates=user_candidates(),
+                user_candidates=user_candidates(request.db),
             )
         except UnknownNameError as exc:
             raise InputError(
