@@ -40,6 +40,7 @@ class VLLMOfflineBackend:
         self.engine_args = dict(engine_args or {})
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._busy = threading.Lock()
 
     def _engine(self) -> Any:
         with self._lock:
@@ -67,13 +68,16 @@ class VLLMOfflineBackend:
     def _run(self, request: GenerationRequest) -> Generation:
         llm = self._engine()
         params = self.sampling_params(request)
-        started = time.monotonic()
-        if request.prompt.mode is Mode.COMPLETION:
-            outputs = llm.generate([request.prompt.text], params, use_tqdm=False)
-        else:
-            messages = [{"role": m.role, "content": m.content} for m in request.prompt.messages]
-            outputs = llm.chat([messages], params, use_tqdm=False)
-        latency = time.monotonic() - started
+        # one call at a time: the engine is not thread-safe, and a call the runner gave up on
+        # (timeout) cannot be interrupted, so the next one waits for the GPU to be free
+        with self._busy:
+            started = time.monotonic()
+            if request.prompt.mode is Mode.COMPLETION:
+                outputs = llm.generate([request.prompt.text], params, use_tqdm=False)
+            else:
+                messages = [{"role": m.role, "content": m.content} for m in request.prompt.messages]
+                outputs = llm.chat([messages], params, use_tqdm=False)
+            latency = time.monotonic() - started
         out = outputs[0]
         choices = tuple(
             Choice(text=c.text, output_tokens=len(c.token_ids), finish_reason=str(c.finish_reason or ""))
