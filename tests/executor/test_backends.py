@@ -134,3 +134,38 @@ def test_litellm_uses_n_where_the_provider_has_it(model: str, n: int) -> None:
     from budget.executor.backends.litellm_api import LiteLLMBackend
 
     assert LiteLLMBackend(model).max_n == n  # Anthropic has no n: one request per sample
+
+
+def test_stub_server_runs_as_a_module() -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "budget.executor.stub_server",
+            "--port",
+            "0",
+            "--p429",
+            "1",
+            "--retry-after",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:")
+        base = line.split("listening on ", 1)[1].strip()
+        assert httpx.get(f"{base}/health", timeout=10).json() == {"status": "ok"}
+        r = httpx.post(f"{base}/v1/completions", json={"prompt": "x", "max_tokens": 5}, timeout=10)
+        assert r.status_code == 429 and r.headers["retry-after"] == "3"
+        assert httpx.get(f"{base}/stats", timeout=10).json()["faults"]["429"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(10)
