@@ -165,6 +165,7 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
     cap_micro=st.one_of(st.integers(2_000, 40_000), st.just(10**9)),
     max_n=st.sampled_from([1, 3]),
     seed=st.integers(0, 1000),
+    until_pass=st.booleans(),
 )
 def test_fault_mix_accounting(
     p429: float,
@@ -176,19 +177,38 @@ def test_fault_mix_accounting(
     cap_micro: int,
     max_n: int,
     seed: int,
+    until_pass: bool,
 ) -> None:
     task = humaneval()
+    policy = RunPolicy.UNTIL_PASS if until_pass else RunPolicy.FIXED
     faults = FaultMix(
         p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05
     )
     outcome, sink, stats, ledger = run_stub(
-        task, faults=faults, cap_micro=cap_micro, problems=4, k=3, max_n=max_n, llama_usage=True, seed=seed
+        task,
+        faults=faults,
+        cap_micro=cap_micro,
+        problems=4,
+        k=3,
+        max_n=max_n,
+        llama_usage=True,
+        seed=seed,
+        policy=policy,
     )
     check_accounting(outcome, sink, stats, ledger, cap_micro)
     tally = outcome.tallies["stub"]
-    planned = 4 * 3
+    if until_pass:  # every sample verified; none bought after a problem's first accepted one
+        verdicts = {(r.problem_id, r.index): v["verifier"].passed for r, v in sink.verdicts_}
+        assert len(verdicts) == len(sink.samples_)
+        for pid in {s.problem_id for s in sink.samples_}:
+            accepted = [i for (p, i), ok in verdicts.items() if p == pid and ok]
+            bought = [s.index for s in sink.samples_ if s.problem_id == pid]
+            assert not accepted or max(bought) == min(accepted)
     if outcome.stop_reason is StopReason.COMPLETED:
-        assert len(sink.samples_) + tally.failed_samples == planned
+        solved_early = sum(3 - 1 - i for r, v in sink.verdicts_ if v["verifier"].passed for i in [r.index])
+        assert len(sink.samples_) + tally.failed_samples + (solved_early if until_pass else 0) == 4 * 3
+    elif outcome.stop_reason is StopReason.ERROR:  # a server failing every attempt of 5 requests in a row
+        assert "requests in a row failed" in outcome.error
     else:
         assert outcome.stop_reason is StopReason.BUDGET
         # it stopped only because no single-sample request fits in what is left
