@@ -35,7 +35,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import betaln, expit, logsumexp
 
 from budget.curves.base import FloatArray
@@ -131,26 +130,63 @@ class BetaFamily:
             mix = np.logaddexp(np.log1p(-zero) + core, np.where(c[None, :] == 0, np.log(zero), -np.inf))
         return np.asarray(mix, dtype=float)
 
-    def starts(self) -> list[FloatArray]:
-        base = [(-1.0, 1.0), (-2.0, 3.0), (0.0, 2.0), (-1.0, 5.0)]
+    def starts(self, n: FloatArray, c: FloatArray) -> list[FloatArray]:
+        """Method-of-moments Beta (Kleinman 1973) and, with a zero mass, a second, generic start."""
+        rate = c / n
+        mu = float(np.clip(c.sum() / n.sum(), 1e-6, 1 - 1e-6))
+        var = float(np.mean((rate - mu) ** 2))
+        binom = mu * (1 - mu) * float(np.mean(1.0 / n))
+        rho = float(np.clip((var - binom) / (mu * (1 - mu) - binom + 1e-300), 1e-4, 0.99))
+        total = 1.0 / rho - 1.0
+        base = [(np.log(mu * total), np.log((1 - mu) * total))]
+        if self.free_zero:
+            base.append((-1.0, 2.0))
         extra = ([3.0] if self.free_scale else []) + ([-2.0] if self.free_zero else [])
         return [np.array([*b, *extra]) for b in base]
 
 
-def mle(family: BetaFamily, n: FloatArray, c: FloatArray) -> FloatArray:
-    """Maximum-likelihood theta (best of a few starts; Nelder-Mead, then a polish)."""
+def mle(family: BetaFamily, n: FloatArray, c: FloatArray, max_iter: int = 100) -> FloatArray:
+    """Maximum-likelihood theta: damped Newton (Levenberg-Marquardt) from a few starts.
 
-    def nll(th: FloatArray) -> float:
-        v = -float(family.loglik(th[None, :], n, c).sum())
-        return v if np.isfinite(v) else 1e300
+    Derivatives by central differences, all perturbations of theta in one vectorised call
+    (:func:`_derivatives`), so an iteration costs a few likelihood evaluations.
+    """
 
-    best = None
-    for x0 in family.starts():
-        r = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 3000})
-        if best is None or r.fun < best.fun:
-            best = r
-    assert best is not None
-    theta: FloatArray = np.clip(best.x, -30.0, 30.0)
+    def total(th: FloatArray) -> float:
+        v = float(family.loglik(th[None, :], n, c).sum())
+        return v if np.isfinite(v) else -np.inf
+
+    starts = family.starts(n, c)
+    best, best_f = starts[0], -np.inf
+    for x0 in starts:
+        th, f, lam = x0.astype(float), total(x0), 1e-3
+        for _ in range(max_iter):
+            grad_i, hess_i = _derivatives(family, th, n, c)
+            g, h = grad_i.sum(axis=0), -hess_i.sum(axis=0)
+            scale = max(1.0, float(np.abs(np.diag(h)).max()))
+            improved = False
+            for _ in range(12):
+                try:
+                    step = np.linalg.solve(h + lam * scale * np.eye(th.size), g)
+                except np.linalg.LinAlgError:
+                    lam *= 10.0
+                    continue
+                cand = np.clip(th + np.clip(step, -2.0, 2.0), -30.0, 30.0)
+                fc = total(cand)
+                if fc > f:
+                    improved = True
+                    lam = max(lam / 5.0, 1e-9)
+                    break
+                lam *= 8.0
+            if not improved:
+                break
+            done = abs(fc - f) < 1e-10 * max(1.0, abs(f)) and float(np.abs(cand - th).max()) < 1e-7
+            th, f = cand, fc
+            if done:
+                break
+        if f > best_f:
+            best, best_f = th, f
+    theta: FloatArray = np.clip(best, -30.0, 30.0)
     return theta
 
 
