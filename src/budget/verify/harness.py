@@ -397,7 +397,7 @@ class _Channel:
 
     def __init__(self, req: int, rep: int, out: int, deadline: float) -> None:
         self.req, self.rep, self.out, self.deadline = req, rep, out, deadline
-        self.buf = b""
+        self.buf = bytearray()
         self.output = bytearray()
         self.out_open = True
         self.failure: BaseException | None = None
@@ -430,7 +430,8 @@ class _Channel:
             raise SampleDied(f"the sample sent a frame of {size} bytes")
         while len(self.buf) < 4 + size:
             self._fill()
-        body, self.buf = self.buf[4 : 4 + size], self.buf[4 + size :]
+        body = bytes(self.buf[4 : 4 + size])
+        del self.buf[: 4 + size]
         try:
             return json.loads(body)
         except (ValueError, RecursionError) as exc:

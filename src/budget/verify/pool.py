@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import math
 import os
@@ -72,6 +73,7 @@ class WorkerTimeout(Exception):
     """No frame within the host-side deadline."""
 
 
+@functools.cache
 def _harness_source() -> str:
     return Path(harness.__file__).read_text(encoding="utf-8")
 
