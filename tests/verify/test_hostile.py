@@ -112,7 +112,7 @@ def listener() -> Iterator[tuple[int, str]]:
     srv.close()
 
 
-def run(pool: WorkerPool, add: dict[str, Any], completion: str, timeout_s: float = 3.0) -> Any:
+def run(pool: WorkerPool, add: dict[str, Any], completion: str, timeout_s: float = 2.0) -> Any:
     job = UnitTestJob(
         prompt=add["prompt"], completion=completion, test=add["test"], entry_point="add", timeout_s=timeout_s
     )

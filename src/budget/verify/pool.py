@@ -48,7 +48,7 @@ from budget.verify.sandbox import Cgroup, Limits, Sandbox, get_sandbox, sandbox_
 
 T = TypeVar("T")
 START_TIMEOUT_S = 30.0
-GRACE_S = 5.0
+GRACE_S = 2.0
 DEFAULT_LIMITS = Limits(cpu_s=10, memory_mb=1024, processes=16, file_size_mb=16, open_files=64, tmp_mb=64)
 
 
