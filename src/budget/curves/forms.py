@@ -78,7 +78,8 @@ def beta_miss(params: FloatArray, k: FloatArray, chunk: int = 2_000_000) -> Floa
     kk = np.asarray(k, dtype=float)
     w = beta_weights(alpha, beta)  # (..., G)
     with np.errstate(divide="ignore"):
-        logq = np.log1p(-np.clip(scale[..., None], 0.0, 1.0) * U_GRID)  # (..., G)
+        # Finite floor: (1 - p)^0 = 1 even at p = 1, without 0 * inf.
+        logq = np.maximum(np.log1p(-np.clip(scale[..., None], 0.0, 1.0) * U_GRID), -1e300)  # (..., G)
     lead = w.shape[:-1]
     w2 = w.reshape(-1, w.shape[-1])
     q2 = logq.reshape(-1, logq.shape[-1])

@@ -5,9 +5,11 @@ extrapolation.  Instead each candidate is scored by a backtest *inside* the data
 experiment the user's question is about: from each problem's ``n_i`` samples draw
 ``n_i / f`` without replacement (hypergeometric), fit on those, predict coverage at
 ``k = min n_i`` and compare with the unbiased pass@k of the full data there.  The score
-averages the absolute error over ``f`` in :data:`SPLITS` and a few seeds.  The default is
+averages the absolute error over ``f`` in :data:`SPLITS` and a few seeds (a subsample that
+solves fewer than :data:`MIN_SOLVED` problems is no evidence and is skipped).  The default is
 the simplest fitter, Brown et al.'s power law; another replaces it only when it is better
-by more than one standard error of the paired difference of errors (the one-standard-error
+by more than one standard error of the paired difference of errors, at every fraction
+``f`` with evidence (the one-standard-error
 rule; Hastie, Tibshirani & Friedman, Elements of Statistical Learning, Sec. 7.10) -- a
 2-4x internal extrapolation is a noisy proxy for the 10-100x one users ask about, and
 on the pythia backtest (BENCHMARKS.md) switching on a bare minimum cost accuracy.
@@ -32,6 +34,8 @@ from budget.curves.passk import _validate, pass_at_k
 SPLITS: tuple[int, ...] = (4, 10)
 #: Seeds per split.
 SPLIT_SEEDS = 3
+#: Fewest problems a subsample must solve to count as evidence.
+MIN_SOLVED = 10
 #: Bootstrap replicates for intervals.
 N_BOOT = 200
 #: The fitter kept unless another is clearly better out of sample.
@@ -57,11 +61,15 @@ def _evaluate(fitter: Fitter, params: FloatArray, k: FloatArray) -> FloatArray:
 
 def backtest_errors(
     n: FloatArray, c: FloatArray, fitters: list[Fitter], rng: np.random.Generator
-) -> dict[str, list[float]]:
-    """Absolute errors of each fitter predicting pass@(min n) from subsamples of n / f."""
+) -> dict[int, dict[str, list[float]]]:
+    """Absolute errors of each fitter predicting pass@(min n) from subsamples of n / f, per f.
+
+    A subsample in which fewer than :data:`MIN_SOLVED` problems are solved says little
+    about a curve's shape and is skipped.
+    """
     target_k = np.array([float(n.min())])
     truth = pass_at_k(n, c, target_k)[0]
-    errs: dict[str, list[float]] = {f.name: [] for f in fitters}
+    out: dict[int, dict[str, list[float]]] = {}
     empty = np.empty((0, n.size))
     for f in SPLITS:
         m = np.floor(n / f)
@@ -70,22 +78,39 @@ def backtest_errors(
         for _ in range(SPLIT_SEEDS):
             drawn = rng.hypergeometric(c.astype(np.int64), (n - c).astype(np.int64), m.astype(np.int64))
             sub: FloatArray = drawn.astype(float)
+            if int((sub > 0).sum()) < MIN_SOLVED:
+                continue
+            errs = out.setdefault(f, {fitter.name: [] for fitter in fitters})
             for fitter in fitters:
                 point, _ = fitter.fit(m, sub, empty)
                 pred = _evaluate(fitter, point, target_k)[0, 0] if np.all(np.isfinite(point)) else np.nan
                 errs[fitter.name].append(abs(float(pred) - truth) if np.isfinite(pred) else 1.0)
-    return errs
+    return out
 
 
-def choose(errors: dict[str, list[float]], default: str) -> str:
-    """The default fitter unless another beats it by more than one standard error (paired)."""
-    base = np.asarray(errors.get(default, []), dtype=float)
+def _gain(base: FloatArray, other: FloatArray) -> float:
+    """Mean paired reduction of error minus one standard error (-inf with under two pairs)."""
+    diff = base - other
+    if diff.size < 2:
+        return -np.inf
+    return float(diff.mean() - diff.std(ddof=1) / np.sqrt(diff.size))
+
+
+def choose(errors: dict[int, dict[str, list[float]]], default: str) -> str:
+    """The default fitter unless another beats it by more than one standard error (paired)
+    at every subsampling fraction with data; then the one with the largest overall gain."""
     best, best_gain = default, 0.0
-    for name, e in errors.items():
-        diff = base - np.asarray(e, dtype=float)
-        if name == default or diff.size < 2:
+    names = {name for per in errors.values() for name in per}
+    for name in sorted(names - {default}):
+        per_split = [
+            _gain(np.asarray(per[default], dtype=float), np.asarray(per[name], dtype=float))
+            for per in errors.values()
+        ]
+        if not per_split or min(per_split) <= 0:
             continue
-        gain = float(diff.mean() - diff.std(ddof=1) / np.sqrt(diff.size))
+        base = np.concatenate([np.asarray(per[default], dtype=float) for per in errors.values()])
+        other = np.concatenate([np.asarray(per[name], dtype=float) for per in errors.values()])
+        gain = _gain(base, other)
         if gain > best_gain:
             best, best_gain = name, gain
     return best
@@ -127,7 +152,8 @@ def fit_counts_detailed(
         chosen = FITTERS[fitter]
     else:
         errors = backtest_errors(n, c, list(FITTERS.values()), rng)
-        scores = {k: float(np.mean(v)) if v else float("nan") for k, v in errors.items()}
+        flat = {f.name: [e for per in errors.values() for e in per[f.name]] for f in FITTERS.values()}
+        scores = {k: float(np.mean(v)) for k, v in flat.items() if v}
         chosen = FITTERS[choose(errors, DEFAULT_FITTER)]
         notes.append(
             f"fitter chosen by a backtest inside the data (fit on 1/2 and 1/4 of each problem's samples, "
