@@ -11,7 +11,8 @@ back as plain data.  Success is reported only by that trusted process, with a pe
 nonce, after ``check`` returned (see ``budget.verify.harness``).
 
 Settings: ``timeout_s`` (all calls of one check together), ``memory_mb`` (address space of the
-sample process, default 1024), ``unsafe_no_sandbox`` (set by ``--unsafe-no-sandbox``).
+sample process, 32 to 1024, default 1024: the workers' own limit), ``unsafe_no_sandbox`` (set by
+``--unsafe-no-sandbox``).
 
 How it can be fooled.
 - Weak tests: a sample that special-cases the tested inputs passes (the reason budget keeps a
@@ -32,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from budget.errors import DataError, InputError
-from budget.verify.pool import UnitTestJob, run_python_tests
+from budget.verify.pool import DEFAULT_LIMITS, UnitTestJob, run_python_tests
 from budget.verify.protocol import Verdict
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -53,8 +54,9 @@ class PythonTestsVerifier:
         if not isinstance(timeout, int | float) or not timeout > 0:
             raise InputError(f"python_tests: timeout_s must be a positive number, not {timeout!r}")
         memory = settings.get("memory_mb")
-        if memory is not None and (not isinstance(memory, int) or memory < 32):
-            raise InputError(f"python_tests: memory_mb must be an integer >= 32, not {memory!r}")
+        cap = DEFAULT_LIMITS.memory_mb
+        if memory is not None and (not isinstance(memory, int) or not 32 <= memory <= cap):
+            raise InputError(f"python_tests: memory_mb must be an integer from 32 to {cap}, not {memory!r}")
         job = UnitTestJob(
             memory_mb=memory,
             prompt=str(getattr(problem, "prompt", "")),

@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from budget.verify.harness import decode, encode
 from budget.verify.plugins import available, load_verifier
@@ -141,3 +143,40 @@ def test_misconfigured_problem_is_a_one_line_error() -> None:
 
     with pytest.raises(DataError, match="entry_point"):
         load_verifier("python_tests").verify(Problem(id="p", prompt="x"), "", {})
+
+
+_PLAIN = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(max_size=8)
+    | st.complex_numbers(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.integers() | st.text(max_size=4), inner, max_size=4)
+        | st.frozensets(st.integers() | st.text(max_size=4), max_size=4)
+        | st.sets(st.integers() | st.tuples(st.integers()), max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal with exactly the same types all the way down (``1 == 1.0 == True`` is not enough)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=False))  # type: ignore[arg-type]
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)  # type: ignore[attr-defined,index]
+    return a == b
+
+
+@given(_PLAIN)
+def test_plain_data_survives_the_wire(value: object) -> None:
+    import json
+
+    assert _same(decode(json.loads(json.dumps(encode(value)))), value)

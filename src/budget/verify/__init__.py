@@ -1,8 +1,15 @@
 """Verification: decide whether a sample solves a problem.
 
-``protocol`` defines the verdict every verifier returns and the verifier interface; the
-sandbox, the proof-of-completion harness and the worker pool live beside it; the verifiers
-themselves are plug-ins in the top-level ``verifiers/`` folder (packaged into the wheel).
+- ``protocol``: the verdict every verifier returns and the verifier interface;
+- ``sandbox``: running untrusted commands under bubblewrap (``get_sandbox().run(...)``), the
+  start-up probe and the refusal (:class:`~budget.errors.SandboxError`) where none works;
+- ``harness``: the proof-of-completion harness that runs *inside* the sandbox (standard library
+  only): sample and tests in separate processes, success only with a per-job nonce;
+- ``pool``: warm sandboxed workers holding that harness, shared by threads;
+- ``plugins``: the loader of the verifiers themselves, plug-ins in the top-level ``verifiers/``
+  folder (packaged into the wheel).
+
+Importing this package imports only the protocol.
 """
 
 from budget.verify.protocol import Outcome, Verdict, Verifier
