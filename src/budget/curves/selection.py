@@ -14,10 +14,12 @@ rule; Hastie, Tibshirani & Friedman, Elements of Statistical Learning, Sec. 7.10
 2-4x internal extrapolation is a noisy proxy for the 10-100x one users ask about, and
 on the pythia backtest (BENCHMARKS.md) switching on a bare minimum cost accuracy.
 
-Intervals come from a bootstrap over problems (resampled with replacement, weights in the
-fitters) and, for the sample noise of each problem, a second layer: each replicate also
-redraws every problem's count from ``Binomial(n_i, c_i / n_i)``, which matters when few
-samples per problem leave pass@k itself noisy.
+Intervals come from a bootstrap over problems (resampled with replacement, as weights in
+the fitters).  A problem is resampled with its own counts, so the spread already holds the
+sample noise of each problem's count as well as the spread between problems; a separate
+layer redrawing counts would count that noise twice.  For a *fixed* set of problems (as in
+the backtest, where the truth is the same 128 problems with more samples) the interval is
+therefore somewhat conservative.
 """
 
 from __future__ import annotations
