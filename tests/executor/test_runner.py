@@ -88,8 +88,9 @@ def run_stub(
     max_attempts: int = 8,
     seed: int = 0,
     mode: Mode = Mode.COMPLETION,
+    latency_s: float = 0.0,
 ) -> tuple[RunnerOutcome, Sink, Stats, Ledger]:
-    server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage)
+    server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage, latency_s=latency_s)
     server.start_in_thread()
     sink = Sink()
     ledger = Ledger(cap_micro)
@@ -346,3 +347,21 @@ def test_broken_verifier_stops_until_pass_without_hanging(task: Task) -> None:
         server.stop()
     assert outcome.stop_reason is StopReason.ERROR and "verifier crashed" in outcome.error
     assert len(sink.samples_) <= 4 and len(sink.verdicts_) == 2
+
+
+def test_retry_after_holds_back_the_whole_backend(task: Task) -> None:
+    """After a 429 with Retry-After, no request of any sample reaches the server until it passes."""
+    outcome, sink, stats, ledger = run_stub(
+        task,
+        faults=FaultMix(p429=0.1, retry_after="0.5"),
+        problems=40,
+        k=1,
+        seed=4,
+        timeout_s=5,
+        latency_s=0.1,
+    )
+    check_accounting(outcome, sink, stats, ledger, 10**9)
+    assert len(sink.samples_) == 40 and stats.faults["429"] > 0
+    for t, fault in stats.log:
+        if fault == "429":  # allow 0.15 s for requests already on their way when it was sent
+            assert not [u for u, _ in stats.log if t + 0.15 < u < t + 0.45]

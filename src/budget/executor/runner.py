@@ -18,7 +18,8 @@ samples as single samples, which need less).  A retry is a new reservation.
 **Failures.**  Transient errors (429 with ``Retry-After``, 5xx, timeouts, dropped
 connections, garbled replies) are retried with exponential backoff and full jitter: attempt
 ``a`` waits ``U(0, min(cap, base x 2^(a-1)))`` seconds, or the server's ``Retry-After`` plus
-``U(0, base)`` (Brooker 2015, "Exponential Backoff And Jitter", AWS Architecture Blog).  A
+``U(0, base)`` (Brooker 2015, "Exponential Backoff And Jitter", AWS Architecture Blog); a
+``Retry-After`` also holds back every other request to the same backend until it has passed.  A
 rejected request fails its samples; an error the user must fix (authentication, a server
 that keeps refusing connections) stops the run.  A failed request is charged nothing when the
 server answered with an error status, its reservation when the request may have been
@@ -228,6 +229,7 @@ class Runner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifications: set[asyncio.Future[None]] = set()
         self._semaphores: dict[int, asyncio.Semaphore] = {}
+        self._not_before: dict[int, float] = {}  # per backend: no request before this time
         self._stop = False
         self._error: BaseException | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -383,6 +385,9 @@ class Runner:
         try:
             while reservation is not None:
                 attempts += 1
+                wait = self._not_before.get(id(backend), 0.0) - time.monotonic()
+                if wait > 0:  # the backend asked everyone to wait (429 with Retry-After)
+                    await self._pause(wait)
                 meter = cost.start()
                 try:
                     async with asyncio.timeout(request.timeout_s):
@@ -395,6 +400,11 @@ class Runner:
                         raise
                     tally.retries += 1
                     retry_after = exc.retry_after_s if isinstance(exc, TransientBackendError) else None
+                    if retry_after is not None:
+                        key = id(backend)
+                        self._not_before[key] = max(
+                            self._not_before.get(key, 0.0), time.monotonic() + retry_after
+                        )
                     await self._pause(self._backoff(attempts, retry_after))
                     reservation = await self._reserve_retry(model, request)
                     continue

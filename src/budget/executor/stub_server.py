@@ -33,6 +33,7 @@ import json
 import random
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -132,6 +133,8 @@ class Stats:
     billed_prompt_tokens: int = 0
     billed_completion_tokens: int = 0
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
+    #: (monotonic time a generation request arrived, its fault or "") per request
+    log: list[tuple[float, str]] = field(default_factory=list)
 
 
 class StubServer:
@@ -258,6 +261,7 @@ class StubServer:
     async def _generate(self, doc: dict[str, Any], chat: bool, writer: asyncio.StreamWriter) -> bool:
         self.stats.requests += 1
         fault = self.faults.draw(self.rng)
+        self.stats.log.append((time.monotonic(), fault or ""))
         if fault is not None:
             self.stats.faults[fault] += 1
         if fault == "429":
