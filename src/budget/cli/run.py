@@ -32,7 +32,9 @@ def run_command(
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Run a plan written by budget plan --export.")
     ] = None,
-    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    api_base: Annotated[
+        str | None, typer.Option(help="Base URL of an OpenAI-compatible server (key: $BUDGET_API_KEY).")
+    ] = None,
     price: Annotated[
         list[str] | None, typer.Option(help="MODEL=IN,OUT: USD per million input/output tokens (repeatable).")
     ] = None,
