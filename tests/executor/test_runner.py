@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budget.executor.backends.openai_server import OpenAIServerBackend
-from budget.executor.costs import TokenCost, parse_price
+from budget.executor.costs import BusyClock, CostModel, MachineTimeCost, TokenCost, parse_price
 from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
 from budget.executor.records import GenerationRequest, Mode, SampleRecord
@@ -89,6 +89,7 @@ def run_stub(
     seed: int = 0,
     mode: Mode = Mode.COMPLETION,
     latency_s: float = 0.0,
+    cost: CostModel | None = None,
 ) -> tuple[RunnerOutcome, Sink, Stats, Ledger]:
     server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage, latency_s=latency_s)
     server.start_in_thread()
@@ -102,7 +103,7 @@ def run_stub(
         ]
         runner = Runner(
             backends={"stub": backend},
-            costs={"stub": TokenCost(parse_price(PRICE))},
+            costs={"stub": cost or TokenCost(parse_price(PRICE))},
             ledger=ledger,
             sink=sink,
             settings=RunnerSettings(
@@ -140,6 +141,7 @@ def check_accounting(
     keys = [(s.model, s.problem_id, s.index) for s in sink.samples_]
     assert len(keys) == len(set(keys)), "a sample was bought twice"
     assert ledger.open_reservations == 0 and ledger.reserved_micro == 0
+    assert ledger.overrun_micro == 0  # every charge stayed within its reservation
     assert outcome.spent_micro == ledger.spent_micro <= cap_micro
     assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
     # never below what the server would bill for the work it did (rounding up to the micro-dollar)
@@ -365,3 +367,28 @@ def test_retry_after_holds_back_the_whole_backend(task: Task) -> None:
     for t, fault in stats.log:
         if fault == "429":  # allow 0.15 s for requests already on their way when it was sent
             assert not [u for u, _ in stats.log if t + 0.15 < u < t + 0.45]
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    hang=st.floats(0, 0.3), p500=st.floats(0, 0.3), cap_micro=st.integers(1, 400), seed=st.integers(0, 100)
+)
+def test_machine_time_cap_under_faults(hang: float, p500: float, cap_micro: int, seed: int) -> None:
+    """Priced by machine time (busy seconds x $/hour), hung requests included, the cap holds."""
+    from budget.pricing import MachinePrice
+
+    task = humaneval()
+    # $0.36/hour = 100 micro-dollars/s: a 0.25 s timeout + 2 s grace reserves 225 micro-dollars
+    machine = MachinePrice(
+        name="box", usd_per_hour=Decimal("0.36"), peak_tflops=1, source="test", as_of="now"
+    )
+    cost = MachineTimeCost(machine, BusyClock())
+    outcome, sink, _, ledger = run_stub(
+        task, faults=FaultMix(hang=hang, p500=p500, hang_s=0.5), cap_micro=cap_micro, problems=3, k=2,
+        seed=seed, cost=cost,
+    )  # fmt: skip
+    assert ledger.open_reservations == 0 and ledger.overrun_micro == 0
+    assert outcome.spent_micro == ledger.spent_micro <= cap_micro
+    assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
+    if cap_micro < 225:  # not even one reservation fits
+        assert not sink.samples_ and outcome.stop_reason is StopReason.BUDGET
