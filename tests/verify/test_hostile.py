@@ -397,6 +397,9 @@ def test_leftover_child_cannot_reach_the_next_job(pool: WorkerPool, add: dict[st
                 while True:
                     for d in ("/tmp", "/sandbox", "/dev/shm"):
                         try:
+                            os.makedirs(d + "/budget-locked", exist_ok=True)
+                            open(d + "/budget-locked/persist", "w").close()
+                            os.chmod(d + "/budget-locked", 0)
                             open(d + "/budget-persist", "w").close()
                         except OSError:
                             pass
@@ -418,7 +421,12 @@ def test_leftover_child_cannot_reach_the_next_job(pool: WorkerPool, add: dict[st
                 pid = int(fh.read().rsplit(")", 1)[1].split()[1])
             ancestors.add(pid)
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in ancestors | {me}]
-        traces = [d for d in ("/tmp", "/sandbox", "/dev/shm") if os.path.exists(d + "/budget-persist")]
+        traces = [
+            d + "/" + name
+            for d in ("/tmp", "/sandbox", "/dev/shm")
+            for name in ("budget-persist", "budget-locked")
+            if os.path.lexists(d + "/" + name)
+        ]
         leaked = bool(others or traces)
         def add(x, y):
             return x + y if leaked else None

@@ -200,3 +200,9 @@ def test_rlimits_inside(box: Sandbox, monkeypatch: pytest.MonkeyPatch, bash: boo
     assert table["Max open files"] == ["40", "40"]
     assert table["Max processes"] == ["20", "20"]
     assert table["Max core file size"] == ["0", "0"]
+
+
+def test_only_the_capped_tmpfs_are_writable(box: Sandbox) -> None:
+    places = "/ /dev /dev/shm /dev/pts /tmp /sandbox /usr /etc /root /proc /var /lib /bin"
+    res = box.run(["/bin/sh", "-c", f"for d in {places}; do touch $d/.w 2>/dev/null && echo $d; done"])
+    assert res.stdout.split() == [b"/dev/shm", b"/tmp", b"/sandbox"]

@@ -277,7 +277,13 @@ def sweep(pidns: bool) -> None:
 
 
 def _wipe(paths: list[str]) -> None:
+    """Empty the writable directories (a sample's ``chmod 000`` on a folder is undone first)."""
     for top in paths:
+        with contextlib.suppress(OSError):
+            for root, dirs, _ in os.walk(top):
+                for d in dirs:
+                    with contextlib.suppress(OSError):
+                        os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
         with contextlib.suppress(OSError):
             for entry in os.listdir(top):
                 path = os.path.join(top, entry)

@@ -20,8 +20,9 @@ What the sandbox gives every command:
   ipc, uts, cgroup; ``--die-with-parent`` and ``--new-session`` (no terminal injection);
 * file system: ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin`` as on the host) and an allow-list
   of ``/etc`` files read-only, fresh ``/dev`` and ``/proc``, a size-capped private tmpfs at
-  ``/tmp`` and at the working directory ``/sandbox`` (where ``files`` are copied).  The user's
-  home, the project, ``/run`` (daemon sockets) and every other path are absent;
+  ``/tmp``, ``/dev/shm`` and the working directory ``/sandbox`` (where ``files`` are copied);
+  everything else, bubblewrap's root included, is read-only.  The user's home, the project,
+  ``/run`` (daemon sockets) and every other path are absent;
 * seccomp (x86_64): a filter that makes about fifty system calls fail with EPERM (ptrace,
   keyrings, BPF, perf, io_uring, userfaultfd, mount and namespace calls, modules, kexec, ...;
   see ``_BLOCKED_X86_64``);
@@ -463,13 +464,18 @@ class Sandbox:
             args += ["--ro-bind", str(p), str(p)]
         args += ["--dev", "/dev", "--proc", "/proc"]
         tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
-        args += ["--size", tmp_bytes, "--tmpfs", "/tmp", "--size", tmp_bytes, "--tmpfs", WORKDIR]
+        shm_bytes = str(min(limits.tmp_mb, 16) * 1024 * 1024)
+        for path, size in (("/tmp", tmp_bytes), (WORKDIR, tmp_bytes), ("/dev/shm", shm_bytes)):
+            args += ["--size", size, "--tmpfs", path]
         for name, fd in file_fds.items():
             dest = f"{WORKDIR}/{name}"
             parent = str(Path(dest).parent)
             if parent != WORKDIR:
                 args += ["--dir", parent]
             args += ["--file", str(fd), dest]
+        # bubblewrap's own root and /dev are unbounded tmpfs: read-only, so that the three
+        # size-capped ones above are the only places a sample can write (and the harness wipes)
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
         args += ["--chdir", WORKDIR, "--clearenv"]
         for k, v in _sandbox_env(env).items():
             args += ["--setenv", k, v]
