@@ -300,13 +300,15 @@ def analyze(args: argparse.Namespace) -> None:
 
     from budget.curves import fit_counts
     from budget.curves.passk import pass_at_k
+    from budget.errors import DataError
     from budget.planner import Candidate, PlanSettings, plan
     from budget.pricing import SampleCost
     from budget.pricing.tables import default_price_book
 
     out_dir = Path(args.out)
     ids = json.loads((out_dir / "subset.json").read_text())["problem_ids"]
-    samples = read_jsonl(out_dir / "samples.jsonl")
+    # samples from before --since (e.g. an aborted start with other server settings) are left out
+    samples = [s for s in read_jsonl(out_dir / "samples.jsonl") if s["t_start"] >= args.since]
     verdicts = read_jsonl(out_dir / "verdicts.jsonl")
     counts = counts_by_model(samples, verdicts, ids)
     machine = default_price_book().machine(MACHINE)
@@ -329,6 +331,7 @@ def analyze(args: argparse.Namespace) -> None:
             "mode": "completion",
         },
         "correct_means": "passes the full hidden HumanEval test in budget's sandbox (ground_truth tier)",
+        "since": args.since,
         "models": {},
     }
     candidates = []
@@ -346,12 +349,15 @@ def analyze(args: argparse.Namespace) -> None:
         prompt_tokens = sum(int(s["prompt_tokens"] or 0) for s in mine)
         usd = machine.usd_per_hour * Decimal(str(round(busy, 3))) / Decimal(3600)
         per_sample = usd / len(mine)
-        ks = [k for k in (1, 2, 5, 10, 20, 50) if k <= n.min()]
+        ks = [k for k in (1, 2, 4, 8, 16, 32) if k <= n.min()]
         pk = pass_at_k(n, c, ks)
         pk_ver = pass_at_k(n, cv, ks)
-        curve = fit_counts(model, "humaneval", n, c, seed=0)
         pred_ks = [1, 10, 100, 1000]
-        lo, hi = curve.interval(pred_ks)
+        try:
+            curve = fit_counts(model, "humaneval", n, c, seed=0)
+        except DataError as exc:
+            print(f"{model}: no curve: {exc}")
+            curve = None
         # a docstring-accepted sample that fails the hidden test: the verifier's false positives
         fp = sum(r["ver"] - min(r["ver"], r["gt"]) for r in rows)
         summary["models"][model] = {
@@ -377,16 +383,22 @@ def analyze(args: argparse.Namespace) -> None:
                 str(k): f"{k * per_sample / Decimal(str(float(v))):.8f}" if v > 0 else None
                 for k, v in zip(ks, pk, strict=True)
             },
-            "fit": {
+            "fit": None
+            if curve is None
+            else {
                 "form": curve.form,
                 "params": curve.params,
                 "source": curve.source,
-                "coverage": {
+                "coverage_point_lo90_hi90": {
                     str(k): [round(float(m), 4), round(float(a), 4), round(float(b), 4)]
-                    for k, m, a, b in zip(pred_ks, curve.coverage(pred_ks), lo, hi, strict=True)
+                    for k, m, a, b in zip(
+                        pred_ks, curve.coverage(pred_ks), *curve.interval(pred_ks), strict=True
+                    )
                 },
             },
         }
+        if curve is None:
+            continue
         cost = SampleCost(
             kind="local_machine",
             first=per_sample,
@@ -451,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     v.add_argument("--workers", type=int, default=2)
     a = sub.add_parser("analyze")
     a.add_argument("--out", required=True)
+    a.add_argument("--since", type=float, default=0.0, help="ignore samples started before (epoch s)")
     args = parser.parse_args(argv)
     {"generate": generate, "verify": verify, "analyze": analyze}[args.step](args)
 
