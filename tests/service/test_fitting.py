@@ -49,6 +49,6 @@ def test_fit_on_the_pythia_counts(shared_data: Path) -> None:
         assert abs(pred[10_000].coverage - obs[10_000]) < 0.03, m.model
         lo, hi = pred[1_000_000].interval
         assert lo <= pred[1_000_000].coverage <= hi
-        assert any("100x the largest observed k" in w for w in m.warnings)
+        assert any("100x the largest observed k (10,000)" in w for w in m.warnings)
         assert set(m.scores) == {"power_law_lsq", "beta_binomial", "zero_beta_binomial"}
         assert np.isfinite(list(m.params.values())).all()

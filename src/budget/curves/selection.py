@@ -158,8 +158,9 @@ def fit_counts_detailed(
         scores = {k: float(np.mean(v)) for k, v in flat.items() if v}
         chosen = FITTERS[choose(errors, DEFAULT_FITTER)]
         notes.append(
-            f"fitter chosen by a backtest inside the data (fit on 1/2 and 1/4 of each problem's samples, "
-            f"predict pass@{int(n.min())}; one-standard-error rule): "
+            "fitter chosen by a backtest inside the data (fit on "
+            + " and ".join(f"1/{f}" for f in SPLITS)
+            + f" of each problem's samples, predict pass@{int(n.min())}; one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
     weights = _bootstrap_weights(n.size, n_boot, rng)
@@ -171,6 +172,10 @@ def fit_counts_detailed(
     ok = np.all(np.isfinite(draws), axis=1)
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
+    notes.append(
+        f"data reach k = {int(n.max()):,} samples per problem; predictions past {FAR:.0f}x that"
+        f" (k > {int(FAR * n.max()):,}) extrapolate the fitted form"
+    )
     form = FORMS[chosen.form]
     curve = CoverageCurve(
         model=model,
@@ -216,7 +221,7 @@ def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
     ratio = curve.extrapolation(k)
     if ratio > FAR:
         return (
-            f"k = {int(k)} is {ratio:.0f}x the largest observed k ({curve.max_observed_k}): "
+            f"k = {int(k):,} is {ratio:.0f}x the largest observed k ({curve.max_observed_k:,}): "
             "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
         )
     return None
