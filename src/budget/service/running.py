@@ -129,7 +129,7 @@ ProgressCallback = Callable[["Progress"], None]
 #: The run's spend (settled and in flight) is written at most this often, and at the end.
 SPEND_WRITE_INTERVAL_S = 0.2
 #: The store writer waits this long after a first item for more to write in the same transaction.
-WRITE_GATHER_S = 0.02
+WRITE_GATHER_S = 0.05
 
 
 # --- the store writer ---------------------------------------------------------------------------
