@@ -1,5 +1,9 @@
 """The sampling loop: policies, per-backend concurrency, retries, the cap, verification.
 
+**Concurrency.**  Each model gets as many workers as its backend's ``concurrency``; a worker
+picks a unit, reserves, sends, records, and picks again.  A backend shared by several models
+(one server) bounds their requests in flight together with one semaphore.
+
 **Order.**  Work is launched round by round: sample (round) 0 of every problem, then round 1,
 ... (a round is one request of up to ``max_n`` samples of a problem).  If the money runs out
 early, every problem has had its share of the rounds paid so far.
@@ -11,7 +15,7 @@ in flight or awaiting its verdict is skipped until the verdict is in, so no samp
 that the policy would not have bought sequentially.
 
 **The cap** (:mod:`budget.executor.ledger`).  A request is launched only after its worst
-case is reserved; a launcher that cannot reserve waits for a settlement while other requests
+case is reserved; a worker that cannot reserve waits for a settlement while other requests
 are in flight, and stops when nothing is in flight (it then first retries a round of ``n``
 samples as single samples, which need less).  A retry is a new reservation.
 
@@ -252,18 +256,22 @@ class Runner:
             await backend.open()
         if self.verify is not None:
             self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.verify_workers))
-        launchers = [asyncio.create_task(self._launch(m)) for m in self._states]
+        workers = [
+            asyncio.create_task(self._worker(m))
+            for m in self._states
+            for _ in range(max(1, self.backends[m].concurrency))
+        ]
         interrupted = False
         try:
-            await asyncio.gather(*launchers)
+            await asyncio.gather(*workers)
             while self._tasks or self._verifications:
                 await asyncio.gather(*list(self._tasks), *list(self._verifications))
         except asyncio.CancelledError:
             interrupted = True
             self._stop = True
-            for t in [*launchers, *self._tasks]:
+            for t in [*workers, *self._tasks]:
                 t.cancel()
-            await asyncio.gather(*launchers, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*workers, *self._tasks, return_exceptions=True)
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
@@ -294,24 +302,20 @@ class Runner:
             timeout_s=self.settings.timeout_s,
         )
 
-    async def _launch(self, model: str) -> None:
+    async def _worker(self, model: str) -> None:
+        """One of ``concurrency`` workers of a model: pick, reserve, send, record; repeat.
+
+        The backend's semaphore bounds the requests in flight when several models share it.
+        """
         state = self._states[model]
-        backend = self.backends[model]
-        sem = self._semaphore(backend)
+        sem = self._semaphore(self.backends[model])
         while not self._stop:
-            await sem.acquire()
-            try:
+            async with sem:
                 got = await self._next_affordable(model, state)
-            except BaseException:
-                sem.release()
-                raise
-            if got is None:
-                sem.release()
-                return
-            unit, request, reservation = got
-            task = asyncio.create_task(self._execute(model, unit, request, reservation, sem))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+                if got is None:
+                    return
+                unit, request, reservation = got
+                await self._execute(model, unit, request, reservation)
 
     async def _next_affordable(
         self, model: str, state: _ModelState
@@ -374,7 +378,6 @@ class Runner:
         unit: _Unit,
         request: GenerationRequest,
         reservation: Reservation | None,
-        sem: asyncio.Semaphore,
     ) -> None:
         tally = self.tallies[model]
         state = self._states[model]
@@ -421,7 +424,7 @@ class Runner:
                 reservation = None
                 records = self._records(model, unit, request, generation, charge.per_choice, attempts)
                 tally.spent_micro += charge.total_micro
-            if not records:  # a retry could not be afforded: back to the launcher, which
+            if not records:  # a retry could not be afforded: back to the workers, which
                 # retries it as single samples or stops when even those do not fit
                 unit.problem.pending -= len(unit.indices)
                 unit.problem.remaining = sorted([*unit.problem.remaining, *unit.indices])
@@ -436,7 +439,6 @@ class Runner:
             unit.problem.pending -= len(unit.indices)
             raise
         finally:
-            sem.release()
             async with self._cond:
                 self._cond.notify_all()
         if records:
@@ -553,7 +555,7 @@ class Runner:
                 self.sink.verdicts(record, verdicts)
             except Exception as exc:  # the store failed: stop buying what could not be kept
                 self._fatal(exc)
-        async with self._cond:  # launchers wait on verdicts (until-pass) and on a stop
+        async with self._cond:  # workers wait on verdicts (until-pass) and on a stop
             self._cond.notify_all()
         self._report()
 
