@@ -168,7 +168,10 @@ def fit_counts_detailed(
     if not np.all(np.isfinite(point)):
         from budget.errors import DataError
 
-        raise DataError(f"{model}: too few successes to fit a coverage curve ({chosen.name})")
+        raise DataError(
+            f"{model}: pass@k is 0 or 1 at nearly every k (too few problems solved, or all samples"
+            f" correct); there is no curve shape to fit ({chosen.name})"
+        )
     ok = np.all(np.isfinite(draws), axis=1)
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
