@@ -147,6 +147,7 @@ class StoreWriter:
         self.error: BaseException | None = None
         self._pending_spend: tuple[int, int] | None = None
         self._spend_written = 0.0
+        self._closing = threading.Event()
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="budget-store-writer", daemon=True)
         self._thread.start()
@@ -167,6 +168,7 @@ class StoreWriter:
         self._queue.put(("spend", (spent_micro, reserved_micro)))
 
     def close(self) -> None:
+        self._closing.set()
         self._queue.put(None)
         self._thread.join()
         self._check()
@@ -184,7 +186,7 @@ class StoreWriter:
                         self.error = exc
                 return
             batch = [item]
-            time.sleep(WRITE_GATHER_S)  # let a few more arrive: one transaction, fewer GIL hand-offs
+            self._closing.wait(WRITE_GATHER_S)  # let a few more arrive: one transaction, fewer GIL hand-offs
             while True:  # drain what is queued: the spend needs writing once per batch only
                 try:
                     nxt = self._queue.get_nowait()

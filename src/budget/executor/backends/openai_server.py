@@ -78,6 +78,8 @@ class OpenAIServerBackend:
                     max_connections=self.concurrency + 2, max_keepalive_connections=self.concurrency + 2
                 ),
                 timeout=httpx.Timeout(120.0),
+                # plain http needs no TLS context (loading the CA bundle costs ~0.1 s)
+                verify=not self.base_url.startswith("http://"),
             )
         return self._client
 
