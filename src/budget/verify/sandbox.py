@@ -157,7 +157,7 @@ def sandbox_python() -> str:
 
 
 class Cgroup:
-    """Throw-away ``pids`` and ``memory`` cgroups (v2 or v1) capping one sandbox as a whole.
+    """``pids`` and ``memory`` cgroups (v2 or v1) capping one sandbox as a whole.
 
     Only as root: there RLIMIT_NPROC is not enforced by the kernel, and RLIMIT_AS is per process
     (a sample that forks could multiply it).  The sandbox joins through a shell that writes its
@@ -167,18 +167,27 @@ class Cgroup:
     _counter = 0
     _lock = threading.Lock()
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[Path], key: tuple[int, int]) -> None:
         self.dirs = dirs
+        self.key = key
         self.procs_files = [d / "cgroup.procs" for d in dirs]
 
     @classmethod
     def create(cls, max_pids: int, max_bytes: int) -> Cgroup | None:
+        """New (or reused, empty) cgroups with these limits; ``None`` where none can be made."""
         bases = _cgroup_bases()
         if not bases:
             return None
         if _busy:
             _retry_busy()
+        key = (max_pids, max_bytes)
         with cls._lock:
+            spare = _free.get(key)
+            while spare:
+                group = spare.pop()
+                if group.empty():
+                    return group
+                _busy.extend(group.dirs)
             cls._counter += 1
             name = f"budget-sandbox-{os.getpid()}-{cls._counter}"
         dirs: list[Path] = []
@@ -194,7 +203,13 @@ class Cgroup:
                 with contextlib.suppress(OSError):
                     d.rmdir()
             return None
-        return cls(dirs)
+        return cls(dirs, key)
+
+    def empty(self) -> bool:
+        try:
+            return not any(f.read_text().split() for f in self.procs_files)
+        except OSError:
+            return False
 
     def join_prefix(self) -> list[str]:
         """A command prefix that moves the command into these cgroups before it execs."""
@@ -215,23 +230,40 @@ class Cgroup:
             time.sleep(0.002)
 
     def remove(self) -> None:
-        """Kill what is left and remove the directories (retried later if still busy)."""
+        """Kill what is left; keep the (empty) cgroups for the next sandbox with the same limits
+        (creating a memory cgroup costs milliseconds), else remove them.  One still busy (its last
+        processes not yet reaped) is removed later, at a :meth:`create` or at exit."""
         self.kill_all()
+        with self._lock:
+            spare = _free.setdefault(self.key, [])
+            if self.empty() and len(spare) < _KEEP:
+                spare.append(self)
+                return
         for d in self.dirs:
-            for _ in range(20):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
-            else:
+            try:
+                d.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
                 with self._lock:
                     _busy.append(d)
 
 
+_KEEP = 16
+_free: dict[tuple[int, int], list[Cgroup]] = {}
 _busy: list[Path] = []
+
+
+def _remove_all() -> None:
+    """At exit: the spare cgroups and the busy ones go."""
+    with Cgroup._lock:
+        for spare in _free.values():
+            for group in spare:
+                _busy.extend(group.dirs)
+        _free.clear()
+    _retry_busy()
+
+
 _STALE = re.compile(r"^budget-sandbox-(\d+)-\d+$")
 
 
@@ -248,7 +280,7 @@ def _retry_busy() -> None:
         _busy[:] = left
 
 
-atexit.register(_retry_busy)
+atexit.register(_remove_all)
 
 
 def _remove_stale(base: Path) -> None:
