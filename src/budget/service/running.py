@@ -524,11 +524,12 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 "request": request.model_dump(mode="json"),
                 "allocations": [list(a) for a in allocations],
             }
-            store.add_task(
-                task.name,
-                [ProblemRecord(problem_id=p.id, prompt=p.prompt) for p in task.problems],
-                source=task.source,
-            )
+            if store.task_size(task.name) != len(task.problems):  # recorded once per store
+                store.add_task(
+                    task.name,
+                    [ProblemRecord(problem_id=p.id, prompt=p.prompt) for p in task.problems],
+                    source=task.source,
+                )
             run_record = store.create_run(
                 task.name, models=models, cap=cap_dollars, plan=plan_doc, settings=settings
             )
@@ -600,7 +601,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         }[outcome.stop_reason]
         store.update_run(run_id, status=status, spent=from_micro(outcome.spent_micro))
         result = _result(
-            store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost
+            store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost, existing
         )
         result = result.model_copy(update={"db": store_location.display(store.url)})
         if outcome.stop_reason is StopReason.ERROR:
@@ -662,10 +663,14 @@ def _result(
     request: RunRequest,
     elapsed: float,
     lost: int,
+    earlier: Sequence[Any],
 ) -> RunResult:
-    stored = store.samples(run_id=run_id, with_verdicts=True)
+    """The run's totals: samples stored by earlier sessions plus this session's tallies.
+
+    (This session's samples are all in the store: the writer raises if one could not be kept.)
+    """
     per: dict[str, dict[str, Any]] = {}
-    for s in stored:
+    for s in earlier:
         row = per.setdefault(s.model, {"samples": 0, "spent": Decimal(0), "solved": set()})
         row["samples"] += 1
         row["spent"] += s.cost
@@ -678,9 +683,9 @@ def _result(
         models.append(
             ModelResult(
                 model=m,
-                samples=row["samples"],
-                problems_solved=len(row["solved"]),
-                spent=row["spent"] + from_micro(tally.unattributed_micro),
+                samples=row["samples"] + tally.samples,
+                problems_solved=len(row["solved"] | tally.solved),
+                spent=row["spent"] + from_micro(tally.spent_micro),
                 failed_samples=tally.failed_samples,
                 retries=tally.retries,
             )
@@ -693,7 +698,7 @@ def _result(
         stop_reason=outcome.stop_reason.value,
         cap=cap,
         spent=from_micro(outcome.spent_micro),
-        samples=len(stored),
+        samples=sum(m.samples for m in models),
         problems=problems,
         models=models,
         unattributed=from_micro(outcome.unattributed_micro),
