@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
 from budget.curves.base import FORMS, CoverageCurve, FloatArray
-from budget.curves.estimators import FITTERS, Fitter
+from budget.curves.estimators import FITTERS, Fitter, fitter_by_name
 from budget.curves.passk import _validate, pass_at_k
 
 #: Subsampling fractions 1/f of the internal backtest.
@@ -151,7 +151,7 @@ def fit_counts_detailed(
     notes: list[str] = []
     scores: dict[str, float] = {}
     if fitter is not None:
-        chosen = FITTERS[fitter]
+        chosen = fitter_by_name(fitter)
     else:
         errors = backtest_errors(n, c, list(FITTERS.values()), rng)
         flat = {f.name: [e for per in errors.values() for e in per[f.name]] for f in FITTERS.values()}

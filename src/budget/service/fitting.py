@@ -187,10 +187,8 @@ def fit_file(request: FitRequest) -> FitResult:
     if any(k < 1 for k in request.predict):
         raise InputError("--predict values must be at least 1")
     if request.fitter is not None:
-        from budget.curves.estimators import FITTERS
-        from budget.errors import UnknownNameError
+        from budget.curves.estimators import fitter_by_name
 
-        if request.fitter not in FITTERS:
-            raise UnknownNameError("fitter", request.fitter, list(FITTERS))
+        fitter_by_name(request.fitter)
     models = read_counts(request.counts, request.task)
     return FitResult(counts=str(request.counts), models=[_fit_one(m, request) for m in models])
