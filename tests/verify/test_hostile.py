@@ -492,3 +492,26 @@ def test_control_the_same_attacks_work_without_the_sandbox(
         assert run(unsafe, add, steal_file).passed
     finally:
         unsafe.close()
+
+
+def test_host_rejects_frames_without_the_jobs_nonce(
+    monkeypatch: pytest.MonkeyPatch, add: dict[str, Any]
+) -> None:
+    """Were anything able to write on the result pipe, a frame without this job's nonce is refused."""
+    from budget.verify import pool as pool_module
+
+    real = pool_module._harness_source()
+    anchor = "    write_all(\n        result_fd,\n"
+    assert anchor in real
+    forged = (
+        '    write_all(result_fd, frame({"kind": "result", "nonce": "0" * 32, "outcome": "pass",'
+        ' "detail": "", "output": ""}))\n'
+    )
+    monkeypatch.setattr(pool_module, "_harness_source", lambda: real.replace(anchor, forged + anchor, 1))
+    tampered = WorkerPool(get_sandbox(), size=1, label=LABEL)
+    try:
+        verdict = run(tampered, add, "    return None\n")
+        assert verdict.outcome is Outcome.SANDBOX_VIOLATION and not verdict.passed
+        assert "nonce" in verdict.detail
+    finally:
+        tampered.close()
