@@ -23,6 +23,13 @@ def test_read_counts_groups_by_model_and_takes_the_dataset_as_task(tmp_path: Pat
     assert read_counts(path, task="other")[1].task == "other"
 
 
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"\xef\xbb\xbfmodel,problem_id,num_samples,num_correct\r\na,1,10,3\r\na,2,10,0\r\n")
+    (m,) = read_counts(path)
+    assert m.model == "a" and m.num_correct == [3, 0] and m.task == "c"
+
+
 def test_duplicate_problem_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("model,problem_id,num_samples,num_correct\na,1,10,3\na,1,10,4\n")

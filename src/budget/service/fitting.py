@@ -96,10 +96,12 @@ def _int(value: str, column: str, line: int, path: Path) -> int:
 
 def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
     """Read and check a counts CSV; one entry per model, in file order."""
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"counts file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"counts path is not a file: {path}")
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             header = [h.strip() for h in reader.fieldnames or []]
             if not header:
