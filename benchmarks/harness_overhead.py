@@ -4,7 +4,8 @@ Both send the same completion requests (HumanEval prompts, one sample per reques
 ``max_tokens``, stop sequences and seeds) at the same concurrency to the same local stub
 server (``budget.executor.stub_server`` in its own process, replying after a fixed latency
 that stands in for a model).  ``budget run`` is timed as a whole call of
-:func:`budget.service.running.execute_run`: opening a fresh SQLite store, loading the task,
+:func:`budget.service.running.execute_run`: opening the SQLite store (one file for all rounds,
+created by the warm-up run, as a user's store is), loading the task, creating the run,
 reserving and settling every request on the ledger, writing every sample to the store, and
 progress callbacks; verification is OFF (``--verify none``) unless ``--verify`` says otherwise.
 The baseline only posts, awaits and parses JSON.  Runs alternate (baseline, harness) for
@@ -134,13 +135,13 @@ def main() -> None:
         # warm up both paths (imports, first connections, task loading)
         asyncio.run(baseline(url, bodies[: args.concurrency * 2], args.concurrency))
         with tempfile.TemporaryDirectory() as tmp:
-            harness(url, 2, 1, args.concurrency, "none", Path(tmp) / "warm.db")
+            harness(url, 2, 1, args.concurrency, "none", Path(tmp) / "runs.db")
             base_rates, run_rates = [], []
             for r in range(args.repeats):
                 n, t = asyncio.run(baseline(url, bodies, args.concurrency))
                 base_rates.append(n / t)
                 n, t = harness(
-                    url, args.problems, args.samples, args.concurrency, args.verify, Path(tmp) / f"{r}.db"
+                    url, args.problems, args.samples, args.concurrency, args.verify, Path(tmp) / "runs.db"
                 )
                 run_rates.append(n / t)
                 print(
