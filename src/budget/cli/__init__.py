@@ -9,9 +9,10 @@ A :class:`~budget.errors.BudgetError` becomes one line on stderr and its exit co
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from budget.errors import BudgetError, InputError
 
@@ -33,6 +34,27 @@ def fail(error: BudgetError) -> None:
     """Print a one-line error and exit with the error's code."""
     sys.stderr.write(f"budget: error: {error}\n")
     raise SystemExit(error.exit_code)
+
+
+def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | None = None) -> None:
+    """Show a command's result: JSON on stdout with ``--json``, else the rich report.
+
+    ``renderer`` names the report function as ``module:function`` under ``budget.report``
+    (imported only when a terminal report is shown); ``export`` also writes the JSON there.
+    """
+    payload = result.model_dump_json(indent=2)
+    if export is not None:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.write_text(payload + "\n", encoding="utf-8")
+    if json_out:
+        typer.echo(payload)
+        return
+    import importlib
+
+    from rich.console import Console
+
+    module, _, function = renderer.partition(":")
+    getattr(importlib.import_module(f"budget.report.{module}"), function)(result, Console())
 
 
 def _register() -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 
 def _models(value: str) -> list[str]:
@@ -54,9 +54,6 @@ def calibrate_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Pilot-sample your models on your task, fit their coverage curves, keep them for `budget plan`."""
-    from rich.console import Console
-
-    from budget.report.calibration import render_calibration
     from budget.service.calibration import CalibrateRequest, calibrate
 
     request = CalibrateRequest.parse(
@@ -87,7 +84,4 @@ def calibrate_command(
 
         with RunProgress() as progress:
             result = calibrate(request, progress=progress)
-    if json_out:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        render_calibration(result, Console())
+    emit(result, "calibration:render_calibration", json_out=json_out)

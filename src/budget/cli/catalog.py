@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 pricing_app = typer.Typer(help="Prices in use, with their source and date.", no_args_is_help=True)
 app.add_typer(pricing_app, name="pricing")
@@ -21,14 +21,7 @@ def models_command(
     from budget.service.catalog_view import list_models
 
     listing = list_models(task)
-    if json_out:
-        typer.echo(listing.model_dump_json(indent=2))
-        return
-    from rich.console import Console
-
-    from budget.report.catalog import render_models
-
-    render_models(listing, Console())
+    emit(listing, "catalog:render_models", json_out=json_out)
 
 
 @pricing_app.command("show")
@@ -40,11 +33,4 @@ def pricing_show(
     from budget.service.catalog_view import show_prices
 
     prices = show_prices(names)
-    if json_out:
-        typer.echo(prices.model_dump_json(indent=2))
-        return
-    from rich.console import Console
-
-    from budget.report.catalog import render_prices
-
-    render_prices(prices, Console())
+    emit(prices, "catalog:render_prices", json_out=json_out)

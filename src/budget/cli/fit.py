@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 
 @app.command("fit")
@@ -35,15 +35,4 @@ def fit_command(
         counts=counts, predict=list(predict or DEFAULT_PREDICT), task=task, seed=seed, fitter=fitter
     )
     result = fit_file(request)
-    payload = result.model_dump_json(indent=2)
-    if export is not None:
-        export.parent.mkdir(parents=True, exist_ok=True)
-        export.write_text(payload + "\n", encoding="utf-8")
-    if json_out:
-        typer.echo(payload)
-        return
-    from rich.console import Console
-
-    from budget.report.fit import render_fit
-
-    render_fit(result, Console())
+    emit(result, "fit:render_fit", json_out=json_out, export=export)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 from budget.planner import Policy
 
 
@@ -55,15 +55,4 @@ def plan_command(
         seed=seed,
     )
     result = make_plan(request, user_candidates=user_candidates(db))
-    payload = result.model_dump_json(indent=2)
-    if export is not None:
-        export.parent.mkdir(parents=True, exist_ok=True)
-        export.write_text(payload + "\n", encoding="utf-8")
-    if json_out:
-        typer.echo(payload)
-        return
-    from rich.console import Console
-
-    from budget.report.plan import render_plan
-
-    render_plan(result, Console())
+    emit(result, "plan:render_plan", json_out=json_out, export=export)

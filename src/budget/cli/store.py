@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 
 @app.command("runs")
@@ -19,13 +19,7 @@ def runs_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """List the runs in the store, newest first."""
-    from rich.console import Console
-
-    from budget.report.calibration import render_runs
     from budget.service.store_view import list_runs
 
     result = list_runs(db, task=task, limit=limit)
-    if json_out:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        render_runs(result, Console())
+    emit(result, "calibration:render_runs", json_out=json_out)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 
 @app.command("tasks")
@@ -17,11 +17,4 @@ def tasks_command(
     from budget.service.tasks import list_tasks
 
     listing = list_tasks()
-    if json_out:
-        typer.echo(listing.model_dump_json(indent=2))
-        return
-    from rich.console import Console
-
-    from budget.report.verify import render_tasks
-
-    render_tasks(listing, Console())
+    emit(listing, "verify:render_tasks", json_out=json_out)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from budget.cli import app
+from budget.cli import app, emit
 
 
 @app.command("verify")
@@ -52,14 +52,7 @@ def verify_command(
         workers=workers,
     )
     report = verify_samples(request)
-    if json_out:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        from rich.console import Console
-
-        from budget.report.verify import render_verify
-
-        render_verify(report, Console())
+    emit(report, "verify:render_verify", json_out=json_out)
     errors = report.summary.errors
     if errors:
         shown = "; ".join(f"line {e.line}: {e.message}" for e in errors[:3])
