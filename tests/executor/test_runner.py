@@ -352,21 +352,41 @@ def test_broken_verifier_stops_until_pass_without_hanging(task: Task) -> None:
 
 
 def test_retry_after_holds_back_the_whole_backend(task: Task) -> None:
-    """After a 429 with Retry-After, no request of any sample reaches the server until it passes."""
-    outcome, sink, stats, ledger = run_stub(
-        task,
-        faults=FaultMix(p429=0.1, retry_after="0.5"),
-        problems=40,
-        k=1,
-        seed=4,
-        timeout_s=5,
-        latency_s=0.1,
+    """After a 429 with Retry-After, other requests to that backend wait too (not only the
+    one that got it).  Sleeps are recorded, not slept: a backoff after a 429 is Retry-After +
+    U(0, base) >= 5 s; a request held back by another's 429 waits what is left, < 5 s."""
+    server = StubServer(faults=FaultMix(p429=0.2, retry_after="5"), seed=4)
+    server.start_in_thread()
+    slept: list[float] = []
+    backend = OpenAIServerBackend(server.url, concurrency=4)
+    work = [
+        ProblemWork("stub", p.id, build_prompt(task, p, Mode.COMPLETION), (0,)) for p in task.problems[:20]
+    ]
+    sink = Sink()
+    runner = Runner(
+        backends={"stub": backend},
+        costs={"stub": TokenCost(parse_price(PRICE))},
+        ledger=Ledger(10**9),
+        sink=sink,
+        settings=RunnerSettings(backoff_base_s=0.01),
+        sleep=slept.append,
     )
-    check_accounting(outcome, sink, stats, ledger, 10**9)
-    assert len(sink.samples_) == 40 and stats.faults["429"] > 0
-    for t, fault in stats.log:
-        if fault == "429":  # allow 0.15 s for requests already on their way when it was sent
-            assert not [u for u, _ in stats.log if t + 0.15 < u < t + 0.45]
+
+    async def go() -> RunnerOutcome:
+        try:
+            return await runner.run(work)
+        finally:
+            await backend.aclose()
+
+    try:
+        outcome = asyncio.run(go())
+    finally:
+        server.stop()
+    assert outcome.stop_reason is StopReason.COMPLETED and len(sink.samples_) == 20
+    backoffs = [x for x in slept if x >= 5]
+    held_back = [x for x in slept if x < 5]
+    assert len(backoffs) == server.stats.faults["429"] > 0
+    assert held_back  # requests that did not get the 429 waited for it too
 
 
 @settings(max_examples=5, deadline=None)
