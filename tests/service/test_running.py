@@ -138,3 +138,21 @@ def test_resume_after_a_kill_counts_reservations_lost_in_flight_once(stub: StubS
     assert second.spent == first.spent + Decimal("0.001234") and second.samples == first.samples
     third = execute_run(RunRequest(resume=first.run_id, db=db))
     assert third.lost_in_flight == 0 and third.spent == second.spent
+
+
+def test_unreachable_server_fails_the_run_with_a_resume_hint(db: str) -> None:
+    from budget.errors import BackendError
+
+    req = RunRequest.model_validate(
+        {
+            "task": "humaneval", "models": ["stub"], "dollars": "1", "problems": 4, "samples": 3,
+            "api_base": "http://127.0.0.1:9/v1", "prices": ["stub=3,15"], "db": db, "verify": "none",
+            "max_attempts": 1,
+        }
+    )  # fmt: skip
+    with pytest.raises(BackendError, match="resume with --resume"):
+        execute_run(req)
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run.status.value == "failed" and run.spent == 0  # refused connections cost nothing
+        assert store.samples(run_id=run.run_id) == []

@@ -275,6 +275,12 @@ class Runner:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
+        except Exception:  # a bug or a broken backend: settle what is in flight, then report it
+            self._stop = True
+            for t in [*workers, *self._tasks]:
+                t.cancel()
+            await asyncio.gather(*workers, *self._tasks, return_exceptions=True)
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=not interrupted, cancel_futures=interrupted)

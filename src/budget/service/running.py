@@ -167,10 +167,15 @@ class StoreWriter:
     def spend(self, spent_micro: int, reserved_micro: int) -> None:
         self._queue.put(("spend", (spent_micro, reserved_micro)))
 
+    def close_quietly(self) -> None:
+        """Flush and stop, keeping the first error for :meth:`close` to raise."""
+        if self._thread.is_alive():
+            self._closing.set()
+            self._queue.put(None)
+            self._thread.join()
+
     def close(self) -> None:
-        self._closing.set()
-        self._queue.put(None)
-        self._thread.join()
+        self.close_quietly()
         self._check()
 
     def _loop(self) -> None:
@@ -590,8 +595,12 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 progress=progress,
             )
             outcome = asyncio.run(_run_and_close(runner, work, backends))
-        finally:
-            writer.close()
+        except BaseException as exc:  # the run did not end on its own terms: say so in the store
+            writer.close_quietly()
+            stopped = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            store.update_run(run_id, status=stopped)
+            raise
+        writer.close()
         elapsed = time.monotonic() - started
         status = {
             StopReason.COMPLETED: RunStatus.FINISHED,
