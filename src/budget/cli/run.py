@@ -50,7 +50,10 @@ def run_command(
         int | None, typer.Option(help="Samples per request (the API's n); default: 1 for servers.")
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds before a request is abandoned and retried.")
+        float,
+        typer.Option(
+            help="Seconds before a request is abandoned and retried (with --machine: its reservation)."
+        ),
     ] = 120.0,
     backend: Annotated[str, typer.Option(help="auto, litellm, server (with --api-base) or vllm.")] = "auto",
     verify: Annotated[
