@@ -156,3 +156,24 @@ def test_unreachable_server_fails_the_run_with_a_resume_hint(db: str) -> None:
         (run,) = store.runs()
         assert run.status.value == "failed" and run.spent == 0  # refused connections cost nothing
         assert store.samples(run_id=run.run_id) == []
+
+
+def test_plan_file_policy_is_used(stub: StubServer, db: str, tmp_path: Path) -> None:
+    import json
+
+    _sandbox_or_skip()
+    plan = {
+        "inputs": {"dollars": 0.5, "task": "humaneval", "policy": "until-pass"},
+        "recommendation": {"allocations": [{"model": "stub", "problems": 4, "samples_per_problem": 4}]},
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    req = RunRequest(plan_file=path, api_base=stub.url, prices=["stub=3,15"], db=db, verify="verifier")
+    result = execute_run(req)
+    with Store(db) as store:
+        run = store.get_run(result.run_id)
+        samples = store.samples(run_id=result.run_id)
+    assert run.settings["request"]["policy"] == "until-pass" and result.cap == Decimal("0.5")
+    for s in samples:  # nothing bought after a problem's accepted sample
+        if s.verdicts["verifier"].passed:
+            assert s.sample_index == max(x.sample_index for x in samples if x.problem_id == s.problem_id)

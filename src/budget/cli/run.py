@@ -27,8 +27,11 @@ def run_command(
         int | None, typer.Option(help="Samples per problem (else: plan with --dollars).")
     ] = None,
     policy: Annotated[
-        str, typer.Option(help="fixed, or until-pass (stop a problem at its first pass).")
-    ] = "fixed",
+        str | None,
+        typer.Option(
+            help="fixed, or until-pass (stop a problem at its first pass); default: the plan's, else fixed."
+        ),
+    ] = None,
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Run a plan written by budget plan --export.")
     ] = None,

@@ -61,7 +61,7 @@ class RunRequest(BaseModel):
     dollars: Decimal | None = None
     problems: int | None = Field(default=None, gt=0)
     samples: int | None = Field(default=None, gt=0)
-    policy: Literal["fixed", "until-pass"] = "fixed"
+    policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
     api_base: str | None = None
     prices: list[str] = Field(default_factory=list)
     machine: str | None = None
@@ -293,7 +293,7 @@ def _allocations(
                     task=request.task,
                     problems=n_problems,
                     models=request.models or None,
-                    policy=request.policy,  # type: ignore[arg-type]
+                    policy=request.policy or "fixed",  # type: ignore[arg-type]
                     hard_cap=True,
                     seed=request.seed,
                 ),
@@ -313,14 +313,15 @@ def _allocations(
     return [a for a in out if a[1] > 0 and a[2] > 0], doc
 
 
-def _plan_task(path: Path) -> str | None:
+def _plan_inputs(path: Path) -> dict[str, Any]:
+    """The ``inputs`` of a plan file (task, policy, ...); empty when unreadable."""
     import json
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return str(doc["inputs"]["task"])
+        inputs = json.loads(path.read_text(encoding="utf-8"))["inputs"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return {}
+    return inputs if isinstance(inputs, dict) else {}
 
 
 def _work(
@@ -493,8 +494,12 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             settings = dict(run.settings)
         else:
             run_id, plan_doc, settings = "", None, {}
-        if not request.task and request.plan_file is not None:
-            request = request.model_copy(update={"task": _plan_task(request.plan_file)})
+        plan_inputs = _plan_inputs(request.plan_file) if request.plan_file is not None else {}
+        if not request.task and plan_inputs.get("task"):
+            request = request.model_copy(update={"task": str(plan_inputs["task"])})
+        if request.policy is None:  # the plan's policy, else fixed
+            planned = plan_inputs.get("policy")
+            request = request.model_copy(update={"policy": planned if planned == "until-pass" else "fixed"})
         if not request.task:
             raise InputError("--task is required")
         task = load_task(request.task)
@@ -581,7 +586,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 ledger=ledger,
                 sink=writer,
                 settings=RunnerSettings(
-                    policy=RunPolicy(request.policy),
+                    policy=RunPolicy(request.policy or "fixed"),
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     top_p=request.top_p,
