@@ -8,11 +8,8 @@ from typing import Annotated
 import typer
 
 from budget.cli import app, emit
+from budget.cli._options import Db, JsonOut, split_models
 from budget.planner import Policy
-
-
-def _models(value: str | None) -> list[str] | None:
-    return [m.strip() for m in value.split(",") if m.strip()] if value else None
 
 
 @app.command("plan")
@@ -30,11 +27,8 @@ def plan_command(
         float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")
     ] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed for interval draws.")] = 0,
-    db: Annotated[
-        str | None,
-        typer.Option(help="Store with your own curves (path or SQLAlchemy URL; default $BUDGET_DB)."),
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    db: Db = None,
+    json_out: JsonOut = False,
     export: Annotated[
         Path | None,
         typer.Option(help="Also write the JSON plan to this file (e.g. reports/plan.json)."),
@@ -48,7 +42,7 @@ def plan_command(
         dollars,
         task=task,
         problems=problems,
-        models=_models(models),
+        models=split_models(models),
         policy=policy,
         hard_cap=hard_cap,
         max_extrapolation=max_extrapolation,

@@ -10,11 +10,21 @@ from typing import Annotated
 
 import typer
 
-from budget.cli import app
-
-
-def _models(value: str | None) -> list[str]:
-    return [m.strip() for m in value.split(",") if m.strip()] if value else []
+from budget.cli import app, emit
+from budget.cli._options import (
+    ApiBase,
+    Backend,
+    Concurrency,
+    Db,
+    JsonOut,
+    Machine,
+    MaxTokens,
+    Mode,
+    Price,
+    Temperature,
+    UnsafeNoSandbox,
+    split_models,
+)
 
 
 @app.command("run")
@@ -35,20 +45,14 @@ def run_command(
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Run a plan written by budget plan --export.")
     ] = None,
-    api_base: Annotated[
-        str | None, typer.Option(help="Base URL of an OpenAI-compatible server (key: $BUDGET_API_KEY).")
-    ] = None,
-    price: Annotated[
-        list[str] | None, typer.Option(help="MODEL=IN,OUT: USD per million input/output tokens (repeatable).")
-    ] = None,
-    machine: Annotated[
-        str | None, typer.Option(help="Price a local server by this machine's $/hour x busy time.")
-    ] = None,
-    mode: Annotated[str, typer.Option(help="completion (raw prompt) or chat.")] = "completion",
+    api_base: ApiBase = None,
+    price: Price = None,
+    machine: Machine = None,
+    mode: Mode = "completion",
     seed: Annotated[int, typer.Option(help="Run seed (each request's seed derives from it).")] = 0,
-    max_tokens: Annotated[int, typer.Option(help="Most output tokens per sample.")] = 512,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.8,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight per backend.")] = 8,
+    max_tokens: MaxTokens = 512,
+    temperature: Temperature = 0.8,
+    concurrency: Concurrency = 8,
     n_per_request: Annotated[
         int | None, typer.Option(help="Samples per request (the API's n); default: 1 for servers.")
     ] = None,
@@ -58,31 +62,25 @@ def run_command(
             help="Seconds before a request is abandoned and retried (with --machine: its reservation)."
         ),
     ] = 120.0,
-    backend: Annotated[str, typer.Option(help="auto, litellm, server (with --api-base) or vllm.")] = "auto",
+    backend: Backend = "auto",
     verify: Annotated[
         str, typer.Option(help="Verify samples as they arrive: both tiers, verifier, none.")
     ] = "both",
-    unsafe_no_sandbox: Annotated[
-        bool, typer.Option("--unsafe-no-sandbox", help="Run generated code without the sandbox.")
-    ] = False,
+    unsafe_no_sandbox: UnsafeNoSandbox = False,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID without buying its samples again.")
     ] = None,
-    db: Annotated[
-        str | None, typer.Option(help="Store: SQLAlchemy URL or SQLite file (default $BUDGET_DB).")
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    db: Db = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Sample models on a task under a hard spending cap; verify and store every sample."""
-    from rich.console import Console
-
-    from budget.report.run import RunProgress, render_run
+    from budget.report.run import RunProgress
     from budget.service.running import RunRequest, execute_run
 
     request = RunRequest.parse(
         dollars,
         task=task,
-        models=_models(models),
+        models=split_models(models),
         problems=problems,
         samples=samples,
         policy=policy,
@@ -105,9 +103,6 @@ def run_command(
     )
     with RunProgress() as progress:
         result = execute_run(request, progress=progress)
-    if json_out:
-        typer.echo(result.model_dump_json(indent=2))
-    else:
-        render_run(result, Console())
+    emit(result, "run:render_run", json_out=json_out)
     if result.status == "interrupted":
         raise SystemExit(130)

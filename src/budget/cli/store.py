@@ -7,15 +7,14 @@ from typing import Annotated
 import typer
 
 from budget.cli import app, emit
+from budget.cli._options import Db
 
 
 @app.command("runs")
 def runs_command(
     task: Annotated[str | None, typer.Option(help="Only runs of this task.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many (newest first).")] = 20,
-    db: Annotated[
-        str | None, typer.Option(help="Store: SQLAlchemy URL or SQLite file (default $BUDGET_DB).")
-    ] = None,
+    db: Db = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """List the runs in the store, newest first."""

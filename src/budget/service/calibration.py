@@ -25,12 +25,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, model_validator
 
 from budget import SCHEMA_VERSION
 from budget.curves import CoverageCurve
 from budget.errors import BudgetError, InputError
-from budget.money import USD, usd
+from budget.money import USD
+from budget.service.running import SamplingOptions
 
 if TYPE_CHECKING:
     from budget.service.running import ProgressCallback, RunResult
@@ -44,42 +45,22 @@ MIN_PROBLEMS = 3
 MAX_MISS = 0.1
 
 
-class CalibrateRequest(BaseModel):
-    """What ``budget calibrate`` asks for."""
-
-    model_config = ConfigDict(frozen=True)
+class CalibrateRequest(SamplingOptions):
+    """What ``budget calibrate`` asks for: a pilot run's sampling settings, then the fit."""
 
     task: str
     models: list[str] = Field(min_length=1)
-    dollars: Decimal | None = None
     problems: int | None = Field(default=20, gt=0)
-    samples: int = Field(default=5, ge=2)
-    api_base: str | None = None
-    prices: list[str] = Field(default_factory=list)
-    machine: str | None = None
-    mode: Literal["completion", "chat"] = "completion"
-    seed: int = 0
-    max_tokens: int = Field(default=512, gt=0)
-    temperature: float = Field(default=0.8, ge=0)
-    concurrency: int = Field(default=8, gt=0, le=1024)
-    backend: Literal["auto", "litellm", "server", "vllm"] = "auto"
+    samples: int | None = Field(default=5, ge=2)
     verify: Literal["both", "verifier"] = "both"
-    unsafe_no_sandbox: bool = False
     tier: str | None = None
     fit_only: bool = False
-    db: str | None = None
 
-    @classmethod
-    def parse(cls, dollars: str | None = None, **kw: Any) -> CalibrateRequest:
-        amount = None
-        if dollars is not None:
-            amount = usd(dollars, what="--dollars")
-            if amount <= 0:
-                raise InputError(f"--dollars must be positive, got {dollars}")
-        request = cls.model_validate({"dollars": amount, **kw})
-        if amount is None and not request.fit_only:
+    @model_validator(mode="after")
+    def _pilot_has_a_cap(self) -> CalibrateRequest:
+        if self.dollars is None and not self.fit_only:
             raise InputError("--dollars is required for the pilot run (or pass --fit-only)")
-        return request
+        return self
 
 
 class ModelFit(BaseModel):
@@ -148,26 +129,7 @@ def pilot_run(request: CalibrateRequest, *, progress: ProgressCallback | None = 
     """The pilot: ``samples`` per problem of each model on the first ``problems`` problems."""
     from budget.service.running import RunRequest, execute_run
 
-    run_request = RunRequest(
-        task=request.task,
-        models=request.models,
-        dollars=request.dollars,
-        problems=request.problems,
-        samples=request.samples,
-        policy="fixed",
-        api_base=request.api_base,
-        prices=request.prices,
-        machine=request.machine,
-        mode=request.mode,
-        seed=request.seed,
-        max_tokens=request.max_tokens,
-        temperature=request.temperature,
-        concurrency=request.concurrency,
-        backend=request.backend,
-        verify=request.verify,
-        unsafe_no_sandbox=request.unsafe_no_sandbox,
-        db=request.db,
-    )
+    run_request = RunRequest(**request.sampling(), policy="fixed")
     return execute_run(run_request, progress=progress)
 
 

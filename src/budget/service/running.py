@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,8 +51,8 @@ TIERS_OF: dict[str, tuple[str, ...]] = {
 }
 
 
-class RunRequest(BaseModel):
-    """What ``budget run`` asks for (stored with the run, so a resume can repeat it)."""
+class SamplingOptions(BaseModel):
+    """The sampling settings ``budget run`` and ``budget calibrate`` share."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -61,7 +61,6 @@ class RunRequest(BaseModel):
     dollars: Decimal | None = None
     problems: int | None = Field(default=None, gt=0)
     samples: int | None = Field(default=None, gt=0)
-    policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
     api_base: str | None = None
     prices: list[str] = Field(default_factory=list)
     machine: str | None = None
@@ -69,29 +68,40 @@ class RunRequest(BaseModel):
     seed: int = 0
     max_tokens: int = Field(default=512, gt=0)
     temperature: float = Field(default=0.8, ge=0)
-    top_p: float = Field(default=0.95, gt=0, le=1)
     concurrency: int = Field(default=8, gt=0, le=1024)
-    n_per_request: int | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0)
-    max_attempts: int = Field(default=8, gt=0)
-    backoff_base_s: float = Field(default=0.5, ge=0)
     backend: Literal["auto", "litellm", "server", "vllm"] = "auto"
     verify: VerifyTiers = "both"
-    verify_workers: int = Field(default=2, gt=0)
     unsafe_no_sandbox: bool = False
     db: str | None = None
-    plan_file: Path | None = None
-    resume: str | None = None
-    store_completions: bool = True
 
     @classmethod
-    def parse(cls, dollars: str | None = None, **kw: Any) -> RunRequest:
+    def parse(cls, dollars: str | None = None, **kw: Any) -> Self:
+        """Validate ``kw`` with ``dollars`` (a command-line string) as exact, positive USD."""
         amount = None
         if dollars is not None:
             amount = usd(dollars, what="--dollars")
             if amount <= 0:
                 raise InputError(f"--dollars must be positive, got {dollars}")
         return cls.model_validate({"dollars": amount, **kw})
+
+    def sampling(self) -> dict[str, Any]:
+        """These shared settings as keyword arguments (to build another request from them)."""
+        return self.model_dump(include=set(SamplingOptions.model_fields))
+
+
+class RunRequest(SamplingOptions):
+    """What ``budget run`` asks for (stored with the run, so a resume can repeat it)."""
+
+    policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    n_per_request: int | None = Field(default=None, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=8, gt=0)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    verify_workers: int = Field(default=2, gt=0)
+    plan_file: Path | None = None
+    resume: str | None = None
+    store_completions: bool = True
 
 
 class ModelResult(BaseModel):
