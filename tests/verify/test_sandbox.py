@@ -10,6 +10,7 @@ import pytest
 
 from budget.errors import SandboxError
 from budget.verify import sandbox as sb
+from budget.verify import seccomp
 from budget.verify.sandbox import Limits, Sandbox, get_sandbox, sandbox_python
 
 
@@ -150,7 +151,7 @@ def test_pipes_not_reachable_through_proc(box: Sandbox) -> None:
 
 def test_descriptor_remap_without_bash(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     real_exists = os.path.exists
-    monkeypatch.setattr(sb.os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
+    monkeypatch.setattr(os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
     res = box.run(["/bin/sh", "-c", "cat; echo err >&2"], stdin=b"through python\n")
     assert (res.returncode, res.stdout, res.stderr) == (0, b"through python\n", b"err\n")
 
@@ -180,14 +181,14 @@ def test_seccomp_program_shape() -> None:
     deny = len(code) - 1
     assert code[-1] == (0x06, 0, 0, 0x00050001) and code[-2] == (0x06, 0, 0, 0x7FFF0000)
     blocked = {k for at, (op, jt, _, k) in enumerate(code) if at >= 4 and op == 0x15 and at + 1 + jt == deny}
-    assert blocked == set(sb._BLOCKED_X86_64.values())
+    assert blocked == set(seccomp._BLOCKED_X86_64.values())
 
 
 @pytest.mark.parametrize("bash", [True, False], ids=["bash", "python+prlimit"])
 def test_rlimits_inside(box: Sandbox, monkeypatch: pytest.MonkeyPatch, bash: bool) -> None:
     if not bash:
         real_exists = os.path.exists
-        monkeypatch.setattr(sb.os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
+        monkeypatch.setattr(os.path, "exists", lambda p: False if p == "/bin/bash" else real_exists(p))
         if not box.prlimit:
             pytest.skip("no prlimit on this host")
     limits = Limits(cpu_s=7, memory_mb=300, file_size_mb=3, open_files=40, processes=20)

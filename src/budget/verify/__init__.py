@@ -3,6 +3,7 @@
 - ``protocol``: the verdict every verifier returns and the verifier interface;
 - ``sandbox``: running untrusted commands under bubblewrap (``get_sandbox().run(...)``), the
   start-up probe and the refusal (:class:`~budget.errors.SandboxError`) where none works;
+  its parts in ``limits``, ``bubblewrap``, ``streams``, ``cgroups`` and ``seccomp``;
 - ``harness``: the proof-of-completion harness that runs *inside* the sandbox (standard library
   only): sample and tests in separate processes, success only with a per-job nonce;
 - ``pool``: warm sandboxed workers holding that harness, shared by threads;
