@@ -1,0 +1,245 @@
+"""The run orchestration: open the store, resume or start the run, sample, verify, settle.
+
+See :mod:`budget.service.running` for durability and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from budget.errors import InputError, StoreError
+from budget.money import from_micro, to_micro, usd
+from budget.service.running.allocation import _allocations, _plan_inputs, _work
+from budget.service.running.backends import _backends, _costs, _verifier
+from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
+from budget.service.running.result import _result
+from budget.service.running.store_writer import StoreWriter
+
+if TYPE_CHECKING:
+    from budget.executor.backends.base import Backend
+    from budget.executor.runner import ProblemWork
+    from budget.store import Store
+    from budget.verify.protocol import Verdict
+
+
+def _open_store(request: RunRequest) -> Store:
+    from budget.store import Store
+
+    return Store(request.db)
+
+
+def _resume_request(store: Store, request: RunRequest) -> tuple[RunRequest, Any]:
+    assert request.resume is not None
+    run = store.get_run(request.resume)
+    stored = run.settings.get("request")
+    if not isinstance(stored, dict):
+        raise StoreError(f"run {run.run_id} was not started by budget run (no stored request)")
+    session = {k: v for k, v in request.model_dump().items() if k in _SESSION_FIELDS and v is not None}
+    if request.dollars is not None:
+        session["dollars"] = request.dollars
+    merged = RunRequest.model_validate({**stored, **session, "resume": run.run_id, "db": request.db})
+    return merged, run
+
+
+#: Options a resumed run may change (where the server is, how hard to push it).
+_SESSION_FIELDS = frozenset({"api_base", "concurrency", "timeout_s", "unsafe_no_sandbox", "verify_workers"})
+
+
+def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None) -> RunResult:
+    """Run (or resume) a sampling run; see the module docstring."""
+    from budget.executor.ledger import Ledger
+    from budget.executor.runner import Runner, RunnerSettings, RunPolicy, StopReason
+    from budget.store import ProblemRecord, RunStatus
+    from budget.store import location as store_location
+    from budget.tasks import load_task
+
+    store = _open_store(request)
+    try:
+        prior_spent = 0
+        lost = 0
+        if request.resume is not None:
+            request, run = _resume_request(store, request)
+            ledger_doc = run.settings.get("ledger") or {}
+            prior_spent = max(to_micro(run.spent), to_micro(store.sample_spend(run.run_id)))
+            if run.status in (RunStatus.RUNNING, RunStatus.CREATED):  # died without settling
+                lost = int(ledger_doc.get("reserved_micro", 0))
+            prior_spent += lost
+            plan_doc = run.plan
+            run_id = run.run_id
+            settings = dict(run.settings)
+        else:
+            run_id, plan_doc, settings = "", None, {}
+        plan_inputs = _plan_inputs(request.plan_file) if request.plan_file is not None else {}
+        if not request.task and plan_inputs.get("task"):
+            request = request.model_copy(update={"task": str(plan_inputs["task"])})
+        if request.policy is None:  # the plan's policy, else fixed
+            planned = plan_inputs.get("policy")
+            request = request.model_copy(update={"policy": planned if planned == "until-pass" else "fixed"})
+        if not request.task:
+            raise InputError("--task is required")
+        task = load_task(request.task)
+        problem_ids = task.problem_ids()
+        if request.problems is not None:
+            if request.problems > len(problem_ids):
+                raise InputError(
+                    f"--problems {request.problems} exceeds the {len(problem_ids)} problems of {task.name}"
+                )
+            problem_ids = problem_ids[: request.problems]
+        if request.policy == "until-pass" and request.verify == "none":
+            raise InputError("--policy until-pass needs verification (drop --verify none)")
+        if request.resume is None:
+            allocations, plan_doc = _allocations(request, len(problem_ids))
+            if not allocations:
+                raise InputError("the plan buys no samples")
+        else:
+            allocations = [tuple(a) for a in settings.get("allocations", [])]  # type: ignore[misc]
+        models = list(dict.fromkeys(a[0] for a in allocations))
+        cap_dollars = request.dollars
+        if cap_dollars is None and plan_doc is not None:
+            cap_dollars = usd(plan_doc["inputs"]["dollars"])
+        if cap_dollars is None:
+            raise InputError("--dollars is required (the hard cap)")
+        costs, snapshots = _costs(request, models)
+        backends = _backends(request, models)
+        verify = _verifier(task, request)
+        if verify is not None:  # refuse before paying for anything if verification cannot run
+            verify(problem_ids[0], "")
+        if request.resume is None:
+            settings = {
+                "request": request.model_dump(mode="json"),
+                "allocations": [list(a) for a in allocations],
+            }
+            if store.task_size(task.name) != len(task.problems):  # recorded once per store
+                store.add_task(
+                    task.name,
+                    [ProblemRecord(problem_id=p.id, prompt=p.prompt) for p in task.problems],
+                    source=task.source,
+                )
+            run_record = store.create_run(
+                task.name, models=models, cap=cap_dollars, plan=plan_doc, settings=settings
+            )
+            run_id = run_record.run_id
+            store.record_prices(run_id, snapshots)
+        else:
+            settings["request"] = request.model_dump(mode="json")
+        # the lost reservations are now part of the spend: a later resume must not count them again
+        settings["ledger"] = {"spent_micro": prior_spent, "reserved_micro": 0}
+        store.update_run(run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings)
+
+        existing = store.samples(run_id=run_id, with_verdicts=True)
+        done_keys = {(s.model, s.problem_id, s.sample_index) for s in existing}
+        tiers = TIERS_OF[request.verify]
+        solved = {(s.model, s.problem_id) for s in existing if (v := s.verdicts.get("verifier")) and v.passed}
+        work = [
+            w.__class__(
+                model=w.model,
+                problem_id=w.problem_id,
+                prompt=w.prompt,
+                indices=tuple(i for i in w.indices if (w.model, w.problem_id, i) not in done_keys),
+                solved=(w.model, w.problem_id) in solved,
+            )
+            for w in _work(task, problem_ids, allocations, request.mode)
+        ]
+        writer = StoreWriter(store, run_id, task.name, settings, request.store_completions)
+        started = time.monotonic()
+        try:
+            if verify is not None:
+                _verify_missing(existing, tiers, verify, writer, request.verify_workers)
+                existing = store.samples(run_id=run_id, with_verdicts=True) if existing else existing
+                solved = {
+                    (s.model, s.problem_id)
+                    for s in existing
+                    if (v := s.verdicts.get("verifier")) and v.passed
+                }
+                work = [
+                    w.__class__(**{**w.__dict__, "solved": (w.model, w.problem_id) in solved}) for w in work
+                ]
+            ledger = Ledger(to_micro(cap_dollars), spent_micro=prior_spent)
+            runner = Runner(
+                backends=backends,
+                costs=costs,
+                ledger=ledger,
+                sink=writer,
+                settings=RunnerSettings(
+                    policy=RunPolicy(request.policy or "fixed"),
+                    max_tokens=request.max_tokens,
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    timeout_s=request.timeout_s,
+                    seed=request.seed,
+                    max_attempts=request.max_attempts,
+                    backoff_base_s=request.backoff_base_s,
+                    verify_workers=request.verify_workers,
+                ),
+                verify=verify,
+                progress=progress,
+            )
+            outcome = asyncio.run(_run_and_close(runner, work, backends))
+        except BaseException as exc:  # the run did not end on its own terms: say so in the store
+            writer.close_quietly()
+            stopped = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            store.update_run(run_id, status=stopped)
+            raise
+        writer.close()
+        elapsed = time.monotonic() - started
+        status = {
+            StopReason.COMPLETED: RunStatus.FINISHED,
+            StopReason.BUDGET: RunStatus.FINISHED,
+            StopReason.INTERRUPTED: RunStatus.INTERRUPTED,
+            StopReason.ERROR: RunStatus.FAILED,
+        }[outcome.stop_reason]
+        store.update_run(run_id, status=status, spent=from_micro(outcome.spent_micro))
+        result = _result(
+            store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost, existing
+        )
+        result = result.model_copy(update={"db": store_location.display(store.url)})
+        if outcome.stop_reason is StopReason.ERROR:
+            from budget.errors import BackendError
+
+            raise BackendError(f"{outcome.error} (run {run_id} stopped; resume with --resume {run_id})")
+        return result
+    finally:
+        store.close()
+
+
+async def _run_and_close(runner: Any, work: Sequence[ProblemWork], backends: Mapping[str, Backend]) -> Any:
+    try:
+        return await runner.run(work)
+    finally:
+        for b in {id(b): b for b in backends.values()}.values():
+            await b.aclose()
+
+
+def _verify_missing(
+    existing: Sequence[Any],
+    tiers: Sequence[str],
+    verify: Callable[[str, str], Mapping[str, Verdict]],
+    writer: StoreWriter,
+    workers: int,
+) -> None:
+    """Verify stored samples that lack a verdict of a requested tier (a resume after a kill)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from budget.executor.records import SampleRecord
+
+    todo = [s for s in existing if s.completion is not None and any(t not in s.verdicts for t in tiers)]
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(pool.map(lambda s: verify(s.problem_id, s.completion), todo))
+    for s, v in zip(todo, verdicts, strict=True):
+        record = SampleRecord(
+            model=s.model,
+            problem_id=s.problem_id,
+            index=s.sample_index,
+            seed=s.seed,
+            completion=s.completion,
+            prompt_tokens=s.prompt_tokens,
+            output_tokens=s.output_tokens,
+            cost_micro=to_micro(s.cost),
+            latency_s=s.latency_s,
+        )
+        writer.verdicts(record, v)
