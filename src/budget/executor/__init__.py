@@ -4,6 +4,8 @@
 * :mod:`budget.executor.ledger` -- the budget guarantee (reserve worst case, settle actual).
 * :mod:`budget.executor.costs` -- per-token and machine-time cost models in micro-dollars.
 * :mod:`budget.executor.runner` -- the asyncio loop: policies, concurrency, retries, progress.
+* :mod:`budget.executor.schedule` -- the work per problem, policies, round-robin picking.
+* :mod:`budget.executor.accounting` -- the runner's tallies, charges, progress and outcome.
 * :mod:`budget.executor.backends` -- litellm, OpenAI-compatible servers, vLLM's offline engine.
 * :mod:`budget.executor.stub_server` -- a fault-injecting OpenAI-compatible server for tests.
 
