@@ -124,7 +124,8 @@ def fit_tail(n: F, c: F, c0: float, iters: int = 300) -> float:
         w = float(np.clip(rt.mean(), 1e-9, 1 - 1e-9))
 
         def neg(la: float, rt: F = rt) -> float:
-            v = float((rt * tail_loglik(float(np.exp(la)), n, c, p0)).sum())
+            with np.errstate(invalid="ignore"):
+                v = float((rt * tail_loglik(float(np.exp(la)), n, c, p0)).sum())
             return -v if np.isfinite(v) else np.inf
 
         alpha = float(np.exp(minimize_scalar(neg, bounds=(-7.0, 3.0), method="bounded").x))
@@ -214,7 +215,7 @@ def main() -> None:
     data = load(args.data)
     t0 = time.perf_counter()
     names = list(METHODS)
-    print(f"truth: full-data pass@{int(TARGET_K):,}; {args.seeds} seeds; MAE (bias) in coverage points")
+    print(f"truth: full-data pass@{int(TARGET_K):,}; {args.seeds} seeds; MAE (bias, sd) in coverage points")
     print("| model | m | LSQ form bias | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
     for m in args.m:
@@ -232,7 +233,7 @@ def main() -> None:
             for name in names:
                 e = np.asarray(errs[name])
                 allerr[name] += list(np.abs(e))
-                cells.append(f"{100 * np.abs(e).mean():.2f} ({100 * e.mean():+.2f})")
+                cells.append(f"{100 * np.abs(e).mean():.2f} ({100 * e.mean():+.2f}, {100 * e.std():.2f})")
             fb = 100 * lsq_form_bias(n, c, m, truth)
             print(f"| {model} | {m:,} | {fb:+.2f} | " + " | ".join(cells) + " |")
         print(
