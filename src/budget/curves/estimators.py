@@ -24,6 +24,16 @@ Fitters:
     shape near p = 0 to fit them.  Likelihood in closed form:
     ``zero * [c = 0] + (1 - zero) C(n, c) B(c + alpha, n - c + beta) / B(alpha, beta)``.
 
+Tried and not shipped (``benchmarks/tail_models.py``, numbers in BENCHMARKS.md ``## Curves``):
+estimators aimed at the left tail of the rate distribution, which governs coverage at
+large k (Schaeffer et al., ICML 2025: if P(p <= x) ~ C x^alpha then 1 - coverage(k) ~ k^-alpha).
+A censored power-law tail on (0, p0] with a free bulk above, ``P(c | tail) = C(m, c) alpha
+p0^-alpha B(c + alpha, m - c + 1) I_p0(c + alpha, m - c + 1)``, and Efron's g-modelling
+deconvolution (Efron 2016, Biometrika) on a logit grid both predicted pass@10,000 from
+m = 100 worse than ``power_law_lsq`` on the pythia backtest: with 5-55 of 128 problems solved
+the tail exponent is not pinned down (an error of 0.01 in alpha moves coverage at 100x by
+1.5-3 points), and g-modelling's answer moves with where the grid stops.
+
 Maximum-likelihood replicates use a one-step Newton update from the estimate with the
 replicate's weighted score and Hessian (a one-step, linearised bootstrap, as discussed by
 Davison & Hinkley 1997, "Bootstrap Methods and their Application") -- first-order
