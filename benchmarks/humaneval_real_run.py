@@ -349,7 +349,7 @@ def analyze(args: argparse.Namespace) -> None:
         prompt_tokens = sum(int(s["prompt_tokens"] or 0) for s in mine)
         usd = machine.usd_per_hour * Decimal(str(round(busy, 3))) / Decimal(3600)
         per_sample = usd / len(mine)
-        ks = [k for k in (1, 2, 4, 8, 16, 32) if k <= n.min()]
+        ks = sorted({k for k in (1, 2, 4, 8, 16, 32) if k <= n.min()} | {int(n.min())})
         pk = pass_at_k(n, c, ks)
         pk_ver = pass_at_k(n, cv, ks)
         pred_ks = [1, 10, 100, 1000]
