@@ -2,7 +2,8 @@
 
 Target (issue 2): the ratio median(budget plan) / median(python -c "import numpy, scipy.special,
 rich") <= 1.5, both timed in the same run, interleaved.  Also proves that litellm (and vllm,
-openai) is never imported on this path, from `python -X importtime`.
+openai, torch, httpx, SQLAlchemy, SQLModel) is never imported on this path, from
+`python -X importtime`.
 
 Usage: python benchmarks/plan_startup.py [--runs 15]
 """
@@ -43,7 +44,8 @@ def main() -> int:
         capture_output=True, text=True, check=True,
     ).stderr
     modules = {line.split("|")[-1].strip().split(".")[0] for line in imported.splitlines() if "|" in line}
-    heavy = sorted(m for m in ("litellm", "vllm", "openai", "torch") if m in modules)
+    watched = ("litellm", "vllm", "openai", "torch", "httpx", "sqlalchemy", "sqlmodel")
+    heavy = sorted(m for m in watched if m in modules)
     print(f"command: {' '.join(plan)}")
     print(f"runs: {args.runs} each, interleaved")
     print(f"budget plan --dollars 50: median {mp * 1000:.0f} ms (min {min(t_plan) * 1000:.0f})")
