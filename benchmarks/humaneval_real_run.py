@@ -444,6 +444,95 @@ def analyze(args: argparse.Namespace) -> None:
         print(p["dollars"], p["recommended"], p["expected_solved_of_164"], p["alone"])
 
 
+def store(args: argparse.Namespace) -> None:
+    """Keep the verified samples as one run in budget's store and fit curves from it there.
+
+    Each sample's cost is its model's measured machine cost split evenly over the model's
+    samples (the busy time is shared by 8 requests in flight, so a per-sample latency would
+    count it up to 8 times).  Afterwards ``budget plan --task humaneval --db DB`` plans with
+    these curves and costs instead of the bundled catalog.
+    """
+    from decimal import Decimal
+
+    from budget.pricing.tables import default_price_book
+    from budget.service.calibration import fit_from_store
+    from budget.store import PriceSnapshot, RunStatus, SampleRecord, Store
+    from budget.verify.protocol import Outcome, Verdict
+
+    out_dir = Path(args.out)
+    ids = set(json.loads((out_dir / "subset.json").read_text())["problem_ids"])
+    samples = [s for s in read_jsonl(out_dir / "samples.jsonl") if s["t_start"] >= args.since]
+    verdicts = {(v["model"], v["task_id"], v["index"]): v for v in read_jsonl(out_dir / "verdicts.jsonl")}
+    machine = default_price_book().machine(MACHINE)
+    models = sorted({s["model"] for s in samples})
+    with Store(args.db) as db:
+        run = db.create_run(
+            "humaneval",
+            models=models,
+            settings={
+                "policy": "fixed",
+                "source": "benchmarks/humaneval_real_run.py",
+                "machine": MACHINE,
+                "sampling": {"temperature": TEMPERATURE, "top_p": TOP_P, "max_tokens": MAX_TOKENS},
+            },
+            note="real run: HumanEval subset on budget local (llama.cpp, 2-core CPU)",
+        )
+        db.record_prices(
+            run.run_id,
+            [
+                PriceSnapshot(
+                    model=m,
+                    kind="local_machine",
+                    usd_per_hour=machine.usd_per_hour,
+                    machine=machine.name,
+                    source=machine.source,
+                    as_of=machine.as_of,
+                )
+                for m in models
+            ],
+        )
+        total = Decimal(0)
+        for m in models:
+            mine = [s for s in samples if s["model"] == m]
+            busy = busy_seconds((s["t_start"], s["t_end"]) for s in mine)
+            per_sample = (machine.usd_per_hour * Decimal(str(round(busy, 3))) / 3600 / len(mine)).quantize(
+                Decimal("1e-12")
+            )
+            records = []
+            for s in mine:
+                v = verdicts.get((m, s["task_id"], s["index"]))
+                if s["task_id"] not in ids or v is None:
+                    continue
+                tiers = {
+                    t: Verdict(passed=bool(v[t]), outcome=Outcome(v[f"{t}_outcome"]), duration_s=0.0)
+                    for t in ("verifier", "ground_truth")
+                }
+                records.append(
+                    SampleRecord(
+                        run_id=run.run_id,
+                        model=m,
+                        problem_id=s["task_id"],
+                        sample_index=s["index"],
+                        task="humaneval",
+                        seed=s["seed"],
+                        completion=s["completion"],
+                        prompt_tokens=int(s["prompt_tokens"] or 0),
+                        output_tokens=int(s["output_tokens"] or 0),
+                        cost=per_sample,
+                        latency_s=float(s["latency_s"]),
+                        finish_reason=str(s.get("finish_reason") or ""),
+                        verdicts=tiers,
+                    )
+                )
+            db.add_samples(records)
+            total += per_sample * len(records)
+        db.update_run(run.run_id, status=RunStatus.FINISHED, spent=total)
+        fits = fit_from_store(db, "humaneval", tier="ground_truth")
+    print(f"run {run.run_id}: {total} USD of samples stored in {args.db}")
+    for f in fits:
+        print(f"  {f.model}: curve {f.curve_id}, cost/sample {f.cost_per_sample}")
+
+
 def main(argv: list[str] | None = None) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
@@ -464,8 +553,12 @@ def main(argv: list[str] | None = None) -> None:
     a = sub.add_parser("analyze")
     a.add_argument("--out", required=True)
     a.add_argument("--since", type=float, default=0.0, help="ignore samples started before (epoch s)")
+    st = sub.add_parser("store")
+    st.add_argument("--out", required=True)
+    st.add_argument("--db", required=True, help="SQLAlchemy URL or SQLite file")
+    st.add_argument("--since", type=float, default=0.0)
     args = parser.parse_args(argv)
-    {"generate": generate, "verify": verify, "analyze": analyze}[args.step](args)
+    {"generate": generate, "verify": verify, "analyze": analyze, "store": store}[args.step](args)
 
 
 if __name__ == "__main__":
