@@ -186,7 +186,7 @@ def test_plan_first_needs_curves(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
-    server = StubServer(latency_s=0.3)
+    server = StubServer(latency_s=1.0)  # 24 samples, 2 at a time: >= 12 s, so SIGINT lands mid-run
     server.start_in_thread()
     db = str(tmp_path / "r.db")
     try:

@@ -172,13 +172,15 @@ class Sandbox:
             host = Path("/etc") / name
             if host.exists():
                 args += ["--ro-bind", str(host), str(host)]
-        for p in self.ro_paths:
-            args += ["--ro-bind", str(p), str(p)]
         args += ["--dev", "/dev", "--proc", "/proc"]
         tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
         shm_bytes = str(min(limits.tmp_mb, 16) * 1024 * 1024)
         for path, size in (("/tmp", tmp_bytes), (WORKDIR, tmp_bytes), ("/dev/shm", shm_bytes)):
             args += ["--size", size, "--tmpfs", path]
+        # after the private tmpfs mounts, so an interpreter or venv that lives under /tmp (a
+        # checkout in a temporary directory) stays visible, read-only, on top of them
+        for p in self.ro_paths:
+            args += ["--ro-bind", str(p), str(p)]
         for name, fd in file_fds.items():
             dest = f"{WORKDIR}/{name}"
             parent = str(Path(dest).parent)
