@@ -14,5 +14,14 @@ if [ "${BUDGET_SKIP_LOCAL_MODEL:-0}" = "1" ]; then
   exit 0
 fi
 start=$(date +%s)
+# the build needs a C++ compiler: install one (Debian/Ubuntu) when it is missing and no cached
+# server exists yet
+if ! command -v c++ >/dev/null 2>&1 && .venv/bin/budget local status --json 2>/dev/null | grep -q "\"server_installed\": null"; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends g++ make
+  fi
+fi
 nice -n 10 .venv/bin/budget local install --model qwen2.5-coder-0.5b
 echo "setup-local-model: ready in $(( $(date +%s) - start )) s"
