@@ -479,17 +479,7 @@ def store(args: argparse.Namespace) -> None:
         )
         db.record_prices(
             run.run_id,
-            [
-                PriceSnapshot(
-                    model=m,
-                    kind="local_machine",
-                    usd_per_hour=machine.usd_per_hour,
-                    machine=machine.name,
-                    source=machine.source,
-                    as_of=machine.as_of,
-                )
-                for m in models
-            ],
+            [PriceSnapshot.for_machine(m, machine) for m in models],
         )
         total = Decimal(0)
         for m in models:

@@ -12,9 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from budget.pricing.model import MachinePrice
 
 from budget.curves import CoverageCurve
 from budget.verify.protocol import Verdict
@@ -119,6 +122,18 @@ class PriceSnapshot(BaseModel):
     source: str = ""
     as_of: str = ""
     litellm_version: str | None = None
+
+    @classmethod
+    def for_machine(cls, model: str, machine: MachinePrice) -> PriceSnapshot:
+        """A model served on a local machine, priced by the machine's $/hour x busy time."""
+        return cls(
+            model=model,
+            kind="local_machine",
+            usd_per_hour=machine.usd_per_hour,
+            machine=machine.name,
+            source=machine.source,
+            as_of=machine.as_of,
+        )
 
 
 class StoredCurve(BaseModel):

@@ -32,16 +32,7 @@ def _costs(request: RunRequest, models: Sequence[str]) -> tuple[dict[str, CostMo
             costs[m] = TokenCost(price)
         elif machine is not None:
             costs[m] = MachineTimeCost(machine, clock)
-            snaps.append(
-                PriceSnapshot(
-                    model=m,
-                    kind="local_machine",
-                    usd_per_hour=machine.usd_per_hour,
-                    machine=machine.name,
-                    source=machine.source,
-                    as_of=machine.as_of,
-                )
-            )
+            snaps.append(PriceSnapshot.for_machine(m, machine))
             continue
         else:
             try:
