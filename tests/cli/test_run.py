@@ -198,14 +198,17 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        # wait on the server's own count (cheap), not on the store: polling the store while the
+        # run writes it can be slow enough under load for the whole run to finish first
         deadline = time.monotonic() + 120
-        while _stored(db)[1] < 2 and proc.poll() is None and time.monotonic() < deadline:
+        while server.stats.served < 2 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr
         doc = json.loads(stdout)
-        assert doc["status"] == "interrupted" and 2 <= doc["samples"] < 24
+        assert doc["status"] == "interrupted" and doc["samples"] < 24
         assert "Traceback" not in stderr
         with Store(db) as store:
             assert store.get_run(doc["run_id"]).status.value == "interrupted"
