@@ -57,13 +57,38 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     getattr(importlib.import_module(f"budget.report.{module}"), function)(result, Console())
 
 
-def _register() -> None:
-    # Import command modules for their side effect of registering on ``app``.
+#: Which module of ``budget.cli`` defines each top-level command.  ``budget plan`` imports only
+#: its own module: typer builds every registered command's options at start-up (~10 ms for
+#: all of them).  tests/cli/test_registry.py checks this map against the modules.
+COMMAND_MODULES = {
+    "plan": "plan",
+    "models": "catalog",
+    "pricing": "catalog",
+    "fit": "fit",
+    "tasks": "tasks",
+    "verify": "verify",
+    "run": "run",
+    "calibrate": "calibrate",
+    "runs": "store",
+    "local": "local",
+}
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import command modules for their side effect of registering on ``app``.
+
+    With a known command as the first argument, only its module; otherwise (help, an unknown
+    or no command) every module, so the help lists them all and typer's errors name them.
+    """
     import importlib
     import pkgutil
 
     import budget.cli as pkg
 
+    first = next((a for a in (argv or [])[:1] if not a.startswith("-")), None)
+    if first in COMMAND_MODULES:
+        importlib.import_module(f"budget.cli.{COMMAND_MODULES[first]}")
+        return
     for info in pkgutil.iter_modules(pkg.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"budget.cli.{info.name}")
@@ -77,7 +102,7 @@ def _invalid(exc: ValidationError) -> InputError:
 
 
 def main() -> None:
-    _register()
+    _register(sys.argv[1:])
     try:
         app()
     except BudgetError as error:

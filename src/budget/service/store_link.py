@@ -13,11 +13,14 @@ explicit task, the task of the most recently fitted curve is the user's default.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from budget.planner import Candidate
 from budget.service.planning import UserCandidates, UserCurves
 from budget.store import location
-from budget.store.records import CostStats, StoredCurve
+
+if TYPE_CHECKING:
+    from budget.store.records import CostStats, StoredCurve
 
 
 def user_candidates(db: str | os.PathLike[str] | None = None) -> UserCandidates | None:

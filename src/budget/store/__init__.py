@@ -11,21 +11,36 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from budget.store.location import resolve
-from budget.store.records import (
-    DEFAULT_TIER,
-    CostStats,
-    PriceSnapshot,
-    ProblemCounts,
-    ProblemRecord,
-    RunRecord,
-    RunStatus,
-    SampleKey,
-    SampleRecord,
-    StoredCurve,
+
+#: Public names of :mod:`budget.store.records`, imported on first use (pydantic models:
+#: ``budget plan`` asks :mod:`budget.store.location` whether a store exists without them).
+_RECORDS = (
+    "DEFAULT_TIER",
+    "CostStats",
+    "PriceSnapshot",
+    "ProblemCounts",
+    "ProblemRecord",
+    "RunRecord",
+    "RunStatus",
+    "SampleKey",
+    "SampleRecord",
+    "StoredCurve",
 )
 
 if TYPE_CHECKING:
     from budget.store.database import Store, text_hash
+    from budget.store.records import (
+        DEFAULT_TIER,
+        CostStats,
+        PriceSnapshot,
+        ProblemCounts,
+        ProblemRecord,
+        RunRecord,
+        RunStatus,
+        SampleKey,
+        SampleRecord,
+        StoredCurve,
+    )
     from budget.store.tables import STORE_SCHEMA_VERSION
 
 __all__ = [
@@ -47,6 +62,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RECORDS:
+        from budget.store import records
+
+        return getattr(records, name)
     if name in ("Store", "text_hash"):
         from budget.store import database
 
