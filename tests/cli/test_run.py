@@ -195,8 +195,14 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             "--samples", "4", "--api-base", server.url, "--price", "stub=3,15", "--db", db,
             "--concurrency", "2", "--verify", "none", "--json",
         ]  # fmt: skip
+        # SIG_DFL in the child: a test run started in the background (`cmd &`) ignores SIGINT,
+        # and an ignored signal stays ignored across exec, so Python would never see Ctrl-C
         proc = subprocess.Popen(
-            [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", CLI, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         # wait on the server's own count (cheap), not on the store: polling the store while the
         # run writes it can be slow enough under load for the whole run to finish first
