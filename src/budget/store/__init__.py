@@ -12,20 +12,29 @@ from typing import TYPE_CHECKING, Any
 
 from budget.store.location import resolve
 
-#: Public names of :mod:`budget.store.records`, imported on first use (pydantic models:
-#: ``budget plan`` asks :mod:`budget.store.location` whether a store exists without them).
-_RECORDS = (
-    "DEFAULT_TIER",
-    "CostStats",
-    "PriceSnapshot",
-    "ProblemCounts",
-    "ProblemRecord",
-    "RunRecord",
-    "RunStatus",
-    "SampleKey",
-    "SampleRecord",
-    "StoredCurve",
-)
+#: The module of each public name, imported on first use: the records are pydantic models and
+#: the database needs SQLAlchemy, while ``budget plan`` only asks :mod:`budget.store.location`
+#: whether a store exists.
+_HOME = {
+    **dict.fromkeys(
+        (
+            "DEFAULT_TIER",
+            "CostStats",
+            "PriceSnapshot",
+            "ProblemCounts",
+            "ProblemRecord",
+            "RunRecord",
+            "RunStatus",
+            "SampleKey",
+            "SampleRecord",
+            "StoredCurve",
+        ),
+        "records",
+    ),
+    "Store": "database",
+    "text_hash": "database",
+    "STORE_SCHEMA_VERSION": "tables",
+}
 
 if TYPE_CHECKING:
     from budget.store.database import Store, text_hash
@@ -62,16 +71,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _RECORDS:
-        from budget.store import records
+    if name not in _HOME:
+        raise AttributeError(f"module 'budget.store' has no attribute {name!r}")
+    import importlib
 
-        return getattr(records, name)
-    if name in ("Store", "text_hash"):
-        from budget.store import database
-
-        return getattr(database, name)
-    if name == "STORE_SCHEMA_VERSION":
-        from budget.store import tables
-
-        return tables.STORE_SCHEMA_VERSION
-    raise AttributeError(f"module 'budget.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"budget.store.{_HOME[name]}"), name)
