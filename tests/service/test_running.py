@@ -69,6 +69,9 @@ def test_run_stores_verified_samples(stub: StubServer, db: str) -> None:
         prices = store.prices(result.run_id)
         assert prices[0].input_per_mtok == Decimal(3) and prices[0].output_per_mtok == Decimal(15)
         solved = {s.problem_id for s in samples if s.verdicts["verifier"].passed}
+        # completion mode sends the problem's prompt as is: each sample names it by its hash
+        prompts = {p.problem_id: p.prompt_hash for p in store.problems("humaneval")}
+        assert all(s.prompt_hash and s.prompt_hash == prompts[s.problem_id] for s in samples)
     assert result.models[0].problems_solved == len(solved)
     # the stub answers the canonical solution or `return None`: real verdicts tell them apart
     assert all(

@@ -52,7 +52,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
     """Run (or resume) a sampling run; see the module docstring."""
     from budget.executor.ledger import Ledger
     from budget.executor.runner import Runner, RunnerSettings, RunPolicy, StopReason
-    from budget.store import ProblemRecord, RunStatus
+    from budget.store import ProblemRecord, RunStatus, text_hash
     from budget.store import location as store_location
     from budget.tasks import load_task
 
@@ -143,7 +143,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             )
             for w in _work(task, problem_ids, allocations, request.mode)
         ]
-        writer = StoreWriter(store, run_id, task.name, settings, request.store_completions)
+        prompt_hashes = {(w.model, w.problem_id): text_hash(w.prompt.all_text()) for w in work}
+        writer = StoreWriter(store, run_id, task.name, settings, request.store_completions, prompt_hashes)
         started = time.monotonic()
         try:
             if verify is not None:

@@ -32,13 +32,21 @@ class StoreWriter:
     """Writes samples, verdicts and the run's spend from one thread, in arrival order."""
 
     def __init__(
-        self, store: Store, run_id: str, task: str, settings: dict[str, Any], keep_text: bool
+        self,
+        store: Store,
+        run_id: str,
+        task: str,
+        settings: dict[str, Any],
+        keep_text: bool,
+        prompt_hashes: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.task = task
         self.settings = settings
         self.keep_text = keep_text
+        #: (model, problem id) -> hash of the prompt that model was sent for that problem
+        self.prompt_hashes = dict(prompt_hashes or {})
         self.error: BaseException | None = None
         self._pending_spend: tuple[int, int] | None = None
         self._spend_written = 0.0
@@ -131,6 +139,7 @@ class StoreWriter:
 
     def _stored(self, r: SampleRecord) -> Any:
         from budget.store import SampleRecord as StoredSample
+        from budget.store import text_hash
         from budget.store.records import utcnow
 
         return StoredSample.model_construct(
@@ -141,19 +150,14 @@ class StoreWriter:
             task=self.task,
             seed=r.seed,
             completion=r.completion if self.keep_text else None,
-            completion_hash="" if self.keep_text else _hash(r.completion),
+            completion_hash="" if self.keep_text else text_hash(r.completion),
             prompt_tokens=r.prompt_tokens,
             output_tokens=r.output_tokens,
             cost=from_micro(r.cost_micro),
             latency_s=r.latency_s,
             finish_reason=r.finish_reason[:40],
-            prompt_hash="",
+            prompt_hash=self.prompt_hashes.get((r.model, r.problem_id), ""),
             created_at=utcnow(),
             verdicts={},
         )
 
-
-def _hash(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
