@@ -85,9 +85,8 @@ def _register(argv: list[str] | None = None) -> None:
 
     import budget.cli as pkg
 
-    first = next((a for a in (argv or [])[:1] if not a.startswith("-")), None)
-    if first in COMMAND_MODULES:
-        importlib.import_module(f"budget.cli.{COMMAND_MODULES[first]}")
+    if argv and argv[0] in COMMAND_MODULES:
+        importlib.import_module(f"budget.cli.{COMMAND_MODULES[argv[0]]}")
         return
     for info in pkgutil.iter_modules(pkg.__path__):
         if not info.name.startswith("_"):
