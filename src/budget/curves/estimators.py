@@ -99,10 +99,6 @@ class BetaFamily:
     free_scale: bool
     free_zero: bool
 
-    @property
-    def dim(self) -> int:
-        return 2 + int(self.free_scale) + int(self.free_zero)
-
     def params(self, theta: FloatArray) -> FloatArray:
         """Form parameters [alpha, beta, scale, zero] for each row of theta."""
         th = np.atleast_2d(theta)

@@ -11,7 +11,6 @@ beside it.  Both steps are idempotent: a finished install is recognised and skip
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import struct
@@ -290,12 +289,3 @@ def install_model(
 def installed_models(layout: LocalLayout, specs: Sequence[LocalModelSpec]) -> list[ModelInstall]:
     """The installed models among ``specs``."""
     return [r for s in specs if (r := model_installed(layout, s)) is not None]
-
-
-def read_json(path: Path) -> dict[str, object] | None:
-    """A JSON object from ``path``, or None when it is absent or unreadable."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
