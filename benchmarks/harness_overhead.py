@@ -2,7 +2,7 @@
 
 Both send the same completion requests (HumanEval prompts, one sample per request, the same
 ``max_tokens``, stop sequences and seeds) at the same concurrency to the same local stub
-server (``budget.executor.stub_server`` in its own process, replying after a fixed latency
+server (``tests.fakes.stub_server`` in its own process, replying after a fixed latency
 that stands in for a model).  ``budget run`` is timed as a whole call of
 :func:`budget.service.running.execute_run`: opening the SQLite store (one file for all rounds,
 created by the warm-up run, as a user's store is), loading the task, creating the run,
@@ -30,9 +30,10 @@ from pathlib import Path
 
 def start_stub(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "budget.executor.stub_server", "--port", "0", "--latency-ms", str(latency_ms)],
+        [sys.executable, "-m", "tests.fakes.stub_server", "--port", "0", "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=Path(__file__).resolve().parents[1],  # the stub server is test scaffolding: tests/fakes
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from budget.executor.stub_server import FaultMix, StubServer
+from tests.fakes.stub_server import FaultMix, StubServer
 from budget.store import Store
 
 CLI = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncio
 import importlib.util
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from budget.errors import InputError, RequestRejectedError, TransientBackendErro
 from budget.executor.backends.base import parse_retry_after, status_error
 from budget.executor.backends.openai_server import OpenAIServerBackend, normalise_base_url
 from budget.executor.records import ChatMessage, GenerationRequest, Mode, Prompt
-from budget.executor.stub_server import FaultMix, StubServer
+from tests.fakes.stub_server import FaultMix, StubServer
 
 CHAT = Prompt(mode=Mode.CHAT, messages=(ChatMessage(role="user", content="Say something."),))
 
@@ -146,7 +148,7 @@ def test_stub_server_runs_as_a_module() -> None:
         [
             sys.executable,
             "-m",
-            "budget.executor.stub_server",
+            "tests.fakes.stub_server",
             "--port",
             "0",
             "--p429",
@@ -156,6 +158,7 @@ def test_stub_server_runs_as_a_module() -> None:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert proc.stdout is not None

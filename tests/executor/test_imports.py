@@ -12,7 +12,7 @@ def test_executor_imports_are_lazy() -> None:
         "import sys\n"
         "import budget.cli.run, budget.report.run, budget.service.running, budget.executor.runner\n"
         "import budget.executor.backends.openai_server, budget.executor.backends.litellm_api\n"
-        "import budget.executor.backends.vllm_offline, budget.executor.stub_server\n"
+        "import budget.executor.backends.vllm_offline\n"
         "print(','.join(m for m in ('litellm', 'vllm', 'openai', 'httpx', 'sqlmodel', 'sqlalchemy')"
         " if m in sys.modules))\n"
     )

@@ -20,7 +20,7 @@ from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
 from budget.executor.records import GenerationRequest, Mode, SampleRecord
 from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, RunPolicy, StopReason
-from budget.executor.stub_server import FaultMix, Stats, StubServer
+from tests.fakes.stub_server import FaultMix, Stats, StubServer
 from budget.money import MICRO, from_micro
 from budget.tasks import Task, load_task
 from budget.verify.protocol import Outcome, Verdict

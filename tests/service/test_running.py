@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from budget.errors import InputError, PricingError
-from budget.executor.stub_server import FaultMix, StubServer
+from tests.fakes.stub_server import FaultMix, StubServer
 from budget.service.running import RunRequest, execute_run
 from budget.store import Store
 

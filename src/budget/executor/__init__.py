@@ -7,7 +7,6 @@
 * :mod:`budget.executor.schedule` -- the work per problem, policies, round-robin picking.
 * :mod:`budget.executor.accounting` -- the runner's tallies, charges, progress and outcome.
 * :mod:`budget.executor.backends` -- litellm, OpenAI-compatible servers, vLLM's offline engine.
-* :mod:`budget.executor.stub_server` -- a fault-injecting OpenAI-compatible server for tests.
 
 Nothing here is imported by ``budget plan``; backends import their clients lazily.
 """

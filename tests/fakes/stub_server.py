@@ -1,6 +1,8 @@
 """A fault-injecting OpenAI-compatible server for tests and benchmarks (no model, no network).
 
-Run ``python -m budget.executor.stub_server --port P`` (``--port 0`` picks a free port and
+Test scaffolding, not product: it lives under ``tests/fakes`` (run from the repository root).
+
+Run ``python -m tests.fakes.stub_server --port P`` (``--port 0`` picks a free port and
 prints ``listening on http://127.0.0.1:PORT``), or start :class:`StubServer` in a thread.
 
 It serves ``POST /v1/completions``, ``POST /v1/chat/completions``, ``POST /tokenize``,
@@ -349,7 +351,7 @@ class StubServer:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
-        prog="python -m budget.executor.stub_server", description=__doc__.split("\n")[0]
+        prog="python -m tests.fakes.stub_server", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
