@@ -14,8 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from tests.fakes.stub_server import FaultMix, StubServer
+
 from budget.store import Store
 
 CLI = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"

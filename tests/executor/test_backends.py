@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import asyncio
 import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from tests.fakes.stub_server import FaultMix, StubServer
 
 from budget.errors import InputError, RequestRejectedError, TransientBackendError
 from budget.executor.backends.base import parse_retry_after, status_error
 from budget.executor.backends.openai_server import OpenAIServerBackend, normalise_base_url
 from budget.executor.records import ChatMessage, GenerationRequest, Mode, Prompt
-from tests.fakes.stub_server import FaultMix, StubServer
 
 CHAT = Prompt(mode=Mode.CHAT, messages=(ChatMessage(role="user", content="Say something."),))
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.fakes.stub_server import FaultMix, Stats, StubServer
 
 from budget.executor.backends.openai_server import OpenAIServerBackend
 from budget.executor.costs import BusyClock, CostModel, MachineTimeCost, TokenCost, parse_price
@@ -20,7 +21,6 @@ from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
 from budget.executor.records import GenerationRequest, Mode, SampleRecord
 from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, RunPolicy, StopReason
-from tests.fakes.stub_server import FaultMix, Stats, StubServer
 from budget.money import MICRO, from_micro
 from budget.tasks import Task, load_task
 from budget.verify.protocol import Outcome, Verdict

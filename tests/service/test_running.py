@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.fakes.stub_server import FaultMix, StubServer
 
 from budget.errors import InputError, PricingError
-from tests.fakes.stub_server import FaultMix, StubServer
 from budget.service.running import RunRequest, execute_run
 from budget.store import Store
 
