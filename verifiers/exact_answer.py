@@ -130,7 +130,11 @@ def extract_answer(text: str, how: str = "auto") -> str | None:
 # ----------------------------------------------------------------------------- normalisation
 
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+# A whole answer that is one number written with thousands separators ("12,345", "-1,000.5"):
+# the only place a comma is a separator.  Anywhere else it separates items ("(1,100)" is a pair,
+# "[2,500]" an interval, "1,100" inside a set an element), and deleting it would turn a tuple
+# into a number (issue 9, item 14).
+_THOUSANDS_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
 def normalise(answer: str) -> str:
@@ -141,10 +145,11 @@ def normalise(answer: str) -> str:
     s = s.replace("\\left", "").replace("\\right", "")
     s = _TEXT_WRAP.sub(r"\1", s)
     s = s.strip().strip("$").strip()
-    s = _THOUSANDS.sub("", s)
     s = s.rstrip(".").strip()
     if s.startswith("\\$"):
         s = s[2:].strip()
+    if _THOUSANDS_NUMBER.fullmatch(s):
+        s = s.replace(",", "")
     return " ".join(s.split())
 
 

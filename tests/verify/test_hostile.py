@@ -515,3 +515,43 @@ def test_host_rejects_frames_without_the_jobs_nonce(
         assert "nonce" in verdict.detail
     finally:
         tampered.close()
+
+
+# --------------------------------------------------------------------------- exact_answer (issue 9, item 14)
+
+# A tuple, list or interval is not a number written with thousands separators: each pair below
+# is a wrong answer that budget's normaliser once made equal by deleting the comma.
+TUPLES_ARE_NOT_NUMBERS = [
+    ("(1,100)", "\\boxed{1100}"),
+    ("1100", "\\boxed{(1,100)}"),
+    ("1100", "\\boxed{[1,100]}"),
+    ("[2,500]", "\\boxed{2500}"),
+    ("[2,500]", "\\boxed{(2,500)}"),
+    ("(1,100)", "\\boxed{1,100}"),
+    ("1,100", "\\boxed{(1,100)}"),
+    ("\\{1,100\\}", "\\boxed{1100}"),
+]
+
+
+@pytest.mark.parametrize(("gold", "sample"), TUPLES_ARE_NOT_NUMBERS)
+def test_exact_answer_does_not_turn_tuples_into_numbers(gold: str, sample: str) -> None:
+    from types import SimpleNamespace
+
+    from budget.verify.plugins import load_verifier
+
+    verdict = load_verifier("exact_answer").verify(SimpleNamespace(id="p", answer=gold), sample, {})
+    assert not verdict.passed, f"gold {gold!r} accepted {sample!r}: {verdict.detail}"
+
+
+@pytest.mark.parametrize(
+    ("gold", "sample"),
+    [("1100", "\\boxed{1,100}"), ("1,100", "\\boxed{1100}"), ("(1,100)", "\\boxed{(1, 100)}"),
+     ("[2,500]", "\\boxed{[2, 500]}"), ("-12,345.5", "\\boxed{-12345.5}"), ("\\$1,000", "\\boxed{1000}")],
+)  # fmt: skip
+def test_exact_answer_still_reads_thousands_separators(gold: str, sample: str) -> None:
+    from types import SimpleNamespace
+
+    from budget.verify.plugins import load_verifier
+
+    verdict = load_verifier("exact_answer").verify(SimpleNamespace(id="p", answer=gold), sample, {})
+    assert verdict.passed, f"gold {gold!r} rejected {sample!r}: {verdict.detail}"
