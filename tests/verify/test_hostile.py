@@ -555,3 +555,72 @@ def test_exact_answer_still_reads_thousands_separators(gold: str, sample: str) -
 
     verdict = load_verifier("exact_answer").verify(SimpleNamespace(id="p", answer=gold), sample, {})
     assert verdict.passed, f"gold {gold!r} rejected {sample!r}: {verdict.detail}"
+
+
+# --------------------------------------------------------------------------- text that is not text (item 11)
+
+POISONED_TEXT = {
+    "lone surrogate in an exception": body("raise ValueError(chr(0xd800))\n"),
+    "surrogate in a returned string": "    return chr(0xdfff) * 3\n",
+    "NUL and terminal escapes in an exception": body(
+        'raise ValueError("\\x00\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mPASSED\\u202e")\n'
+    ),
+    "30 MB of output then a wrong answer": body(
+        """
+        import sys
+        sys.stdout.write("\\x1b[2J" + "x" * (30 << 20))
+        sys.stdout.write(chr(0xd800) + "\\x00")
+        def add(x, y):
+            return None
+        """
+    ),
+}
+
+
+def _is_safe_text(text: str) -> bool:
+    return all(c.isprintable() for c in text) and len(text) <= 500
+
+
+@pytest.mark.parametrize("name", sorted(POISONED_TEXT))
+def test_poisoned_text_from_a_sample_comes_back_safe(
+    name: str, pool: WorkerPool, add: dict[str, Any]
+) -> None:
+    verdict = run(pool, add, POISONED_TEXT[name], timeout_s=10.0)
+    assert not verdict.passed
+    assert _is_safe_text(verdict.detail), f"{name}: {verdict.detail[:200]!r}"
+    verdict.model_dump_json().encode("utf-8")  # serialisable, as UTF-8
+
+
+def test_budget_verify_survives_poisoned_samples(tmp_path: Path, add: dict[str, Any]) -> None:
+    """`budget verify` keeps every verdict when a sample's text is not text; JSON and display are safe."""
+    import json
+    import subprocess
+    import sys
+
+    from budget.verify.sandbox import probe
+
+    rows = [
+        {"task_id": PROBLEM, "completion": c, "model": "m"}
+        for c in (POISONED_TEXT["lone surrogate in an exception"], CANONICAL,
+                  POISONED_TEXT["NUL and terminal escapes in an exception"])
+    ]  # fmt: skip
+    rows.append({"task_id": PROBLEM, "completion": CANONICAL, "model": "evil\x1b[2J\x07" + chr(0xD801)})
+    rows.append({"task_id": PROBLEM, "completion": CANONICAL, "model": "evil\x1b]0;owned\x07\x1b[2J"})
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    code = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
+    flags = [] if probe().available else ["--unsafe-no-sandbox"]
+    env = {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "PATH")}
+    args = [sys.executable, "-c", code, "verify", "--task", "humaneval", "--samples", str(samples), *flags]
+    out = subprocess.run([*args, "--json"], capture_output=True, check=False, env={**env, "COLUMNS": "120"})
+    assert b"Traceback" not in out.stderr, out.stderr.decode(errors="replace")[-2000:]
+    doc = json.loads(out.stdout.decode("utf-8"))
+    verdicts = doc["verdicts"]
+    assert [v["line"] for v in verdicts] == [1, 2, 3, 4, 5]
+    assert verdicts[4]["passed"] and verdicts[4]["model"] == rows[4]["model"]
+    assert [v["passed"] for v in verdicts[:3]] == [False, True, False]
+    assert all(_is_safe_text(v["detail"]) for v in verdicts)
+    shown = subprocess.run(args, capture_output=True, check=False, env={**env, "COLUMNS": "120"})
+    assert b"Traceback" not in shown.stderr, shown.stderr.decode(errors="replace")[-2000:]
+    shown.stdout.decode("utf-8")
+    assert b"\x1b" not in shown.stdout + shown.stderr and b"\x07" not in shown.stdout + shown.stderr

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from budget.service.tasks import TaskListing
 from budget.service.verification import VerifyReport
+from budget.verify.protocol import printable
 
 
 def render_verify(report: VerifyReport, console: Console) -> None:
@@ -16,7 +17,8 @@ def render_verify(report: VerifyReport, console: Console) -> None:
     tier = {"verifier": "verifier tier", "ground_truth": "ground-truth tier", "both": "both tiers"}
     sandbox = "sandboxed" if report.sandbox else "UNSAFE: no sandbox required"
     console.print(
-        f"{report.task}: {summary.samples} samples, {tier[report.tier]} ({sandbox})", highlight=False
+        f"{escape(printable(report.task, 200))}: {summary.samples} samples, {tier[report.tier]} ({sandbox})",
+        highlight=False,
     )
     table = Table()
     table.add_column("model", overflow="fold", ratio=1)
@@ -33,7 +35,7 @@ def render_verify(report: VerifyReport, console: Console) -> None:
         name = m.model or "(no model)"
         if len(modes) > 1 or m.mode != "completion":
             name += f" [{m.mode}]"
-        cells = [escape(name), str(m.samples)]
+        cells = [escape(printable(name, 200)), str(m.samples)]
         cells += [f"{m.pass_at_k[k]:.1%}" if k in m.pass_at_k else "-" for k in ks]
         cells.append(f"{m.solved}/{m.problems}")
         if both:
@@ -53,7 +55,7 @@ def render_verify(report: VerifyReport, console: Console) -> None:
             "(false positives; Stroebl, Kapoor, Narayanan 2024).[/dim]"
         )
     for e in summary.errors[:5]:
-        console.print(f"[red]line {e.line}[/red]: {escape(e.message)}", highlight=False)
+        console.print(f"[red]line {e.line}[/red]: {escape(printable(e.message))}", highlight=False)
 
 
 def render_tasks(listing: TaskListing, console: Console) -> None:

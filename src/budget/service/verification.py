@@ -18,12 +18,13 @@ Chat replies (``mode = "chat"``) of code tasks are reduced to code first with
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from budget import SCHEMA_VERSION
 from budget.errors import BudgetError, DataError, InputError
@@ -45,6 +46,23 @@ class SampleRow(BaseModel):
     completion: str
     model: str = ""
     mode: Mode = "completion"
+
+    @field_validator("task_id", "model")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        """A name is text: a lone surrogate (JSON ``"\\ud800"``) is no character of any encoding."""
+        if _SURROGATE.search(value):
+            raise ValueError("not text (a lone surrogate, e.g. \\ud800)")
+        return value
+
+    @field_validator("completion")
+    @classmethod
+    def _completion(cls, value: str) -> str:
+        """A reply is text: each lone surrogate becomes U+FFFD, as a UTF-8 decoder would read it."""
+        return _SURROGATE.sub("\ufffd", value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _error(detail: str, started: float | None = None) -> Verdict:

@@ -2,6 +2,11 @@
 
 A verdict is ``passed`` plus an :class:`Outcome`.  Only ``Outcome.PASS`` may carry
 ``passed=True``; every other outcome is a rejection with a short ``detail`` saying why.
+
+A ``detail`` quotes what the sample said (an exception message, its output), so it is untrusted
+text: :func:`printable` makes it one line of printable text (lone surrogates, NUL, terminal
+escapes and other control or format characters become visible backslash escapes) of at most
+:data:`MAX_DETAIL_CHARS`, so it can be stored, written as JSON or UTF-8, and shown on a terminal.
 """
 
 from __future__ import annotations
@@ -9,7 +14,30 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_DETAIL_CHARS = 500
+_CUT = "…[cut]"
+
+
+def printable(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text`` as one line of printable characters, at most ``limit`` long.
+
+    Every character that is not printable (``str.isprintable``: control characters such as NUL,
+    ESC and newline, format characters such as U+202E, lone surrogates, unassigned code points)
+    becomes its Python escape (``\\x1b``, ``\\u202e``, ``\\ud800``); a longer text is cut and
+    ends with ``…[cut]``.
+    """
+    out = []
+    size = 0
+    for ch in text:
+        piece = ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        size += len(piece)
+        if size > limit:
+            kept = "".join(out)
+            return kept[: max(0, limit - len(_CUT))] + _CUT
+        out.append(piece)
+    return "".join(out)
 
 
 class Outcome(StrEnum):
@@ -31,6 +59,11 @@ class Verdict(BaseModel):
     outcome: Outcome
     duration_s: float = Field(ge=0.0)
     detail: str = ""
+
+    @field_validator("detail")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return printable(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Verdict:
