@@ -7,22 +7,29 @@ project's virtual environment, bound read-only into the sandbox.  The sample pas
 collected test passed (at least one; skips and expected failures count as not passed), the
 session finished with exit status 0, within ``timeout_s``.
 
-Proof of completion.  A trusted runner (``_budget_pytest.py``, written by budget) forks pytest
-into a child process *before* it reads this run's random nonce from stdin; the child closes
-stdin first and sends per-test reports to the runner over a pipe; its stdout and stderr go to a
-file.  Only the runner, after the child exited, prints the result line with the nonce, and the
-runner is not dumpable (no ptrace or ``/proc/<pid>/mem`` from the sample).  So ``sys.exit(0)``
-/ ``os._exit(0)`` at import (no session-finish report), killing the runner (no result line) or
-printing a fake result (no nonce) all fail.
+Proof of completion, as ``python_tests`` proves it.  The tests never share a process with the
+sample.  A trusted runner (``budget.verify.harness.pytest_main``, from the read-only
+``/verifier`` directory of the sandbox, with the test module) forks the *sample process*, which
+loads ``solution.py`` and then only answers calls; the runner itself runs pytest with
+``solution`` in ``sys.modules`` as a proxy: each function call is forwarded to the sample process
+and its return value comes back as plain data (``None``, ``bool``, numbers, ``str``, ``bytes``,
+lists, tuples, dicts, sets; exact types), any other name is fetched as plain data.  The runner
+reads this run's random nonce from stdin only after the fork, keeps pytest's per-test reports
+in its own memory, and, after pytest returned, writes one result line with the nonce on a
+descriptor the sample process never holds; it is not dumpable (no ptrace, ``/proc/<pid>/mem``
+or ``/proc/<pid>/fd`` from the sample).  So ``sys.exit(0)`` / ``os._exit(0)`` at import (the
+program does not load: a failure), fake report lines on any descriptor the sample has, killing
+the runner (no result line), printing a fake result (no nonce) and patching pytest (it is not in
+the sample's process) all fail.
 
 Settings: ``timeout_s`` (wall, default 30), ``program`` (``prompt+completion`` | ``completion``),
 ``memory_mb`` (default 1024), ``processes`` (default 64), ``unsafe_no_sandbox``.
 
-How it can be fooled.  pytest and the sample share the child process: a sample that, at import,
-patches pytest's internals (its reporting hooks, ``_pytest.runner``) or the test module's
-functions can make failing tests report as passed; the runner then believes the reports.  Use
-``python_tests`` (the tests run in a process the sample cannot touch) where that matters.  Weak
-tests (a sample that special-cases the tested inputs) pass as with any unit-test verifier.
+How it can be fooled.  Weak tests (a sample that special-cases the tested inputs) pass as with
+any unit-test verifier; the sample can read the test module (it is in the sandbox).  What the
+proxy cannot carry fails instead of passing: a test that uses the sample's classes or other
+objects (only functions and plain-data values cross the process boundary), passes functions to
+the sample, or checks a mutation of its argument in place.
 """
 
 from __future__ import annotations
@@ -31,85 +38,35 @@ import json
 import secrets
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from budget.errors import DataError, InputError
+from budget.verify import harness
 from budget.verify.protocol import Outcome, Verdict
 
 DEFAULT_TIMEOUT_S = 30.0
-RESULT_TAG = "BUDGET-PYTEST-RESULT"
+RESULT_TAG = harness.PYTEST_TAG
 
 _RUNNER = r"""
-import ctypes, json, os, sys
-
-# not dumpable before the fork: no window in which the pytest child could read this process's
-# memory or open its stdin (the nonce) through /proc
-ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-REPORT_R, REPORT_W = os.pipe()
-pid = os.fork()
-if pid == 0:
-    # pytest child: nothing of the runner's secrets exists yet; stdin (the nonce) closed first.
-    os.close(0)
-    os.close(REPORT_R)
-    out = os.open("/tmp/pytest-output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
-    report = os.fdopen(REPORT_W, "w", buffering=1)
-
-    def frame(obj):
-        report.write(json.dumps(obj) + "\n")
-
-    class Plugin:
-        def pytest_collectreport(self, report):
-            if report.failed:
-                frame({"collect_error": str(report.nodeid), "text": report.longreprtext[-500:]})
-
-        def pytest_runtest_logreport(self, report):
-            frame({"test": report.nodeid, "when": report.when, "outcome": report.outcome,
-                   "text": report.longreprtext[-300:] if report.failed else ""})
-
-        def pytest_sessionfinish(self, session, exitstatus):
-            frame({"finish": int(exitstatus), "collected": int(session.testscollected)})
-
-    import pytest
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", "/sandbox",
-                        "test_solution.py"], plugins=[Plugin()])
-    frame({"exit": int(code)})
-    report.close()
-    os._exit(0)
-
-# runner: the nonce, read after the fork (the child never had it)
-nonce = sys.stdin.readline().strip()
-os.close(REPORT_W)
-frames = []
-with os.fdopen(REPORT_R, "rb") as reader:
-    for line in reader:
-        if len(frames) > 100000:
-            break
-        try:
-            frames.append(json.loads(line))
-        except ValueError:
-            frames.append({"garbled": True})
-_, status = os.waitpid(pid, 0)
-tail = ""
-try:
-    with open("/tmp/pytest-output.txt", "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 600))
-        tail = fh.read().decode("utf-8", "replace")
-except OSError:
-    pass
-result = {"frames": frames[-2000:], "status": status, "tail": tail}
-sys.stdout.write("\n" + "BUDGET-PYTEST-RESULT " + nonce + " " + json.dumps(result) + "\n")
-sys.stdout.flush()
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))  # the read-only /verifier
+sys.path.insert(0, here)
+import _budget_harness
+settings = json.loads(sys.argv[1])
+_budget_harness.pytest_main(os.path.join(here, "test_solution.py"), "solution.py", "solution",
+                            settings["limits"], settings["wall_s"])
 """
 
 
 def _judge(result: dict[str, Any]) -> tuple[Outcome, str]:
     """The verdict from the runner's frames (the child's per-test reports)."""
     frames: list[dict[str, Any]] = list(result.get("frames", []))
+    loading = next((f for f in frames if "load_error" in f), None)
+    if loading is not None:
+        return Outcome.FAIL, f"the program does not load: {loading['load_error']}"
     finish = next((f for f in frames if "finish" in f), None)
+    died = next((f for f in frames if "sample_failure" in f), None)
     errors = [f for f in frames if "collect_error" in f]
     if errors:
         return (
@@ -135,6 +92,8 @@ def _judge(result: dict[str, Any]) -> tuple[Outcome, str]:
     collected = int(finish.get("collected", 0))
     if first_failure:
         return Outcome.FAIL, f"{passed}/{collected} passed; first failure {first_failure}"
+    if died is not None:
+        return Outcome.FAIL, f"the sample failed during the tests: {died['sample_failure']}"
     if collected == 0:
         return Outcome.FAIL, "no tests collected"
     if int(finish["finish"]) != 0 or passed != collected or len(tests) != collected:
@@ -184,13 +143,24 @@ class PytestFileVerifier:
         )
         box = get_sandbox(unsafe_no_sandbox=bool(settings.get("unsafe_no_sandbox", False)), include_venv=True)
         nonce = secrets.token_hex(16)
-        files: dict[str, bytes | str] = {
-            "solution.py": program.encode("utf-8", errors="surrogateescape"),
+        runner_settings = {
+            "wall_s": wall,
+            "limits": {
+                "cpu_s": limits.cpu_s,
+                "memory_mb": limits.memory_mb,
+                "file_size_mb": limits.file_size_mb,
+                "open_files": limits.open_files,
+                "processes": limits.processes,
+            },
+        }
+        files: dict[str, bytes | str] = {"solution.py": program.encode("utf-8", errors="surrogatepass")}
+        ro_files: dict[str, bytes | str] = {
             "test_solution.py": str(tests),
             "_budget_pytest.py": _RUNNER,
+            "_budget_harness.py": Path(harness.__file__).read_bytes(),
         }
-        argv = [sys.executable, "-I", "_budget_pytest.py"]
-        res = box.run(argv, files=files, stdin=(nonce + "\n").encode(), limits=limits)
+        argv = [sys.executable, "-I", "../verifier/_budget_pytest.py", json.dumps(runner_settings)]
+        res = box.run(argv, files=files, ro_files=ro_files, stdin=(nonce + "\n").encode(), limits=limits)
         took = time.monotonic() - started
         if res.timed_out:
             return Verdict(passed=False, outcome=Outcome.TIMEOUT, duration_s=took, detail=f"over {wall:g} s")

@@ -624,3 +624,203 @@ def test_budget_verify_survives_poisoned_samples(tmp_path: Path, add: dict[str, 
     assert b"Traceback" not in shown.stderr, shown.stderr.decode(errors="replace")[-2000:]
     shown.stdout.decode("utf-8")
     assert b"\x1b" not in shown.stdout + shown.stderr and b"\x07" not in shown.stdout + shown.stderr
+
+
+# --------------------------------------------------------------------------- state across jobs (item 12)
+
+_IPC = """
+import ctypes, ctypes.util, os
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    libc.mq_open
+    rt = libc
+except AttributeError:
+    rt = ctypes.CDLL(ctypes.util.find_library("rt"), use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+KEY, IPC_CREAT = 0x42554447, 0o1000
+"""
+
+# (plant, probe): the plant leaves something behind; the probe, a later job on the same worker,
+# answers correctly only if it finds it.  The marker of the memory channel is split in two so
+# that the probe's own program text does not contain it.
+STATE_CHANNELS: dict[str, tuple[str, str]] = {
+    **{
+        f"file in {top} after chmod({top!r}, 0)": (
+            body(
+                f"""
+                import os
+                open({top!r} + "/budget-carry", "w").close()
+                os.chmod({top!r}, 0)
+                """
+            ),
+            body(
+                f"""
+                import os
+                try:
+                    os.chmod({top!r}, 0o1777)
+                except OSError:
+                    pass
+                found = os.path.exists({top!r} + "/budget-carry")
+                def add(x, y):
+                    return x + y if found else None
+                """
+            ),
+        )
+        for top in ("/tmp", "/sandbox", "/dev/shm")
+    },
+    "System V shared memory": (
+        body(
+            _IPC
+            + """
+            shmid = libc.shmget(KEY, 4096, IPC_CREAT | 0o666)
+            addr = libc.shmat(shmid, None, 0)
+            ctypes.memmove(addr, b"budget-carry", 12)
+            """
+        ),
+        body(
+            _IPC
+            + """
+            shmid = libc.shmget(KEY, 0, 0)
+            found = False
+            if shmid >= 0:
+                addr = libc.shmat(shmid, None, 0)
+                ok = addr not in (None, ctypes.c_void_p(-1).value)
+                found = ok and ctypes.string_at(addr, 12) == b"budget-carry"
+            def add(x, y):
+                return x + y if found else None
+            """
+        ),
+    ),
+    "System V message queue": (
+        body(_IPC + "libc.msgget(KEY, IPC_CREAT | 0o666)\n"),
+        body(
+            _IPC + "found = libc.msgget(KEY, 0) >= 0\ndef add(x, y):\n    return x + y if found else None\n"
+        ),
+    ),
+    "System V semaphore set": (
+        body(_IPC + "libc.semget(KEY, 1, IPC_CREAT | 0o666)\n"),
+        body(
+            _IPC
+            + "found = libc.semget(KEY, 0, 0) >= 0\ndef add(x, y):\n    return x + y if found else None\n"
+        ),
+    ),
+    "POSIX message queue": (
+        body(_IPC + "rt.mq_open(b'/budget-carry', os.O_CREAT | os.O_RDWR, 0o666, None)\n"),
+        body(
+            _IPC
+            + "found = rt.mq_open(b'/budget-carry', os.O_RDONLY) >= 0\n"
+            + "def add(x, y):\n    return x + y if found else None\n"
+        ),
+    ),
+    "an earlier sample's program text in the harness's memory": (
+        body("# budget-carry-" + "7f3a9c0e1d2b4a5c6e7f8091a2b3c4d5" * 8 + "\n"),
+        body(
+            """
+            half1, half2 = b"budget-carry-", b"7f3a9c0e1d2b4a5c6e7f8091a2b3c4d5" * 8
+            found = False
+            with open("/proc/self/maps") as fh:
+                regions = [line.split()[0] for line in fh if " rw" in line]
+            with open("/proc/self/mem", "rb") as mem:
+                for region in regions:
+                    start, end = (int(v, 16) for v in region.split("-"))
+                    try:
+                        mem.seek(start)
+                        data = mem.read(end - start)
+                    except (OSError, ValueError, OverflowError):
+                        continue
+                    at = data.find(half1)
+                    while at >= 0 and not found:
+                        found = data.startswith(half2, at + len(half1))
+                        at = data.find(half1, at + 1)
+            def add(x, y):
+                return x + y if found else None
+            """
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANNELS))
+def test_no_job_can_shape_the_next(name: str, pool: WorkerPool, add: dict[str, Any]) -> None:
+    """Files in chmod'ed folders, IPC objects and inherited memory do not reach a later job, and a
+    correct sample after a hostile one still passes (no sandbox_violation)."""
+    plant, probe = STATE_CHANNELS[name]
+    assert not run(pool, add, plant, timeout_s=10.0).passed
+    after = run(pool, add, CANONICAL, timeout_s=10.0)
+    assert after.passed, f"a correct sample after the plant ({name}): {after}"
+    assert not run(pool, add, plant, timeout_s=10.0).passed
+    leaked = run(pool, add, probe, timeout_s=10.0)
+    assert not leaked.passed, f"{name} reached the next job: {leaked}"
+    assert run(pool, add, CANONICAL, timeout_s=10.0).passed
+
+
+# --------------------------------------------------------------------------- pytest_file (item 13)
+
+_FAKE_REPORTS = """
+import json, os
+lines = "".join(json.dumps(f) + "\\n" for f in (
+    {"test": "test_solution.py::test_small", "when": "call", "outcome": "passed", "text": ""},
+    {"test": "test_solution.py::test_signs", "when": "call", "outcome": "passed", "text": ""},
+    {"finish": 0, "collected": 2},
+    {"exit": 0},
+)).encode()
+for fd in range(3, 32):
+    try:
+        os.write(fd, lines)
+    except OSError:
+        pass
+"""
+PYTEST_FILE_ATTACKS = {
+    "fake report lines on descriptors 3-31, then os._exit(0) at import": _FAKE_REPORTS + "os._exit(0)\n",
+    "fake report lines, then a wrong function": _FAKE_REPORTS + "def add(a, b):\n    return 0\n",
+    "patch pytest's reporting at import": """
+import _pytest.reports, _pytest.runner
+_pytest.reports.TestReport.outcome = "passed"
+_pytest.reports.TestReport.failed = False
+_pytest.reports.TestReport.passed = True
+def add(a, b):
+    return 0
+""",
+    "replace the test module's assertion helper": """
+import builtins, sys
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+for m in list(sys.modules.values()):
+    if getattr(m, "__name__", "") == "test_solution":
+        m.test_small = m.test_signs = lambda: None
+def add(a, b):
+    return 0
+""",
+    "forged result line with a guessed nonce on every descriptor": """
+import os
+line = b'\\nBUDGET-PYTEST-RESULT ' + b'0' * 32 + b' {"frames": [{"finish": 0, "collected": 1}]}\\n'
+for fd in range(0, 64):
+    try:
+        os.write(fd, line)
+    except OSError:
+        pass
+os._exit(0)
+""",
+}
+PYTEST_TESTS = (
+    "from solution import add\n\n\n"
+    "def test_small():\n    assert add(1, 2) == 3\n\n\n"
+    "def test_signs():\n    assert add(-1, 1) == 0\n"
+)
+
+
+def _pytest_file(program: str) -> Any:
+    from types import SimpleNamespace
+
+    from budget.verify.plugins import load_verifier
+    from budget.verify.sandbox import probe
+
+    problem = SimpleNamespace(id="p", prompt="", tests=PYTEST_TESTS)
+    settings = {"timeout_s": 30, "program": "completion", "unsafe_no_sandbox": not probe().available}
+    return load_verifier("pytest_file").verify(problem, program, settings)
+
+
+@pytest.mark.parametrize("name", sorted(PYTEST_FILE_ATTACKS))
+def test_pytest_file_cannot_be_forged(name: str) -> None:
+    verdict = _pytest_file(PYTEST_FILE_ATTACKS[name])
+    assert not verdict.passed, f"{name}: {verdict}"
+    assert _pytest_file("def add(a, b):\n    return a + b\n").passed  # the control

@@ -26,6 +26,10 @@ from budget.verify.seccomp import seccomp_program
 from budget.verify.streams import kill_group, memfd, pump
 
 WORKDIR = "/sandbox"
+# Files of the checking code (a trusted runner, the tests it runs): beside the working directory,
+# on bubblewrap's root, which is remounted read-only, so the checked program cannot change them.
+# The command reaches them as ``../verifier/NAME`` from its working directory (also unisolated).
+VERIFIER_DIR = "/verifier"
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 # /etc entries a program may need (dynamic linker, time zone, names, certificates, alternatives);
@@ -136,6 +140,7 @@ class Sandbox:
         limits: Limits,
         *,
         file_fds: Mapping[str, int] = {},
+        ro_file_fds: Mapping[str, int] = {},
         env: Mapping[str, str] = {},
         as_pid_1: bool = False,
         seccomp_fd: int | None = None,
@@ -172,7 +177,9 @@ class Sandbox:
             host = Path("/etc") / name
             if host.exists():
                 args += ["--ro-bind", str(host), str(host)]
-        args += ["--dev", "/dev", "--proc", "/proc"]
+        # a private POSIX message queue file system, so that queues a command creates can be
+        # listed and removed (the warm harness empties it between jobs)
+        args += ["--dev", "/dev", "--proc", "/proc", "--mqueue", "/dev/mqueue"]
         tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
         shm_bytes = str(min(limits.tmp_mb, 16) * 1024 * 1024)
         for path, size in (("/tmp", tmp_bytes), (WORKDIR, tmp_bytes), ("/dev/shm", shm_bytes)):
@@ -187,6 +194,10 @@ class Sandbox:
             if parent != WORKDIR:
                 args += ["--dir", parent]
             args += ["--file", str(fd), dest]
+        if ro_file_fds:
+            args += ["--dir", VERIFIER_DIR]
+        for name, fd in ro_file_fds.items():
+            args += ["--file", str(fd), f"{VERIFIER_DIR}/{name}"]
         # bubblewrap's own root and /dev are unbounded tmpfs: read-only, so that the three
         # size-capped ones above are the only places a sample can write (and the harness wipes)
         args += ["--remount-ro", "/dev", "--remount-ro", "/"]
@@ -206,6 +217,7 @@ class Sandbox:
         env: Mapping[str, str] = {},
         pass_fds: Sequence[int] = (),
         file_fds: Mapping[str, int] = {},
+        ro_file_fds: Mapping[str, int] = {},
         cwd: str | None = None,
         as_pid_1: bool = False,
     ) -> tuple[subprocess.Popen[bytes], Cgroup | None]:
@@ -228,7 +240,14 @@ class Sandbox:
             if program is not None:
                 seccomp_fd = memfd("seccomp", program)
                 extra_fds.append(seccomp_fd)
-            bw = self.bwrap_args(limits, file_fds=file_fds, env=env, as_pid_1=as_pid_1, seccomp_fd=seccomp_fd)
+            bw = self.bwrap_args(
+                limits,
+                file_fds=file_fds,
+                ro_file_fds=ro_file_fds,
+                env=env,
+                as_pid_1=as_pid_1,
+                seccomp_fd=seccomp_fd,
+            )
             cmd = [*bw, *self._start_prefix(child_in, child_out, child_err, limits), *argv]
             run_env = {"PATH": SAFE_PATH}
             stdio: tuple[int, int, int] | None = None
@@ -246,7 +265,15 @@ class Sandbox:
                 stdout=subprocess.DEVNULL if stdio is None else stdio[1],
                 stderr=subprocess.DEVNULL if stdio is None else stdio[2],
                 env=run_env,
-                pass_fds=(child_in, child_out, child_err, *pass_fds, *file_fds.values(), *extra_fds),
+                pass_fds=(
+                    child_in,
+                    child_out,
+                    child_err,
+                    *pass_fds,
+                    *file_fds.values(),
+                    *ro_file_fds.values(),
+                    *extra_fds,
+                ),
                 start_new_session=True,
                 close_fds=True,
                 cwd=cwd,
@@ -272,41 +299,56 @@ class Sandbox:
         stdin: bytes = b"",
         limits: Limits | None = None,
         env: Mapping[str, str] | None = None,
+        ro_files: Mapping[str, bytes | str] | None = None,
     ) -> SandboxResult:
         """Run ``argv`` once with ``files`` (relative paths) in the working directory, ``stdin`` fed.
 
-        The stdin/stdout/stderr pipes are not reachable through bubblewrap's reaper (see
-        :meth:`popen`).  A command that must keep its pipes from its own children should make
-        itself non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``).
+        ``ro_files`` (plain names) are put in :data:`VERIFIER_DIR`, ``../verifier`` from the
+        working directory, read-only to the command under bubblewrap (checking code that the
+        checked program must not change).  The stdin/stdout/stderr pipes are not reachable
+        through bubblewrap's reaper (see :meth:`popen`).  A command that must keep its pipes
+        from its own children should make itself non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``).
 
         Never raises for anything the command does; raises :class:`SandboxError` only when the
         sandbox itself cannot be started.
         """
         limits = limits or Limits()
         files = files or {}
+        ro_files = ro_files or {}
         for name in files:
             if name.startswith("/") or ".." in Path(name).parts or not name:
                 raise SandboxError(f"sandbox file name must be relative and stay inside: {name!r}")
+        for name in ro_files:
+            if not name or "/" in name or name in (".", ".."):
+                raise SandboxError(f"read-only sandbox file name must be a plain name: {name!r}")
         fds: dict[str, int] = {}
+        ro_fds: dict[str, int] = {}
         tmpdir: Path | None = None
         try:
             if self.isolated:
                 for name, data in files.items():
                     fds[name] = memfd(name, data.encode() if isinstance(data, str) else data)
+                for name, data in ro_files.items():
+                    ro_fds[name] = memfd(name, data.encode() if isinstance(data, str) else data)
                 cwd = "/"
             else:
                 import tempfile
 
                 tmpdir = Path(tempfile.mkdtemp(prefix="budget-unsafe-"))
-                for name, data in files.items():
-                    path = tmpdir / name
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(data.encode() if isinstance(data, str) else data)
-                cwd = str(tmpdir)
+                work, verifier = tmpdir / "sandbox", tmpdir / "verifier"
+                for directory, entries in ((work, files), (verifier, ro_files)):
+                    directory.mkdir()
+                    for name, data in entries.items():
+                        path = directory / name
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(data.encode() if isinstance(data, str) else data)
+                cwd = str(work)
             start = time.perf_counter()
-            proc, cgroup = self.popen(argv, limits=limits, env=env or {}, file_fds=fds, cwd=cwd)
+            proc, cgroup = self.popen(
+                argv, limits=limits, env=env or {}, file_fds=fds, ro_file_fds=ro_fds, cwd=cwd
+            )
         finally:
-            for fd in fds.values():
+            for fd in (*fds.values(), *ro_fds.values()):
                 os.close(fd)
         try:
             out, err, timed_out = pump(proc, stdin, limits)

@@ -5,13 +5,19 @@ and the usual modules are imported once), it serves jobs from the host (:mod:`bu
 over two pipes.  Three processes per job, so that the sample never shares a process with the
 code that judges it:
 
-* **zygote** (long-lived): reads job header A (the *sample* program: prompt + completion, the
-  entry point, limits) from stdin; moves the job's secret part (test code and a 32-byte random
-  nonce) from stdin into a private pipe with ``splice`` (the bytes never enter a Python
-  process that the sample is forked from); forks the tester; afterwards kills every process
-  left (``kill(-1)`` in its own pid namespace, plus a walk of its descendants; it is a child
-  subreaper, so orphans come back to it), wipes ``/tmp``, ``/sandbox`` and ``/dev/shm``, and
-  writes a ``done`` frame.
+* **zygote** (long-lived): reads a job's header (sizes, the entry point, limits) from stdin,
+  forks the tester, and moves the job's two bodies from stdin into private pipes with
+  ``splice``: the *program* (prompt + completion), read only by the sample process, and the
+  *secret* (test code and a 32-byte random nonce), read only by the tester.  Neither body ever
+  enters the zygote's memory, so no sample (a fork of it) can find an earlier sample's program
+  there.  Afterwards it kills every process left (``kill(-1)`` in its own pid namespace, plus a
+  walk of its descendants; it is a child subreaper, so orphans come back to it) and resets what
+  a job could leave for the next one: the modes of ``/tmp``, ``/sandbox``, ``/dev/shm`` and
+  ``/dev/mqueue`` (a sample may ``chmod`` them to 0) and their contents (files, POSIX message
+  queues, POSIX shared memory and semaphores), and every System V shared memory segment,
+  message queue and semaphore set of the sandbox's IPC namespace.  It then checks that all of
+  that is empty and writes a ``done`` frame saying whether it is (``clean``); a worker that
+  cannot prove it is clean is replaced before its next job.
 * **tester** (per job, trusted code only): forks the sample process, and only then reads the
   test code and the nonce from the private pipe.  It executes the problem's prompt (its helper
   functions and the docstring-only stub) and the test code in its own namespace and calls
@@ -21,9 +27,10 @@ code that judges it:
   returns normally the tester writes ``result`` with the nonce on the result pipe.  It ignores
   catchable signals and is not dumpable (no ptrace, no ``/proc/<pid>/mem`` or ``fd`` by the
   sample, which runs with the same uid and no capabilities).
-* **sample** (per job): closes every descriptor except its request/reply pipes (the result pipe
-  and the secret pipe are gone before any sample code runs), starts a new session, sets fresh
-  rlimits, executes prompt + completion and then answers calls.
+* **sample** (per job): reads its program from its pipe, closes every descriptor except its
+  request/reply pipes (the result pipe and the secret pipe are gone before any sample code
+  runs), starts a new session, sets fresh rlimits, executes prompt + completion and then
+  answers calls.
 
 Why a sample cannot pass without the tests passing: the only accepted proof is a frame carrying
 the nonce, written on a pipe the sample process never holds, by a process it cannot debug or
@@ -53,6 +60,12 @@ from typing import Any, NoReturn
 
 MAX_FRAME = 16 * 1024 * 1024
 MAX_SECRET = 1024 * 1024
+MAX_PROGRAM = 16 * 1024 * 1024
+# the writable places of the sandbox besides /tmp and the working directory (bubblewrap's
+# --tmpfs /dev/shm and --mqueue /dev/mqueue); the zygote resets and empties them after each job
+SHARED_DIRS = ("/dev/shm", "/dev/mqueue")
+SYSV_IPC = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+IPC_RMID = 0
 NONCE_LEN = 32
 OUTPUT_KEEP = 2048
 BIG_INT = 10**1000
@@ -276,12 +289,15 @@ def sweep(pidns: bool) -> None:
         time.sleep(0.001)
 
 
-def _wipe(paths: list[str]) -> None:
-    """Empty the writable directories (a sample's ``chmod 000`` on a folder is undone first)."""
-    for top in paths:
+def _wipe(dirs: dict[str, int]) -> None:
+    """Restore each directory's mode (a sample may ``chmod`` it, or a folder in it, to 0), then
+    empty it."""
+    for top, mode in dirs.items():
         with contextlib.suppress(OSError):
-            for root, dirs, _ in os.walk(top):
-                for d in dirs:
+            os.chmod(top, mode)
+        with contextlib.suppress(OSError):
+            for root, subdirs, _ in os.walk(top):
+                for d in subdirs:
                     with contextlib.suppress(OSError):
                         os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
         with contextlib.suppress(OSError):
@@ -294,14 +310,60 @@ def _wipe(paths: list[str]) -> None:
                         os.unlink(path)
 
 
+def _sysv_objects() -> list[tuple[str, int]]:
+    """Every System V IPC object of this IPC namespace: (kind, id), from ``/proc/sysvipc``."""
+    found = []
+    for kind, _ in SYSV_IPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}", "rb") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        found += [(kind, int(row.split()[1])) for row in rows if row.strip()]
+    return found
+
+
+def _remove_sysv_ipc() -> None:
+    """Remove every System V shared memory segment, message queue and semaphore set (the zygote
+    has the uid of whoever created them, so ``IPC_RMID`` is allowed)."""
+    objects = _sysv_objects()
+    if not objects:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = dict(SYSV_IPC)
+    for kind, ident in objects:
+        if kind == "sem":
+            libc.semctl(ident, 0, IPC_RMID)
+        else:
+            getattr(libc, calls[kind])(ident, IPC_RMID, None)
+
+
+def reset(dirs: dict[str, int]) -> bool:
+    """Undo what a job may have left for the next one; ``True`` when all of it is provably gone:
+    each directory has its mode back and is empty, and no System V IPC object is left."""
+    _remove_sysv_ipc()
+    _wipe(dirs)
+    try:
+        for top, mode in dirs.items():
+            if os.stat(top).st_mode & 0o7777 != mode or os.listdir(top):
+                return False
+    except OSError:
+        return False
+    return not _sysv_objects()
+
+
 # --------------------------------------------------------------------------- sample process
 
 
-def _sample(job: dict[str, Any], req: int, rep: int, out: int, workdir: str) -> NoReturn:
+def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, workdir: str) -> NoReturn:
     """The untrusted side: run the program, then answer calls.  Never returns."""
     try:
         import fcntl
 
+        program = read_exact(program_fd, int(job["program_len"])).decode("utf-8", "surrogatepass")
+        os.close(program_fd)
         os.setsid()
         devnull = os.open("/dev/null", os.O_RDWR)
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (devnull, out, req, rep)]
@@ -326,12 +388,15 @@ def _sample(job: dict[str, Any], req: int, rep: int, out: int, workdir: str) -> 
         with contextlib.suppress(BaseException):
             write_all(4, frame({"init": False, "error": f"sandbox setup: {_describe(exc)}"}))
         os._exit(70)
-    namespace: dict[str, Any] = {"__name__": "__sample__", "__builtins__": builtins}
+    # entry-point mode: every call goes to job["entry_point"]; module mode (no entry point, the
+    # pytest_file runner): a call names its function, and {"get": name} asks what a name is
+    entry = job.get("entry_point")
+    namespace: dict[str, Any] = {"__name__": str(job.get("module", "__sample__")), "__builtins__": builtins}
     try:
-        exec(compile(job["program"], "<sample>", "exec"), namespace)
-        fn = namespace[job["entry_point"]]
-        if not callable(fn):
-            raise TypeError(f"{job['entry_point']} is not callable")
+        exec(compile(program, "<sample>", "exec"), namespace)
+        fn = namespace[entry] if entry is not None else None
+        if entry is not None and not callable(fn):
+            raise TypeError(f"{entry} is not callable")
         write_all(4, frame({"init": True}))
     except BaseException as exc:
         with contextlib.suppress(BaseException):
@@ -343,9 +408,16 @@ def _sample(job: dict[str, Any], req: int, rep: int, out: int, workdir: str) -> 
         except BaseException:
             os._exit(0)
         try:
-            args = decode(call["args"])
-            kwargs = decode(call["kwargs"])
-            value = fn(*args, **kwargs)
+            if entry is None and "get" in call:
+                value = namespace[str(call["get"])]
+                if callable(value):
+                    write_all(4, frame({"callable": True}))
+                    continue
+            else:
+                args = decode(call["args"])
+                kwargs = decode(call["kwargs"])
+                target = fn if entry is not None else namespace[str(call["name"])]
+                value = target(*args, **kwargs)
         except BaseException as exc:
             reply: dict[str, Any] = {"exc": type(exc).__name__, "msg": _describe(exc)}
         else:
@@ -443,20 +515,27 @@ class _Channel:
         except (ValueError, RecursionError) as exc:
             raise SampleDied("the sample broke the protocol") from exc
 
-    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any], name: str | None = None) -> Any:
+        """Call the sample's function (its entry point, or ``name`` in module mode)."""
+        try:
+            request = {"args": encode(list(args)), "kwargs": encode(kwargs)}
+        except TypeError as exc:
+            raise HarnessError(f"cannot pass the test's argument to the sample: {exc}") from exc
+        if name is not None:
+            request["name"] = name
+        return self.request(request)
+
+    def request(self, request: dict[str, Any]) -> Any:
+        """One exchange with the sample; the first failure is remembered and raised again."""
         if self.failure is not None:
             raise self.failure
         try:
-            return self._call(args, kwargs)
+            return self._exchange(frame(request))
         except (SampleDied, SampleTimeout, BadReturn, HarnessError) as exc:
             self.failure = exc
             raise
 
-    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            message = frame({"args": encode(list(args)), "kwargs": encode(kwargs)})
-        except TypeError as exc:
-            raise HarnessError(f"cannot pass the test's argument to the sample: {exc}") from exc
+    def _exchange(self, message: bytes) -> Any:
         try:
             write_all(self.req, message)
         except OSError as exc:
@@ -469,6 +548,8 @@ class _Channel:
                 return decode(reply["ok"])
             except (ValueError, TypeError, RecursionError, OverflowError) as exc:
                 raise SampleDied("the sample broke the protocol") from exc
+        if reply.get("callable") is True:
+            return CALLABLE
         if "bad" in reply:
             raise BadReturn(str(reply["bad"])[:300])
         name = str(reply.get("exc", "Exception"))
@@ -479,18 +560,22 @@ class HarnessError(BaseException):
     """The test itself cannot run (not the sample's fault)."""
 
 
+CALLABLE = object()
+"""What :meth:`_Channel.request` returns when a name in the sample's module is a function."""
+
+
 class BadReturn(BaseException):
     """The sample returned something that is not plain data."""
 
 
-def _tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: str) -> NoReturn:
+def _tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd: int, workdir: str) -> NoReturn:
     try:
-        _run_tester(job, secret_fd, result_fd, workdir)
+        _run_tester(job, program_fd, secret_fd, result_fd, workdir)
     finally:
         os._exit(0)
 
 
-def _run_tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: str) -> None:
+def _run_tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd: int, workdir: str) -> None:
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -498,8 +583,8 @@ def _run_tester(job: dict[str, Any], secret_fd: int, result_fd: int, workdir: st
     if sample_pid == 0:
         os.close(secret_fd)
         os.close(result_fd)
-        _sample(job, req_r, rep_w, out_w, workdir)
-    for fd in (req_r, rep_w, out_w):
+        _sample(job, program_fd, req_r, rep_w, out_w, workdir)
+    for fd in (req_r, rep_w, out_w, program_fd):
         os.close(fd)
     started = time.monotonic()
     outcome, detail = "error", ""
@@ -602,6 +687,126 @@ def _failed_line(exc: AssertionError) -> str:
     return f"assertion failed{where}" + (f": {message}" if message else "")
 
 
+# --------------------------------------------------------------------------- pytest_file runner
+
+
+PYTEST_TAG = "BUDGET-PYTEST-RESULT"
+
+
+def pytest_main(
+    test_file: str, program_file: str, module: str, limits: dict[str, int], wall_s: float
+) -> None:
+    """The ``pytest_file`` runner (trusted; one run per sandbox; see ``verifiers/pytest_file.py``).
+
+    The same split as the warm harness: the *sample* process (:func:`_sample` in module mode)
+    loads the program and answers calls; pytest runs here, in a process the sample cannot
+    debug, with ``module`` in ``sys.modules`` as a proxy whose functions forward each call to
+    the sample and whose other names are fetched as plain data.  The nonce is read from stdin
+    after the fork; per-test reports stay in this process's memory; only this process, after
+    pytest returned, writes the result line (the tag, the nonce, the reports) on the stdout it
+    inherited, which the sample process never holds.  ``test_file`` and this code live in a
+    directory the sample cannot write (the sandbox's read-only ``/verifier``), so nothing it
+    writes is imported here.
+    """
+    _prctl(PR_SET_DUMPABLE, 0)
+    if _prctl(PR_GET_DUMPABLE, 0) != 0:
+        raise SystemExit("budget pytest runner: cannot make itself non-dumpable")
+    result_fd = os.dup(1)
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    out_r, out_w = os.pipe()
+    program_fd = os.open(program_file, os.O_RDONLY)
+    job = {
+        "program_len": os.fstat(program_fd).st_size,
+        "entry_point": None,
+        "module": module,
+        "limits": limits,
+    }
+    sample_pid = os.fork()
+    if sample_pid == 0:
+        os.close(result_fd)
+        _sample(job, program_fd, req_r, rep_w, out_w, os.getcwd())
+    for fd in (req_r, rep_w, out_w, program_fd):
+        os.close(fd)
+    nonce = sys.stdin.readline().strip()  # after the fork: the sample process never had it
+    output = os.open("/tmp/budget-pytest-output.txt", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    chan = _Channel(req_w, rep_r, out_r, time.monotonic() + wall_s)
+    frames: list[dict[str, Any]] = []
+    try:
+        init = chan.receive()
+    except (SampleDied, SampleTimeout) as exc:
+        init = {"init": False, "error": f"the program ended while loading ({exc})"}
+    if type(init) is not dict or init.get("init") is not True:
+        error = init.get("error", "") if type(init) is dict else ""
+        frames.append({"load_error": str(error)[:300]})
+    else:
+        frames = _run_pytest(test_file, module, chan)
+    with contextlib.suppress(OSError):
+        os.killpg(sample_pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(sample_pid, 0)
+    tail = bytes(chan.output[-600:]).decode("utf-8", "replace")
+    with contextlib.suppress(OSError):
+        size = os.lseek(output, 0, os.SEEK_END)
+        os.lseek(output, max(0, size - 600), os.SEEK_SET)
+        tail += os.read(output, 600).decode("utf-8", "replace")
+    result = {"frames": frames[-2000:], "tail": tail[-600:]}
+    write_all(result_fd, ("\n" + PYTEST_TAG + " " + nonce + " " + json.dumps(result) + "\n").encode())
+    os._exit(0)
+
+
+def _run_pytest(test_file: str, module: str, chan: _Channel) -> list[dict[str, Any]]:
+    """Run pytest on ``test_file`` with ``module`` as a proxy of the sample; its reports."""
+    import types
+
+    class Proxy(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            try:
+                value = chan.request({"get": name})
+            except KeyError:
+                raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+            if value is not CALLABLE:
+                return value
+
+            def forward(*args: Any, **kwargs: Any) -> Any:
+                return chan.call(args, kwargs, name)
+
+            forward.__name__ = forward.__qualname__ = name
+            return forward
+
+    sys.modules[module] = Proxy(module)
+    frames: list[dict[str, Any]] = []
+
+    class Plugin:
+        def pytest_collectreport(self, report: Any) -> None:
+            if report.failed:
+                frames.append({"collect_error": str(report.nodeid), "text": report.longreprtext[-500:]})
+
+        def pytest_runtest_logreport(self, report: Any) -> None:
+            text = report.longreprtext[-300:] if report.failed else ""
+            frames.append(
+                {"test": report.nodeid, "when": report.when, "outcome": report.outcome, "text": text}
+            )
+
+        def pytest_sessionfinish(self, session: Any, exitstatus: Any) -> None:
+            frames.append({"finish": int(exitstatus), "collected": int(session.testscollected)})
+
+    import pytest
+
+    directory, name = os.path.split(os.path.abspath(test_file))
+    os.chdir(directory)
+    args = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", directory, name]
+    code = pytest.main(args, plugins=[Plugin()])
+    frames.append({"exit": int(code)})
+    if chan.failure is not None:  # a test swallowed the sample's death or a bad return: it counts
+        frames.append({"sample_failure": _describe(chan.failure)})
+    return frames
+
+
 # --------------------------------------------------------------------------- zygote
 
 
@@ -623,42 +828,82 @@ def zygote(pidns: bool, preload: bool = True) -> None:
     import gc
 
     gc.freeze()  # the preloaded modules' objects: children never scan (and so never copy) them
-    scratch = [tempfile.gettempdir(), os.getcwd(), "/dev/shm"] if pidns else []
+    scratch: dict[str, int] = {}
+    if pidns:
+        for top in (tempfile.gettempdir(), os.getcwd(), *SHARED_DIRS):
+            with contextlib.suppress(OSError):
+                scratch[top] = os.stat(top).st_mode & 0o7777
     write_all(result_fd, frame({"kind": "ready", "pid": os.getpid(), "pidns": pidns}))
     os.dup2(devnull, 2)
+    import fcntl
+
     while True:
         try:
             job = read_frame(0)
         except EOFError:
             return
-        secret_len = int(job["secret_len"])
-        if not 0 < secret_len <= MAX_SECRET:
+        secret_len, program_len = int(job["secret_len"]), int(job["program_len"])
+        if not (0 < secret_len <= MAX_SECRET and 0 <= program_len <= MAX_PROGRAM):
             return
+        program_r, program_w = os.pipe()
         secret_r, secret_w = os.pipe()
         with contextlib.suppress(OSError):
-            import fcntl
-
-            fcntl.fcntl(secret_w, 1031, MAX_SECRET)  # F_SETPIPE_SZ
-        moved = 0
-        while moved < secret_len:
-            n = os.splice(0, secret_w, secret_len - moved)
-            if n == 0:
-                return
-            moved += n
-        os.close(secret_w)
+            # F_SETPIPE_SZ: the whole secret fits, so the zygote never waits on the tester
+            fcntl.fcntl(secret_w, 1031, MAX_SECRET)
         workdir = tempfile.mkdtemp(prefix="job-")
         pid = os.fork()
         if pid == 0:
             os.close(0)
-            _tester(job, secret_r, result_fd, workdir)
+            os.close(program_w)
+            os.close(secret_w)
+            _tester(job, program_r, secret_r, result_fd, workdir)
+        os.close(program_r)
         os.close(secret_r)
+        # the bodies go from stdin to the pipes in the kernel (they never enter this process):
+        # the program first (the sample reads it as soon as it exists), then the secret
+        ok = _splice(program_len, program_w) and _splice(secret_len, secret_w)
         status = 0
         with contextlib.suppress(ChildProcessError):
             _, status = os.waitpid(pid, 0)
         sweep(pidns)
         shutil.rmtree(workdir, ignore_errors=True)
-        _wipe(scratch)
-        write_all(result_fd, frame({"kind": "done", "seq": job["seq"], "tester_status": status}))
+        clean = reset(scratch) if pidns else True
+        write_all(
+            result_fd,
+            frame({"kind": "done", "seq": job["seq"], "tester_status": status, "clean": clean}),
+        )
+        if not ok:
+            return
+
+
+def _splice(size: int, dest: int) -> bool:
+    """Move ``size`` bytes from stdin to ``dest`` and close it; ``False`` when stdin ended first."""
+    moved = 0
+    try:
+        while moved < size:
+            n = os.splice(0, dest, size - moved)
+            if n == 0:
+                return False
+            moved += n
+    except OSError:  # the reader went away (the sample died before reading its program)
+        _drain(size - moved)
+        return True
+    finally:
+        os.close(dest)
+    return True
+
+
+def _drain(size: int) -> None:
+    """Consume ``size`` bytes of stdin without keeping them (to /dev/null, in the kernel)."""
+    null = os.open("/dev/null", os.O_WRONLY)
+    try:
+        while size > 0:
+            n = os.splice(0, null, size)
+            if n == 0:
+                return
+            size -= n
+    finally:
+        os.close(null)
 
 
 if __name__ == "__main__":

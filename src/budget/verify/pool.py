@@ -3,9 +3,12 @@
 A :class:`Worker` is one bubblewrap sandbox holding a long-lived harness process
 (:mod:`budget.verify.harness`, the "zygote"): Python starts and imports the usual modules once,
 then each job costs two ``fork`` calls inside the sandbox instead of a new sandbox and a new
-interpreter.  Isolation between jobs: every process a job started is killed, the private
-``/tmp`` is wiped, each sample gets fresh rlimits; a worker whose harness dies or overruns is
-killed whole (process group, pid namespace, cgroup) and replaced.
+interpreter.  Isolation between jobs: every process a job started is killed; the writable
+directories get their modes back and are emptied, System V IPC objects and POSIX message queues
+are removed; a sample's program reaches only its own process (never the long-lived harness it is
+forked from); each sample gets fresh rlimits.  A worker whose harness cannot prove it is clean
+after a job, dies or overruns is killed whole (process group, pid namespace, cgroup) and
+replaced.
 
 A :class:`WorkerPool` holds two workers per CPU (``os.sched_getaffinity``); threads borrow a
 worker per job, so :func:`run_python_tests` is safe to call from many threads at once.
@@ -158,10 +161,13 @@ class Worker:
         secret = harness.frame({"prompt": job.prompt, "test": job.test}) + nonce.encode()
         if len(secret) > harness.MAX_SECRET:
             return _verdict(Outcome.ERROR, started, f"test code over {harness.MAX_SECRET} bytes")
+        program = (job.prompt + job.completion + "\n").encode("utf-8", "surrogatepass")
+        if len(program) > harness.MAX_PROGRAM:
+            return _verdict(Outcome.FAIL, started, f"program over {harness.MAX_PROGRAM} bytes")
         header = harness.frame(
             {
                 "seq": self._seq,
-                "program": job.prompt + job.completion + "\n",
+                "program_len": len(program),
                 "entry_point": job.entry_point,
                 "timeout_s": job.timeout_s,
                 "secret_len": len(secret),
@@ -176,14 +182,14 @@ class Worker:
         )
         try:
             assert self.proc.stdin is not None
-            self.proc.stdin.write(header + secret)
+            self.proc.stdin.write(header + program + secret)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self.close()
             return _verdict(Outcome.SANDBOX_VIOLATION, started, "the harness was gone before the job")
         deadline = started + job.timeout_s + GRACE_S
         result: dict[str, Any] | None = None
-        forged = False
+        forged = clean = False
         try:
             while True:
                 msg = self._read_frame(deadline)
@@ -195,6 +201,7 @@ class Worker:
                         forged = True
                 elif kind == "done" and msg.get("seq") == self._seq:
                     status = int(msg.get("tester_status", 0))
+                    clean = msg.get("clean") is True
                     break
                 else:
                     forged = True
@@ -204,8 +211,10 @@ class Worker:
         except WorkerDied:
             self.close()
             return _verdict(Outcome.SANDBOX_VIOLATION, started, "the sandbox's harness process was killed")
-        if forged or self._buf:
-            self.close()  # someone else wrote on the result pipe: do not trust this worker again
+        if forged or self._buf or not clean:
+            # someone else wrote on the result pipe, or the harness could not prove that this job
+            # left nothing behind: do not give this worker another job
+            self.close()
         if forged:
             return _verdict(Outcome.SANDBOX_VIOLATION, started, "a frame without this job's nonce was seen")
         if result is None:
