@@ -407,6 +407,8 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
             call = read_frame(3)
         except BaseException:
             os._exit(0)
+        value: Any
+        target: Any
         try:
             if entry is None and "get" in call:
                 value = namespace[str(call["get"])]

@@ -28,7 +28,7 @@ def printable(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
     becomes its Python escape (``\\x1b``, ``\\u202e``, ``\\ud800``); a longer text is cut and
     ends with ``…[cut]``.
     """
-    out = []
+    out: list[str] = []
     size = 0
     for ch in text:
         piece = ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
