@@ -407,8 +407,6 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
             call = read_frame(3)
         except BaseException:
             os._exit(0)
-        value: Any
-        target: Any
         try:
             if entry is None and "get" in call:
                 value = namespace[str(call["get"])]
@@ -418,8 +416,8 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
             else:
                 args = decode(call["args"])
                 kwargs = decode(call["kwargs"])
-                target = fn if entry is not None else namespace[str(call["name"])]
-                value = target(*args, **kwargs)
+                func: Any = fn if entry is not None else namespace[str(call["name"])]
+                value = func(*args, **kwargs)
         except BaseException as exc:
             reply: dict[str, Any] = {"exc": type(exc).__name__, "msg": _describe(exc)}
         else:
