@@ -73,15 +73,26 @@ def test_a_verifier_that_raises_costs_only_its_own_row(monkeypatch: pytest.Monke
         def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
             if completion == "boom":
                 raise RuntimeError("verifier bug")
-            if completion == "\udcff":
-                completion.encode("utf-8")  # raises UnicodeEncodeError, as writing it to a file would
+            if completion == "encode":
+                "\udcff".encode("utf-8")  # raises UnicodeEncodeError, as writing it to a file would
+            seen.append(completion)
             return Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.0)
 
+    seen: list[str] = []
     monkeypatch.setattr(verification, "_plugin", lambda name: Flaky())
-    verdicts = verify_batch(_math_task(), [("a", "ok"), ("a", "boom"), ("b", "\udcff"), ("c", "ok")])
-    assert [v.outcome for v in verdicts] == [Outcome.PASS, Outcome.ERROR, Outcome.ERROR, Outcome.PASS]
+    rows = [("a", "ok"), ("a", "boom"), ("b", "encode"), ("c", "ok"), ("c", "x\udcff")]
+    verdicts = verify_batch(_math_task(), rows)
+    assert [v.outcome for v in verdicts] == [
+        Outcome.PASS,
+        Outcome.ERROR,
+        Outcome.ERROR,
+        Outcome.PASS,
+        Outcome.PASS,
+    ]
     assert "RuntimeError: verifier bug" in verdicts[1].detail
     assert "UnicodeEncodeError" in verdicts[2].detail
+    # a lone surrogate is no character: the verifier sees U+FFFD, as a UTF-8 decoder would give
+    assert "x\ufffd" in seen and not any("\udcff" in c for c in seen)
 
 
 def test_no_sandbox_is_refused_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
