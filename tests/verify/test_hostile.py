@@ -671,15 +671,18 @@ STATE_CHANNELS: dict[str, tuple[str, str]] = {
     "System V shared memory": (
         body(
             _IPC
-            + """
+            + textwrap.dedent(
+                """
             shmid = libc.shmget(KEY, 4096, IPC_CREAT | 0o666)
             addr = libc.shmat(shmid, None, 0)
             ctypes.memmove(addr, b"budget-carry", 12)
             """
+            )
         ),
         body(
             _IPC
-            + """
+            + textwrap.dedent(
+                """
             shmid = libc.shmget(KEY, 0, 0)
             found = False
             if shmid >= 0:
@@ -689,6 +692,7 @@ STATE_CHANNELS: dict[str, tuple[str, str]] = {
             def add(x, y):
                 return x + y if found else None
             """
+            )
         ),
     ),
     "System V message queue": (
@@ -773,11 +777,9 @@ for fd in range(3, 32):
 PYTEST_FILE_ATTACKS = {
     "fake report lines on descriptors 3-31, then os._exit(0) at import": _FAKE_REPORTS + "os._exit(0)\n",
     "fake report lines, then a wrong function": _FAKE_REPORTS + "def add(a, b):\n    return 0\n",
-    "patch pytest's reporting at import": """
-import _pytest.reports, _pytest.runner
-_pytest.reports.TestReport.outcome = "passed"
-_pytest.reports.TestReport.failed = False
-_pytest.reports.TestReport.passed = True
+    "patch pytest at import so that tests do nothing": """
+import _pytest.python
+_pytest.python.Function.runtest = lambda self: None
 def add(a, b):
     return 0
 """,
@@ -787,6 +789,19 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 for m in list(sys.modules.values()):
     if getattr(m, "__name__", "") == "test_solution":
         m.test_small = m.test_signs = lambda: None
+def add(a, b):
+    return 0
+""",
+    "plant a conftest.py and a fake pytest beside the tests": """
+import os
+hook = "import _pytest.python\n_pytest.python.Function.runtest = lambda self: None\n"
+for d in ("/verifier", "../verifier", "/sandbox", "/tmp", "."):
+    for name in ("conftest.py", "pytest.py", "_budget_harness.py"):
+        try:
+            with open(os.path.join(d, name), "w") as fh:
+                fh.write(hook)
+        except OSError:
+            pass
 def add(a, b):
     return 0
 """,
