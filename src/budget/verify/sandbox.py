@@ -26,8 +26,10 @@ What the sandbox gives every command:
   ipc, uts, cgroup; ``--die-with-parent`` and ``--new-session`` (no terminal injection);
 * file system: ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin`` as on the host) and an allow-list
   of ``/etc`` files read-only, fresh ``/dev`` and ``/proc``, a size-capped private tmpfs at
-  ``/tmp``, ``/dev/shm`` and the working directory ``/sandbox`` (where ``files`` are copied);
-  everything else, bubblewrap's root included, is read-only.  The user's home, the project,
+  ``/tmp``, ``/dev/shm`` and the working directory ``/sandbox`` (where ``files`` are copied),
+  the IPC namespace's own POSIX message queue file system at ``/dev/mqueue``, and the checking
+  code's ``ro_files`` in ``/verifier``; everything else, bubblewrap's root (and so
+  ``/verifier``) included, is read-only.  The user's home, the project,
   ``/run`` (daemon sockets) and every other path are absent;
 * seccomp (x86_64): a filter that makes about fifty system calls fail with EPERM (ptrace,
   keyrings, BPF, perf, io_uring, userfaultfd, mount and namespace calls, modules, kexec, ...;
