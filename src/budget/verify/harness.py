@@ -579,7 +579,10 @@ def _run_tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd:
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
     out_r, out_w = os.pipe()
-    sample_pid = os.fork()
+    try:
+        sample_pid = os.fork()
+    except OSError as exc:  # no process left (limits): still a verdict, not a silent exit
+        sample_pid, fork_error = -1, exc
     if sample_pid == 0:
         os.close(secret_fd)
         os.close(result_fd)
@@ -591,6 +594,13 @@ def _run_tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd:
     secret = read_frame(secret_fd)
     nonce = read_exact(secret_fd, NONCE_LEN).decode()
     os.close(secret_fd)
+    if sample_pid < 0:
+        message = f"harness: cannot start the sample process: {_describe(fork_error)}"
+        write_all(
+            result_fd,
+            frame({"kind": "result", "nonce": nonce, "outcome": "error", "detail": message, "output": ""}),
+        )
+        return
     chan = _Channel(req_w, rep_r, out_r, started + float(job["timeout_s"]))
     try:
         tests: dict[str, Any] = {"__name__": "__tests__", "__builtins__": builtins}
@@ -885,7 +895,7 @@ def _splice(size: int, dest: int) -> bool:
             if n == 0:
                 return False
             moved += n
-    except OSError:  # the reader went away (the sample died before reading its program)
+    except BrokenPipeError:  # the reader went away (the sample died before reading its program)
         _drain(size - moved)
         return True
     finally:
