@@ -4,10 +4,10 @@ What it checks.  The answer is *extracted* from the sample (and from the referen
 reference is a worked solution): by default the last ``\\boxed{...}`` / ``\\fbox{...}`` (MATH;
 nested braces balanced), else the last ``#### 42`` line (GSM8K), else the last "the answer is X",
 else the last number.  Both answers are *normalised* (``$``, ``\\text{}`` wrappers, ``\\dfrac``,
-``\\left``/``\\right``, thousands separators of an answer that is one number, a trailing period) and compared: equal strings or
-equal exact numbers pass at once; anything else goes to ``math-verify`` (Hugging Face), which
-parses both with SymPy and checks symbolic equivalence (``1/2 = 0.5 = \\frac12``,
-``(x+1)^2 = x^2+2x+1``, unordered sets).
+``\\left``/``\\right``, thousands separators of an answer that is one number, a trailing
+period) and compared: equal strings or equal exact numbers pass at once; anything else goes to
+``math-verify`` (Hugging Face), which parses both with SymPy and checks symbolic equivalence
+(``1/2 = 0.5 = \\frac12``, ``(x+1)^2 = x^2+2x+1``, unordered sets).
 
 Settings: ``extract`` (``auto`` | ``boxed`` | ``gsm8k`` | ``answer_is`` | ``last_number`` |
 ``whole``), ``timeout_s`` (per comparison, default 5).
