@@ -127,6 +127,39 @@ class FaultMix:
         return None
 
 
+# --- outcome modes (helper `outcomes`, issue 9 items 8-11) --------------------------------------
+@dataclass
+class OutcomeModes:
+    """Misbehaviours about what a run ends with, what it is told of the server and what it stores.
+
+    ``reject_status``: every generation request is answered with this HTTP status (e.g. 400: every
+    request rejected; 401: a missing key).  ``slots``: serve llama.cpp's ``GET /props``
+    (``total_slots``) and ``GET /slots`` (one entry per slot) with this many slots.
+    ``poison_text``: every choice's text is this string (lone surrogates, NUL, terminal escapes,
+    megabytes), sent as JSON escapes the way a real server would.
+    """
+
+    reject_status: int | None = None
+    slots: int | None = None
+    poison_text: str | None = None
+
+    def route(self, method: str, path: str) -> tuple[int, bytes] | None:
+        """The reply to a non-generation request this mode serves, if any."""
+        if self.slots is not None and method == "GET" and path == "/props":
+            return 200, json.dumps({"total_slots": self.slots, "default_generation_settings": {}}).encode()
+        if self.slots is not None and method == "GET" and path == "/slots":
+            return 200, json.dumps([{"id": i, "is_processing": False} for i in range(self.slots)]).encode()
+        return None
+
+    def rejection(self) -> tuple[int, bytes] | None:
+        if self.reject_status is None:
+            return None
+        return self.reject_status, b'{"error":{"message":"request rejected by the stub"}}'
+
+
+# --- end of outcome modes -------------------------------------------------------------------------
+
+
 @dataclass
 class Stats:
     requests: int = 0
@@ -149,6 +182,7 @@ class StubServer:
         seed: int = 0,
         latency_s: float = 0.0,
         llama_usage: bool = False,
+        outcomes: OutcomeModes | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -156,6 +190,7 @@ class StubServer:
         self.rng = random.Random(seed)
         self.latency_s = latency_s
         self.llama_usage = llama_usage
+        self.outcomes = outcomes or OutcomeModes()
         self.host = host
         self.port = port
         self.stats = Stats()
@@ -203,6 +238,10 @@ class StubServer:
         if method == "GET" and path == "/stats":
             await self._send(writer, 200, json.dumps(self.stats.__dict__).encode())
             return True
+        served = self.outcomes.route(method, path)
+        if served is not None:
+            await self._send(writer, *served)
+            return True
         if method == "POST" and path == "/tokenize":
             doc = json.loads(body or b"{}")
             text = doc.get("content", doc.get("prompt", ""))
@@ -228,6 +267,8 @@ class StubServer:
         choices, counts = [], []
         for i in range(n):
             text = answer(prompt, chat=chat, seed=seed, choice=i)
+            if self.outcomes.poison_text is not None:
+                text = self.outcomes.poison_text
             for s in stops:
                 cut = text.find(s)
                 if cut >= 0:
@@ -266,6 +307,10 @@ class StubServer:
         self.stats.log.append((time.monotonic(), fault or ""))
         if fault is not None:
             self.stats.faults[fault] += 1
+        rejected = self.outcomes.rejection()
+        if rejected is not None:
+            await self._send(writer, *rejected)
+            return True
         if fault == "429":
             await self._send(
                 writer, 429, b'{"error":{"message":"rate limited"}}', {"Retry-After": self.faults.retry_after}
