@@ -113,3 +113,13 @@ class BudgetExhaustedError(BudgetError):
 
 class LocalModelError(BackendError):
     """The local model server cannot be installed, started or stopped (``budget local``)."""
+
+
+class RunFailedError(BackendError):
+    """A run that ended without buying anything it could use (every request failed or was
+    rejected, or the backend stopped it); ``result`` is its summary (status ``failed``, with the
+    reason in ``error``), already recorded in the store, for the CLI to show before the error."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result

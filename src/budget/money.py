@@ -31,6 +31,21 @@ def usd(value: object, *, what: str = "amount") -> Decimal:
     return d
 
 
+#: The largest cap or budget budget accepts: a trillion dollars.  Larger amounts are a typo, and
+#: the optimizer's floats (``budget.planner``) cannot represent a share of them exactly.
+MAX_DOLLARS = Decimal(10) ** 12
+
+
+def positive_dollars(value: object, *, what: str = "--dollars") -> Decimal:
+    """A budget or cap: a finite, positive amount of at most :data:`MAX_DOLLARS`."""
+    amount = usd(value, what=what)
+    if amount <= 0:
+        raise InputError(f"{what} must be positive, got {value}")
+    if amount > MAX_DOLLARS:
+        raise InputError(f"{what} must be at most ${MAX_DOLLARS:,}, got {value}")
+    return amount
+
+
 def to_micro(amount: Decimal, *, round_up: bool = False) -> int:
     """Dollars to integer micro-dollars (half-even, or ceiling for reservations)."""
     rounding = ROUND_CEILING if round_up else ROUND_HALF_EVEN

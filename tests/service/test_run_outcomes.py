@@ -5,6 +5,7 @@ fits; concurrency follows the server's slots; hostile text is stored and shown s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -132,7 +133,8 @@ def test_concurrency_follows_the_servers_slots_and_is_reported(db: str) -> None:
     assert chosen.concurrency == 5 and "--concurrency" in chosen.concurrency_source
     with Store(db) as store:
         run = store.get_run(auto.run_id)
-    assert run.settings["request"]["concurrency"] == 2
+    # the choice is recorded; the request keeps "auto" so that a resume sizes it again
+    assert run.settings["concurrency"]["chosen"] == 2 and run.settings["request"]["concurrency"] is None
 
 
 # --- item 11: hostile text -------------------------------------------------------------------------
@@ -185,4 +187,5 @@ def test_display_escapes_terminal_controls_and_markup() -> None:
     render_run(result, Console(file=out, force_terminal=True, width=200))
     text = out.getvalue()
     assert "\x1b]0;owned" not in text and "\x1b[2J" not in text and "\x00" not in text
-    assert "[bold red]markup[/]" in text  # shown literally, not interpreted
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # rich's own colours
+    assert "[bold red]markup[/]" in plain and "\\x1b]0;owned\\x07" in plain  # literal, escaped

@@ -44,8 +44,11 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     """
     payload = result.model_dump_json(indent=2)
     if export is not None:
-        export.parent.mkdir(parents=True, exist_ok=True)
-        export.write_text(payload + "\n", encoding="utf-8")
+        try:
+            export.parent.mkdir(parents=True, exist_ok=True)
+            export.write_text(payload + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {export}: {exc.strerror or exc}") from None
     if json_out:
         typer.echo(payload)
         return

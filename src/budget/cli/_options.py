@@ -24,7 +24,10 @@ Machine = Annotated[
 Mode = Annotated[str, typer.Option(help="completion (raw prompt) or chat.")]
 MaxTokens = Annotated[int, typer.Option(help="Most output tokens per sample.")]
 Temperature = Annotated[float, typer.Option(help="Sampling temperature.")]
-Concurrency = Annotated[int, typer.Option(help="Requests in flight per backend.")]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(help="Requests in flight per backend (default: a local server's slots, else 8)."),
+]
 Backend = Annotated[str, typer.Option(help="auto, litellm, server (with --api-base) or vllm.")]
 UnsafeNoSandbox = Annotated[
     bool, typer.Option("--unsafe-no-sandbox", help="Run generated code without the sandbox.")

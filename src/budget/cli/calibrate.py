@@ -43,7 +43,7 @@ def calibrate_command(
     seed: Annotated[int, typer.Option(help="Seed of the pilot's requests and of the fit's bootstrap.")] = 0,
     max_tokens: MaxTokens = 512,
     temperature: Temperature = 0.8,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = None,
     backend: Backend = "auto",
     verify: Annotated[str, typer.Option(help="Verifier tiers to run: both or verifier.")] = "both",
     unsafe_no_sandbox: UnsafeNoSandbox = False,

@@ -52,7 +52,7 @@ def run_command(
     seed: Annotated[int, typer.Option(help="Run seed (each request's seed derives from it).")] = 0,
     max_tokens: MaxTokens = 512,
     temperature: Temperature = 0.8,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = None,
     n_per_request: Annotated[
         int | None, typer.Option(help="Samples per request (the API's n); default: 1 for servers.")
     ] = None,
@@ -101,8 +101,14 @@ def run_command(
         resume=resume,
         db=db,
     )
-    with RunProgress() as progress:
-        result = execute_run(request, progress=progress)
+    from budget.errors import RunFailedError
+
+    try:
+        with RunProgress() as progress:
+            result = execute_run(request, progress=progress)
+    except RunFailedError as failed:  # the summary (status failed, the reason) first, then the error
+        emit(failed.result, "run:render_run", json_out=json_out)  # type: ignore[arg-type]
+        raise
     emit(result, "run:render_run", json_out=json_out)
     if result.status == "interrupted":
         raise SystemExit(130)

@@ -77,6 +77,7 @@ class ModelTally:
     failed_samples: int = 0
     retries: int = 0
     unattributed_micro: int = 0
+    last_error: str = ""  # why the last failed request failed (for the run's outcome)
 
 
 @dataclass
@@ -147,6 +148,7 @@ class RunnerAccounts:
         state = self._states[model]
         unit.problem.pending -= len(unit.indices)
         self.tallies[model].failed_samples += len(unit.indices)
+        self.tallies[model].last_error = why
         state.consecutive_failures += 1
         if state.consecutive_failures >= self.settings.max_consecutive_failures:
             self._fatal(

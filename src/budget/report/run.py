@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from budget.money import fmt_usd, from_micro
+from budget.report.text import markup_safe
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
@@ -80,7 +81,7 @@ class RunProgress:
 def render_run(result: RunResult, console: Console) -> None:
     """The summary table of a finished (or stopped) run."""
     console.print(
-        f"[bold]run {result.run_id}[/bold] on {result.task}: {result.stop_reason} "
+        f"[bold]run {markup_safe(result.run_id)}[/bold] on {markup_safe(result.task)}: {result.stop_reason} "
         f"({result.status}); spent {fmt_usd(result.spent)} of {fmt_usd(result.cap)}; "
         f"{result.samples} samples in {result.elapsed_s:.1f}s"
     )
@@ -96,7 +97,7 @@ def render_run(result: RunResult, console: Console) -> None:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for m in result.models:
         table.add_row(
-            m.model,
+            markup_safe(m.model),
             str(m.samples),
             f"{m.problems_solved}/{result.problems}",
             fmt_usd(m.spent),
@@ -105,6 +106,10 @@ def render_run(result: RunResult, console: Console) -> None:
         )
     console.print(table)
     notes = []
+    if result.error:
+        notes.append(f"[bold red]failed:[/bold red] {markup_safe(result.error)}")
+    if result.concurrency_source:
+        notes.append(f"{result.concurrency} requests in flight ({markup_safe(result.concurrency_source)})")
     if result.unattributed:
         notes.append(f"{fmt_usd(result.unattributed)} charged for failed or interrupted requests")
     if result.lost_in_flight:
@@ -113,7 +118,9 @@ def render_run(result: RunResult, console: Console) -> None:
         notes.append("samples were not verified (--verify none)")
     if result.status != "finished":
         notes.append(
-            f"resume with: budget run --resume {result.run_id}" + (f" --db {result.db}" if result.db else "")
+            markup_safe(
+                f"resume with: budget run --resume {result.run_id}" + (f" --db {result.db}" if result.db else "")
+            )
         )
     for n in notes:
         console.print(f"  {n}")

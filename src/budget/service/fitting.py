@@ -18,6 +18,10 @@ from budget.curves import CoverageCurve
 from budget.errors import DataError, InputError
 
 SCHEMA_VERSION = 1
+#: The most samples of one problem a counts file may report: the bootstrap resamples each
+#: problem's samples with numpy's hypergeometric sampler, which takes populations below 10^9.
+MAX_NUM_SAMPLES = 10**9 - 1
+
 REQUIRED = ("model", "problem_id", "num_samples", "num_correct")
 DEFAULT_PREDICT = (1, 10, 100, 1_000, 10_000)
 LEVEL = 0.9
@@ -127,6 +131,10 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
         c = _int(r["num_correct"], "num_correct", line, path)
         if n == 0:
             raise DataError(f"{path.name} line {line}: num_samples is 0")
+        if n > MAX_NUM_SAMPLES:
+            raise DataError(
+                f"{path.name} line {line}: num_samples {r['num_samples'].strip()} is above {MAX_NUM_SAMPLES:,}"
+            )
         if c > n:
             raise DataError(f"{path.name} line {line}: num_correct {c} exceeds num_samples {n}")
         if (model, pid) in seen:

@@ -9,8 +9,8 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from budget.catalog import catalog_candidates, load_catalog
-from budget.errors import InputError, UnknownNameError
-from budget.money import usd
+from budget.errors import UnknownNameError
+from budget.money import positive_dollars
 from budget.planner import Candidate, PlanResult, PlanSettings, Policy, plan
 from budget.pricing import PriceBook, default_price_book
 
@@ -45,10 +45,7 @@ class PlanRequest(BaseModel):
 
     @classmethod
     def parse(cls, dollars: str, **kw: object) -> PlanRequest:
-        amount = usd(dollars, what="--dollars")
-        if amount <= 0:
-            raise InputError(f"--dollars must be positive, got {dollars}")
-        return cls.model_validate({"dollars": amount, **kw})
+        return cls.model_validate({"dollars": positive_dollars(dollars, what="--dollars"), **kw})
 
 
 def _select(

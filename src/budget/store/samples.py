@@ -23,6 +23,29 @@ from budget.store.tables import SampleRow, VerdictRow
 from budget.verify.protocol import Outcome, Verdict
 
 
+#: The most characters of one text (a completion, a verdict's detail) the store keeps; the rest
+#: is cut and a marker says how long the text was.  A sample that long is a runaway reply.
+MAX_STORED_TEXT = 1_000_000
+
+_UNSTORABLE = {0: "\ufffd"}  # NUL: PostgreSQL's text cannot hold it
+
+
+def storable_text(text: str, *, limit: int = MAX_STORED_TEXT) -> str:
+    """``text`` as the store keeps it: valid Unicode with no NUL, at most ``limit`` characters.
+
+    Lone surrogates (which no UTF-8 database can encode) and NUL become U+FFFD; a longer text
+    is cut and ends with ``[budget: truncated, N characters in all]``.  Everything else (terminal
+    escapes included) is kept as is: it is data, escaped when shown (``budget.report.text``).
+    """
+    if len(text) > limit:
+        text = f"{text[:limit]}\n[budget: truncated, {len(text)} characters in all]"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (e.g. from a JSON "\\ud800" escape)
+        text = "".join("\ufffd" if 0xD800 <= ord(c) < 0xE000 else c for c in text)
+    return text.translate(_UNSTORABLE) if "\x00" in text else text
+
+
 class SampleStore(StoreBase):
     """Writing samples (in bulk, idempotently), setting verdicts, reading samples back."""
 
@@ -64,7 +87,10 @@ class SampleStore(StoreBase):
         return new
 
     def _sample_values(self, x: SampleRecord) -> dict[str, Any]:
-        digest = x.completion_hash or (text_hash(x.completion) if x.completion is not None else "")
+        completion = None if x.completion is None else storable_text(x.completion, limit=len(x.completion))
+        digest = x.completion_hash or (text_hash(completion) if completion is not None else "")
+        if completion is not None:
+            completion = storable_text(completion)
         return {
             "run_id": x.run_id,
             "model": x.model,
@@ -73,7 +99,7 @@ class SampleStore(StoreBase):
             "sample_index": x.sample_index,
             "seed": x.seed,
             "prompt_hash": x.prompt_hash,
-            "completion": x.completion,
+            "completion": completion,
             "completion_hash": digest,
             "prompt_tokens": x.prompt_tokens,
             "output_tokens": x.output_tokens,
@@ -168,7 +194,7 @@ def _verdict_values(sample_id: int, tier: str, v: Verdict) -> dict[str, Any]:
         "passed": v.passed,
         "outcome": v.outcome.value,
         "duration_s": v.duration_s,
-        "detail": v.detail,
+        "detail": storable_text(v.detail),
     }
 
 

@@ -20,6 +20,8 @@ def _allocations(
     request: RunRequest, n_problems: int
 ) -> tuple[list[tuple[str, int, int]], dict[str, Any] | None]:
     """(model, problems, samples per problem) per model, and the plan document if any."""
+    if request.samples is not None and request.plan_file is not None:
+        raise InputError("give --plan FILE or --samples K, not both (the plan says how many samples)")
     if request.samples is not None:
         if not request.models:
             raise InputError("--models is required with --samples")
@@ -65,13 +67,14 @@ def _allocations(
 
 
 def _plan_inputs(path: Path) -> dict[str, Any]:
-    """The ``inputs`` of a plan file (task, policy, ...); empty when unreadable."""
+    """The ``inputs`` of a plan file (task, problems, policy, ...); an error when unreadable."""
     import json
 
     try:
-        inputs = json.loads(path.read_text(encoding="utf-8"))["inputs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the plan {path}: {exc}") from exc
+    inputs = doc.get("inputs") if isinstance(doc, dict) else None
     return inputs if isinstance(inputs, dict) else {}
 
 

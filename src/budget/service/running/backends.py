@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from budget.errors import InputError, PricingError, UnknownNameError
+from budget.errors import BackendError, InputError, PricingError, UnknownNameError
 from budget.service.running.request import TIERS_OF, RunRequest
 
 if TYPE_CHECKING:
     from budget.executor.backends.base import Backend
     from budget.executor.costs import CostModel
+    from budget.executor.records import Prompt
     from budget.tasks import Task
     from budget.verify.protocol import Verdict
 
@@ -106,3 +107,144 @@ def _verifier(task: Task, request: RunRequest) -> Callable[[str, str], Mapping[s
         }
 
     return verify
+
+
+# --- before anything is bought: can the backends be reached, and how hard may they be pushed -----
+#: Requests in flight per backend when neither ``--concurrency`` nor the server says otherwise.
+DEFAULT_CONCURRENCY = 8
+
+
+def _server_slots(request: RunRequest) -> tuple[int | None, str]:
+    """Reach the OpenAI-compatible server at ``--api-base`` and read its parallel slots.
+
+    llama.cpp's server answers ``GET /props`` with ``total_slots`` (and ``GET /slots`` with one
+    entry per slot); vLLM and hosted APIs have neither, which is fine (None).  A server that
+    cannot be reached at all ends the run here, before a run is created or a cent is reserved.
+    """
+    import httpx
+
+    from budget.executor.backends.openai_server import normalise_base_url
+    from budget.report.text import printable
+
+    assert request.api_base is not None
+    base = normalise_base_url(request.api_base)
+    root = base.rsplit("/v1", 1)[0] if base.endswith("/v1") else base
+    key = request.api_key.get_secret_value() if request.api_key is not None else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    timeout = httpx.Timeout(min(request.timeout_s, 10.0))
+    try:
+        with httpx.Client(timeout=timeout, headers=headers, verify=not base.startswith("http://")) as http:
+            for path in ("/props", "/slots"):
+                reply = http.get(root + path)
+                if reply.status_code != 200:
+                    continue
+                try:
+                    doc = reply.json()
+                    slots = int(doc["total_slots"]) if path == "/props" else len(doc)
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if 0 < slots <= 1024:
+                    return slots, f"GET {path}"
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise BackendError(
+            f"cannot reach the server at {base} ({printable(str(exc)) or type(exc).__name__}): is it "
+            "running (budget local start)? else fix --api-base"
+        ) from None
+    except httpx.HTTPError:
+        return None, ""  # reachable, but it does not say how many requests it serves at once
+    return None, ""
+
+
+def _missing_keys(request: RunRequest, models: Sequence[str]) -> None:
+    """Refuse a litellm run whose provider keys are not set (it would only collect auth errors)."""
+    if request.api_base:
+        return  # a server the user pointed at: it decides whether it wants a key
+    from budget.executor.backends.litellm_api import import_litellm
+
+    litellm = import_litellm()
+    for m in models:
+        try:
+            env = litellm.validate_environment(model=m)
+        except Exception:  # a model litellm cannot map: its own error comes at the first request
+            continue
+        missing = [str(k) for k in env.get("missing_keys") or []]
+        if missing:
+            raise InputError(
+                f"missing API key for {m}: set {' and '.join(missing)} "
+                "(or point --api-base at an OpenAI-compatible server)"
+            )
+
+
+def _sizing(request: RunRequest, models: Sequence[str]) -> tuple[RunRequest, str]:
+    """Check the backends can be used and choose the concurrency (say which, and why).
+
+    ``--concurrency`` wins; else a local server's parallel slots (more requests than slots only
+    queue on the server, where they run into their timeouts and are charged); else
+    :data:`DEFAULT_CONCURRENCY`.  Returns the request with ``concurrency`` set, and the reason.
+    """
+    kind = request.backend
+    if kind == "auto":
+        kind = "server" if request.api_base else "litellm"
+    slots, where = (None, "")
+    if kind == "server" and request.api_base:
+        slots, where = _server_slots(request)
+    elif kind == "litellm":
+        _missing_keys(request, models)
+    if request.concurrency is not None:
+        chosen, why = request.concurrency, "--concurrency"
+    elif slots is not None:
+        chosen, why = slots, f"the server's {slots} slots ({where})"
+    else:
+        chosen, why = DEFAULT_CONCURRENCY, "default"
+    return request.model_copy(update={"concurrency": chosen}), why
+
+
+def _one_request_fits(
+    request: RunRequest,
+    costs: Mapping[str, CostModel],
+    prompts: Mapping[str, Prompt],
+    cap_micro: int,
+    spent_micro: int,
+) -> None:
+    """Refuse, before anything is created, a cap that cannot hold one request's worst case.
+
+    The ledger reserves a request's worst-case cost before sending it (``budget.executor.ledger``);
+    if the cheapest single-sample request of every model is above what is left of the cap, the
+    run could only stop with nothing bought.  The message names the settings that would fit: the
+    cap it needs, or the largest ``--max-tokens`` (token prices) or ``--timeout`` (machine time)
+    whose worst case fits.
+    """
+    from budget.executor.records import GenerationRequest
+    from budget.money import fmt_usd, from_micro
+
+    def worst(model: str, max_tokens: int, timeout_s: float) -> int:
+        return costs[model].worst_case_micro(
+            GenerationRequest(
+                model=model, prompt=prompts[model], n=1, max_tokens=max_tokens, timeout_s=timeout_s
+            )
+        )
+
+    left_micro = cap_micro - spent_micro
+    needs = {m: worst(m, request.max_tokens, request.timeout_s) for m in prompts}
+    if not needs or min(needs.values()) <= left_micro:
+        return
+    model = min(needs, key=lambda m: needs[m])
+    need = needs[model]
+    fixes = [f"--dollars ${from_micro(need + spent_micro)}"]
+    lo, hi = 0, request.max_tokens - 1  # the largest max_tokens that fits, by bisection (monotone)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if worst(model, mid, request.timeout_s) <= left_micro:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo > 0 and worst(model, lo, request.timeout_s) < need:
+        fixes.append(f"--max-tokens {lo}")
+    elif worst(model, request.max_tokens, 1.0) <= left_micro:  # machine time: the timeout is the bound
+        seconds = request.timeout_s * left_micro / max(1, need)
+        fixes.append(f"--timeout {max(1, int(seconds))}")
+    raise InputError(
+        f"the cap leaves {fmt_usd(from_micro(left_micro))}, below one request's worst case "
+        f"({fmt_usd(from_micro(need))} for {model}: prompt + {request.max_tokens} output tokens, "
+        f"{request.timeout_s:g}s); nothing could be bought: pass {' or '.join(fixes)}"
+    )

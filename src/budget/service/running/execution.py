@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from budget.errors import InputError, StoreError
 from budget.money import from_micro, to_micro, usd
 from budget.service.running.allocation import _allocations, _plan_inputs, _work
-from budget.service.running.backends import _backends, _costs, _verifier
+from budget.service.running.backends import _backends, _costs, _one_request_fits, _sizing, _verifier
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
-from budget.service.running.result import _result
+from budget.service.running.result import _failure, _result
 from budget.service.running.store_writer import StoreWriter
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ def _resume_request(store: Store, request: RunRequest) -> tuple[RunRequest, Any]
     session = {k: v for k, v in request.model_dump().items() if k in _SESSION_FIELDS and v is not None}
     if request.dollars is not None:
         session["dollars"] = request.dollars
-    merged = RunRequest.model_validate({**stored, **session, "resume": run.run_id, "db": request.db})
+    merged = RunRequest.model_validate(
+        {**stored, **session, "resume": run.run_id, "db": request.db, "api_key": request.api_key}
+    )
     return merged, run
 
 
@@ -75,6 +77,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         plan_inputs = _plan_inputs(request.plan_file) if request.plan_file is not None else {}
         if not request.task and plan_inputs.get("task"):
             request = request.model_copy(update={"task": str(plan_inputs["task"])})
+        if request.problems is None and isinstance(plan_inputs.get("problems"), int):
+            request = request.model_copy(update={"problems": plan_inputs["problems"]})  # the plan's
         if request.policy is None:  # the plan's policy, else fixed
             planned = plan_inputs.get("policy")
             request = request.model_copy(update={"policy": planned if planned == "until-pass" else "fixed"})
@@ -103,13 +107,21 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         if cap_dollars is None:
             raise InputError("--dollars is required (the hard cap)")
         costs, snapshots = _costs(request, models)
+        planned = sum(min(a[1], len(problem_ids)) * a[2] for a in allocations)
+        if request.resume is None or len(store.finished_keys(run_id)) < planned:  # something to buy
+            _one_request_fits(
+                request, costs, _cheapest_prompts(task, problem_ids, models, request.mode),
+                to_micro(cap_dollars), prior_spent,
+            )  # fmt: skip
+        stored_request = request.model_dump(mode="json")  # as asked (concurrency None: sized anew)
+        request, concurrency_source = _sizing(request, models)
         backends = _backends(request, models)
         verify = _verifier(task, request)
         if verify is not None:  # refuse before paying for anything if verification cannot run
             verify(problem_ids[0], "")
         if request.resume is None:
             settings = {
-                "request": request.model_dump(mode="json"),
+                "request": stored_request,
                 "allocations": [list(a) for a in allocations],
             }
             if store.task_size(task.name) != len(task.problems):  # recorded once per store
@@ -124,7 +136,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             run_id = run_record.run_id
             store.record_prices(run_id, snapshots)
         else:
-            settings["request"] = request.model_dump(mode="json")
+            settings["request"] = stored_request
+        settings["concurrency"] = {"chosen": request.concurrency, "source": concurrency_source}
         # the lost reservations are now part of the spend: a later resume must not count them again
         settings["ledger"] = {"spent_micro": prior_spent, "reserved_micro": 0}
         store.update_run(run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings)
@@ -192,18 +205,40 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             StopReason.INTERRUPTED: RunStatus.INTERRUPTED,
             StopReason.ERROR: RunStatus.FAILED,
         }[outcome.stop_reason]
-        store.update_run(run_id, status=status, spent=from_micro(outcome.spent_micro))
+        reason = _failure(outcome)
+        if reason:
+            status = RunStatus.FAILED
+        store.update_run(run_id, status=status, spent=from_micro(outcome.spent_micro), note=reason)
         result = _result(
             store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost, existing
         )
-        result = result.model_copy(update={"db": store_location.display(store.url)})
-        if outcome.stop_reason is StopReason.ERROR:
-            from budget.errors import BackendError
+        result = result.model_copy(
+            update={
+                "db": store_location.display(store.url),
+                "error": reason,
+                "concurrency": request.concurrency or 0,
+                "concurrency_source": concurrency_source,
+            }
+        )
+        if reason:
+            from budget.errors import RunFailedError
 
-            raise BackendError(f"{outcome.error} (run {run_id} stopped; resume with --resume {run_id})")
+            raise RunFailedError(f"{reason} (run {run_id} stopped; resume with --resume {run_id})", result)
         return result
     finally:
         store.close()
+
+
+def _cheapest_prompts(task: Any, problem_ids: Sequence[str], models: Sequence[str], mode: str) -> dict[str, Any]:
+    """The shortest prompt each model may be sent (its cheapest request's prompt)."""
+    from budget.executor.prompts import build_prompt
+    from budget.executor.records import Mode
+
+    prompts = [build_prompt(task, task.problem(p), Mode(mode)) for p in problem_ids]
+    if not prompts:
+        return {}
+    shortest = min(prompts, key=lambda p: len(p.all_text()))
+    return dict.fromkeys(models, shortest)
 
 
 async def _run_and_close(runner: Any, work: Sequence[ProblemWork], backends: Mapping[str, Backend]) -> Any:

@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from budget import SCHEMA_VERSION
 from budget.errors import InputError
-from budget.money import USD, usd
+from budget.money import USD, positive_dollars
 
 if TYPE_CHECKING:
     from budget.executor.runner import Progress
@@ -36,13 +36,16 @@ class SamplingOptions(BaseModel):
     problems: int | None = Field(default=None, gt=0)
     samples: int | None = Field(default=None, gt=0)
     api_base: str | None = None
+    #: A key taken from ``--api-base``'s userinfo: this session only, never dumped or stored.
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     prices: list[str] = Field(default_factory=list)
     machine: str | None = None
     mode: Literal["completion", "chat"] = "completion"
     seed: int = 0
     max_tokens: int = Field(default=512, gt=0)
-    temperature: float = Field(default=0.8, ge=0)
-    concurrency: int = Field(default=8, gt=0, le=1024)
+    temperature: float = Field(default=0.8, ge=0, le=100, allow_inf_nan=False)
+    #: Requests in flight per backend; None: sized from the backend (a local server's slots).
+    concurrency: int | None = Field(default=None, gt=0, le=1024)
     backend: Literal["auto", "litellm", "server", "vllm"] = "auto"
     verify: VerifyTiers = "both"
     unsafe_no_sandbox: bool = False
@@ -51,16 +54,39 @@ class SamplingOptions(BaseModel):
     @classmethod
     def parse(cls, dollars: str | None = None, **kw: Any) -> Self:
         """Validate ``kw`` with ``dollars`` (a command-line string) as exact, positive USD."""
-        amount = None
-        if dollars is not None:
-            amount = usd(dollars, what="--dollars")
-            if amount <= 0:
-                raise InputError(f"--dollars must be positive, got {dollars}")
+        amount = None if dollars is None else positive_dollars(dollars, what="--dollars")
         return cls.model_validate({"dollars": amount, **kw})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_the_url(cls, data: Any) -> Any:
+        """``--api-base http://user:KEY@host`` -> ``api_base http://host`` and the key kept apart.
+
+        The request is stored with the run in plain text: the key must never be part of it.  It
+        is used for this session only (``api_key``, excluded from every dump); a resume takes it
+        from ``--api-base`` again or from ``$BUDGET_API_KEY``.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("api_base"), str):
+            return data
+        from urllib.parse import urlsplit, urlunsplit
+
+        try:
+            parts = urlsplit(data["api_base"].strip())
+            host = parts.hostname or ""
+            port = parts.port
+        except ValueError as exc:
+            raise InputError(f"--api-base is not a URL ({exc})") from None
+        if "@" not in parts.netloc:
+            return data
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+        out = {**data, "api_base": urlunsplit(parts._replace(netloc=netloc))}
+        if parts.password or parts.username:
+            out.setdefault("api_key", parts.password or parts.username)
+        return out
 
     def sampling(self) -> dict[str, Any]:
         """These shared settings as keyword arguments (to build another request from them)."""
-        return self.model_dump(include=set(SamplingOptions.model_fields))
+        return {**self.model_dump(include=set(SamplingOptions.model_fields)), "api_key": self.api_key}
 
 
 class RunRequest(SamplingOptions):
@@ -69,7 +95,8 @@ class RunRequest(SamplingOptions):
     policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
     top_p: float = Field(default=0.95, gt=0, le=1)
     n_per_request: int | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0)
+    #: At most a day: with --machine the timeout is also each request's reservation.
+    timeout_s: float = Field(default=120.0, gt=0, le=86400, allow_inf_nan=False)
     max_attempts: int = Field(default=8, gt=0)
     backoff_base_s: float = Field(default=0.5, ge=0)
     verify_workers: int = Field(default=2, gt=0)
@@ -106,6 +133,9 @@ class RunResult(BaseModel):
     verified: str = "both"
     db: str = ""
     error: str = ""
+    #: requests in flight per backend, and where that number came from
+    concurrency: int = 0
+    concurrency_source: str = ""
 
 
 ProgressCallback = Callable[["Progress"], None]

@@ -66,3 +66,28 @@ def _result(
         elapsed_s=round(elapsed, 3),
         verified=request.verify,
     )
+
+
+def _failure(outcome: Any) -> str:
+    """Why a run that ended on its own terms failed, in words a person can act on; '' if it did not.
+
+    A run fails when the runner stopped on an error (authentication, a server that keeps
+    refusing, a store that cannot keep samples), or when it bought nothing although requests
+    were made and every one of them failed or was rejected.  A run stopped by its cap after
+    buying nothing cannot happen: such a cap is refused before the run starts.
+    """
+    from budget.executor.runner import StopReason
+    from budget.report.text import printable
+
+    if outcome.stop_reason is StopReason.ERROR:
+        return printable(str(outcome.error), limit=500) or "the run stopped on an error"
+    if outcome.stop_reason is StopReason.INTERRUPTED:
+        return ""
+    tallies = list(outcome.tallies.values())
+    failed = sum(t.failed_samples for t in tallies)
+    if failed == 0 or sum(t.samples for t in tallies) > 0:
+        return ""
+    last = printable(next((t.last_error for t in reversed(tallies) if t.last_error), ""), limit=500)
+    if last.startswith("rejected: "):
+        return f"every request was rejected ({failed} samples); last: {last.removeprefix('rejected: ')}"
+    return f"every request failed ({failed} samples); last: {last}"
