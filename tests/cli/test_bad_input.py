@@ -10,16 +10,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.fakes.stub_server import StubServer
 
 from budget.store import Store
-from tests.fakes.stub_server import StubServer
 
 CLI = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
 
 
-def budget(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def budget(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", CLI, *args], capture_output=True, text=True, check=False, env=env, timeout=timeout
+        [sys.executable, "-c", CLI, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=timeout,
     )
 
 

@@ -11,11 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.fakes.stub_server import OutcomeModes, StubServer
 
 from budget.errors import BackendError, BudgetError, InputError
 from budget.service.running import RunRequest, execute_run
 from budget.store import Store
-from tests.fakes.stub_server import OutcomeModes, StubServer
 
 
 @pytest.fixture
@@ -88,7 +88,9 @@ def _plan(tmp_path: Path, dollars: float, problems: int, k: int) -> Path:
     doc = {
         "schema_version": 1,
         "inputs": {"dollars": dollars, "task": "humaneval", "problems": problems, "policy": "fixed"},
-        "recommendation": {"allocations": [{"model": "stub", "problems": problems, "samples_per_problem": k}]},
+        "recommendation": {
+            "allocations": [{"model": "stub", "problems": problems, "samples_per_problem": k}]
+        },
     }
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -189,3 +191,23 @@ def test_display_escapes_terminal_controls_and_markup() -> None:
     assert "\x1b]0;owned" not in text and "\x1b[2J" not in text and "\x00" not in text
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # rich's own colours
     assert "[bold red]markup[/]" in plain and "\\x1b]0;owned\\x07" in plain  # literal, escaped
+
+
+def test_sample_raising_a_surrogate_does_not_stick_the_run_or_rebuy_on_resume(db: str) -> None:
+    """The sample's code raises ``ValueError(chr(0xd800))``: its verdict's detail holds a lone
+    surrogate.  The run must finish with every verdict stored, and a resume must buy nothing."""
+    # the sample's code is this fixed line (no model wrote it): run unsandboxed where bwrap is absent
+    server = serve(poison_text="    raise ValueError(chr(0xd800))\n")
+    try:
+        first = execute_run(req(server.url, db, verify="verifier", unsafe_no_sandbox=True))
+        bought = server.stats.requests
+        again = execute_run(RunRequest(resume=first.run_id, db=db, api_base=server.url))
+    finally:
+        server.stop()
+    assert first.status == "finished" and first.samples == 2
+    assert again.status == "finished" and server.stats.requests == bought  # nothing bought twice
+    with Store(db) as store:
+        samples = store.samples(run_id=first.run_id, with_verdicts=True)
+        assert store.get_run(first.run_id).status.value == "finished"
+    assert len(samples) == 2 and all("verifier" in s.verdicts for s in samples)
+    assert all(not s.verdicts["verifier"].passed and "ValueError" in s.verdicts["verifier"].detail for s in samples)

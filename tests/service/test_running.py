@@ -143,22 +143,41 @@ def test_resume_after_a_kill_counts_reservations_lost_in_flight_once(stub: StubS
     assert third.lost_in_flight == 0 and third.spent == second.spent
 
 
-def test_unreachable_server_fails_the_run_with_a_resume_hint(db: str) -> None:
-    from budget.errors import BackendError
+def test_server_dying_mid_run_fails_the_run_with_the_reason_and_no_charge_for_refusals(db: str) -> None:
+    """A server that stops after the first sample: the run ends failed, says why (error, store),
+    keeps what it bought, and refused connections (never sent, never billed) cost nothing."""
+    from budget.errors import RunFailedError
+
+    server = StubServer(seed=1)
+    server.start_in_thread()
+
+    stopped: list[bool] = []
+
+    def stop_after_first(p: object) -> None:
+        if getattr(p, "samples", 0) >= 1 and not stopped:
+            stopped.append(True)
+            server.stop()
 
     req = RunRequest.model_validate(
         {
             "task": "humaneval", "models": ["stub"], "dollars": "1", "problems": 4, "samples": 3,
-            "api_base": "http://127.0.0.1:9/v1", "prices": ["stub=3,15"], "db": db, "verify": "none",
-            "max_attempts": 1,
+            "api_base": server.url, "prices": ["stub=3,15"], "db": db, "verify": "none",
+            "max_attempts": 2, "backoff_base_s": 0.01, "concurrency": 1,
         }
     )  # fmt: skip
-    with pytest.raises(BackendError, match="resume with --resume"):
-        execute_run(req)
+    try:
+        with pytest.raises(RunFailedError, match="resume with --resume") as info:
+            execute_run(req, progress=stop_after_first)
+    finally:
+        if not stopped:
+            server.stop()
+    result = info.value.result
+    assert result.status == "failed" and "cannot connect" in result.error
     with Store(db) as store:
         (run,) = store.runs()
-        assert run.status.value == "failed" and run.spent == 0  # refused connections cost nothing
-        assert store.samples(run_id=run.run_id) == []
+        samples = store.samples(run_id=run.run_id)
+        assert run.status.value == "failed" and "cannot connect" in run.note
+        assert len(samples) >= 1 and run.spent == sum((s.cost for s in samples), Decimal(0))
 
 
 def test_plan_file_policy_is_used(stub: StubServer, db: str, tmp_path: Path) -> None:

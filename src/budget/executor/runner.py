@@ -261,7 +261,7 @@ class Runner(RunnerAccounts):
             if not records:  # a retry could not be afforded: back to the workers, which
                 # retries it as single samples or stops when even those do not fit
                 unit.problem.pending -= len(unit.indices)
-                unit.problem.remaining = sorted([*unit.problem.remaining, *unit.indices])
+                unit.problem.remaining.give_back(unit.indices)
         except RequestRejectedError as exc:
             self._fail(model, unit, f"rejected: {exc}")
         except (TransientBackendError, TimeoutError) as exc:

@@ -13,7 +13,7 @@ that the policy would not have bought sequentially.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,7 +32,7 @@ class ProblemWork:
     model: str
     problem_id: str
     prompt: Prompt
-    indices: tuple[int, ...]
+    indices: Sequence[int]  # a range for a fresh problem: a billion samples cost no memory
     solved: bool = False  # accepted in an earlier session (until-pass skips it)
     done: int = 0  # samples already bought in earlier sessions
 
@@ -52,10 +52,53 @@ class RunnerSettings:
     max_consecutive_failures: int = 5
 
 
+class _Remaining:
+    """The sample indices of a problem still to buy, in increasing order, without listing them.
+
+    A problem's indices (usually ``range(k)``) are consumed from the front; indices handed back
+    (a request that could not be retried) are kept apart and go first.  Memory is O(handed back),
+    not O(k): ``--samples 1000000000`` costs nothing until bought.
+    """
+
+    def __init__(self, indices: Sequence[int]) -> None:
+        self._base = indices
+        self._pos = 0
+        self._back: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._base) - self._pos + len(self._back)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._back
+        for i in range(self._pos, len(self._base)):
+            yield self._base[i]
+
+    def __getitem__(self, key: slice) -> list[int]:
+        """Only ``[:n]``: the first ``n`` indices."""
+        n = len(self) if key.stop is None else key.stop
+        head = self._back[:n]
+        rest = max(0, n - len(head))
+        return head + list(self._base[self._pos : self._pos + rest])
+
+    def remove(self, index: int) -> None:
+        if index in self._back:
+            self._back.remove(index)
+        elif self._pos < len(self._base) and self._base[self._pos] == index:
+            self._pos += 1
+        else:
+            raise ValueError(f"sample index {index} is not next to buy")
+
+    def give_back(self, indices: Sequence[int]) -> None:
+        self._back = sorted([*self._back, *indices])
+
+
 @dataclass
 class _Problem:
     work: ProblemWork
-    remaining: list[int]
+    remaining: _Remaining
     solved: bool
     pending: int = 0  # samples in flight or awaiting a verdict
 
@@ -69,7 +112,7 @@ class _Unit:
 class _ModelState:
     def __init__(self, model: str, work: Sequence[ProblemWork], max_n: int, policy: RunPolicy) -> None:
         self.model = model
-        self.problems = [_Problem(w, list(w.indices), w.solved) for w in work]
+        self.problems = [_Problem(w, _Remaining(w.indices), w.solved) for w in work]
         self.max_n = 1 if policy is RunPolicy.UNTIL_PASS else max(1, max_n)
         self.policy = policy
         self.cursor = 0

@@ -119,7 +119,8 @@ def render_run(result: RunResult, console: Console) -> None:
     if result.status != "finished":
         notes.append(
             markup_safe(
-                f"resume with: budget run --resume {result.run_id}" + (f" --db {result.db}" if result.db else "")
+                f"resume with: budget run --resume {result.run_id}"
+                + (f" --db {result.db}" if result.db else "")
             )
         )
     for n in notes:

@@ -24,7 +24,9 @@ def printable(text: str, *, limit: int = 2000) -> str:
     for ch in head:
         if unicodedata.category(ch) in _ESCAPED_CATEGORIES:
             code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
         else:
             out.append(ch)
     shown = "".join(out)

@@ -133,7 +133,8 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
             raise DataError(f"{path.name} line {line}: num_samples is 0")
         if n > MAX_NUM_SAMPLES:
             raise DataError(
-                f"{path.name} line {line}: num_samples {r['num_samples'].strip()} is above {MAX_NUM_SAMPLES:,}"
+                f"{path.name} line {line}: num_samples {r['num_samples'].strip()} "
+                f"is above {MAX_NUM_SAMPLES:,}"
             )
         if c > n:
             raise DataError(f"{path.name} line {line}: num_correct {c} exceeds num_samples {n}")

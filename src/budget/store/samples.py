@@ -22,7 +22,6 @@ from budget.store.records import SampleKey, SampleRecord
 from budget.store.tables import SampleRow, VerdictRow
 from budget.verify.protocol import Outcome, Verdict
 
-
 #: The most characters of one text (a completion, a verdict's detail) the store keeps; the rest
 #: is cut and a marker says how long the text was.  A sample that long is a runaway reply.
 MAX_STORED_TEXT = 1_000_000

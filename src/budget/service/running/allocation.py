@@ -93,5 +93,5 @@ def _work(
             start += problems
         for pid in chosen:
             prompt = build_prompt(task, task.problem(pid), Mode(mode))
-            out.append(ProblemWork(model=model, problem_id=pid, prompt=prompt, indices=tuple(range(k))))
+            out.append(ProblemWork(model=model, problem_id=pid, prompt=prompt, indices=range(k)))
     return out

@@ -69,7 +69,10 @@ def _backends(request: RunRequest, models: Sequence[str]) -> dict[str, Backend]:
         if not request.api_base:
             raise InputError("--backend server needs --api-base URL")
         shared = OpenAIServerBackend(
-            request.api_base, concurrency=request.concurrency, max_n=request.n_per_request or 1
+            request.api_base,
+            concurrency=request.concurrency or DEFAULT_CONCURRENCY,
+            max_n=request.n_per_request or 1,
+            api_key=request.api_key.get_secret_value() if request.api_key is not None else None,
         )
         return dict.fromkeys(models, shared)
     if kind == "vllm":
@@ -83,7 +86,9 @@ def _backends(request: RunRequest, models: Sequence[str]) -> dict[str, Backend]:
     from budget.executor.backends.litellm_api import LiteLLMBackend
 
     for m in models:
-        out[m] = LiteLLMBackend(m, concurrency=request.concurrency, max_n=request.n_per_request)
+        out[m] = LiteLLMBackend(
+            m, concurrency=request.concurrency or DEFAULT_CONCURRENCY, max_n=request.n_per_request
+        )
     return out
 
 

@@ -151,7 +151,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 model=w.model,
                 problem_id=w.problem_id,
                 prompt=w.prompt,
-                indices=tuple(i for i in w.indices if (w.model, w.problem_id, i) not in done_keys),
+                indices=_not_done(w, done_keys),
                 solved=(w.model, w.problem_id) in solved,
             )
             for w in _work(task, problem_ids, allocations, request.mode)
@@ -229,7 +229,19 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         store.close()
 
 
-def _cheapest_prompts(task: Any, problem_ids: Sequence[str], models: Sequence[str], mode: str) -> dict[str, Any]:
+def _not_done(w: ProblemWork, done_keys: set[tuple[str, str, int]]) -> Sequence[int]:
+    """``w``'s indices less those already stored; still a range when none of them is."""
+    done = sorted(i for m, p, i in done_keys if m == w.model and p == w.problem_id)
+    if not done:
+        return w.indices
+    if isinstance(w.indices, range) and w.indices.start == 0 and done == list(range(len(done))):
+        return range(len(done), len(w.indices))  # the usual resume: a prefix was bought
+    return tuple(i for i in w.indices if (w.model, w.problem_id, i) not in done_keys)
+
+
+def _cheapest_prompts(
+    task: Any, problem_ids: Sequence[str], models: Sequence[str], mode: str
+) -> dict[str, Any]:
     """The shortest prompt each model may be sent (its cheapest request's prompt)."""
     from budget.executor.prompts import build_prompt
     from budget.executor.records import Mode
