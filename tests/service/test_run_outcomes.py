@@ -210,4 +210,6 @@ def test_sample_raising_a_surrogate_does_not_stick_the_run_or_rebuy_on_resume(db
         samples = store.samples(run_id=first.run_id, with_verdicts=True)
         assert store.get_run(first.run_id).status.value == "finished"
     assert len(samples) == 2 and all("verifier" in s.verdicts for s in samples)
-    assert all(not s.verdicts["verifier"].passed and "ValueError" in s.verdicts["verifier"].detail for s in samples)
+    assert all(
+        not s.verdicts["verifier"].passed and "ValueError" in s.verdicts["verifier"].detail for s in samples
+    )
