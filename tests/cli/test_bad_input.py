@@ -112,17 +112,35 @@ def test_api_base_userinfo_is_not_stored(tmp_path: Path) -> None:
     assert secret.encode() not in raw
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 def test_read_only_store_can_be_listed(tmp_path: Path) -> None:
-    db = tmp_path / "ro" / "r.db"
-    db.parent.mkdir()
+    """A store in a directory the user cannot write (its WAL index cannot be created) is listed."""
+    import shutil
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    db = ro / "r.db"
     with Store(str(db)) as store:
         store.create_run("humaneval", models=["stub"])
-    db.chmod(0o444)
-    db.parent.chmod(0o555)
-    try:
-        out = budget("runs", "--db", str(db), "--json")
-    finally:
-        db.parent.chmod(0o755)
+    command = [sys.executable, "-c", CLI, "runs", "--db", str(db), "--json"]
+    if os.geteuid() != 0:  # permissions hold: make the file and its directory read-only
+        db.chmod(0o444)
+        ro.chmod(0o555)
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        finally:
+            ro.chmod(0o755)
+    else:  # root ignores permissions: a read-only bind mount in a private mount namespace
+        if shutil.which("unshare") is None:
+            pytest.skip("needs unshare(1) to make a read-only mount as root")
+        import shlex
+
+        script = (
+            f"mount --bind -o ro {shlex.quote(str(ro))} {shlex.quote(str(ro))} && exec {shlex.join(command)}"
+        )
+        out = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, check=False, timeout=120
+        )
+        if "mount" in out.stderr and out.returncode != 0 and "budget" not in out.stderr:
+            pytest.skip(f"cannot make a read-only mount here: {out.stderr.strip()}")
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["runs"]) == 1

@@ -69,6 +69,8 @@ class StoreBase:
             self._check_schema(create=create)
         except SQLAlchemyError as exc:
             self.engine.dispose()
+            if not create and self._open_read_only(echo):  # a store the user may only read
+                return
             raise StoreError(
                 f"cannot open the store at {location.display(self.url)}: {_first_line(exc)}"
             ) from exc
@@ -77,6 +79,29 @@ class StoreBase:
             raise
 
     # --- opening -------------------------------------------------------------------
+    def _open_read_only(self, echo: bool) -> bool:
+        """Open a SQLite store that cannot be written (read-only file, directory or mount).
+
+        A WAL database needs its ``-shm`` file, which a read-only directory cannot hold; SQLite
+        reads it anyway when opened ``immutable`` (https://www.sqlite.org/uri.html).  Only for
+        opening an existing store to read it (``create=False``): writes then fail as StoreError.
+        """
+        path = location.sqlite_path(self.url) if self.url.startswith("sqlite") else None
+        if path is None or not path.is_file() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            return False
+        from urllib.parse import quote
+
+        url = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&immutable=1&uri=true"
+        try:
+            engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            self.engine = engine
+            self._check_schema(create=False)
+        except (SQLAlchemyError, StoreError):
+            self.engine.dispose()
+            return False
+        return True
+
     @staticmethod
     def _engine(url: str, *, create: bool, echo: bool) -> Engine:
         kwargs: dict[str, Any] = {"echo": echo}
