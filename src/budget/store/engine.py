@@ -87,8 +87,10 @@ class StoreBase:
         opening an existing store to read it (``create=False``): writes then fail as StoreError.
         """
         path = location.sqlite_path(self.url) if self.url.startswith("sqlite") else None
-        if path is None or not path.is_file() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        if path is None or not path.is_file():
             return False
+        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+            return False  # writable: the first error was something else
         from urllib.parse import quote
 
         url = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&immutable=1&uri=true"
