@@ -235,7 +235,7 @@ def _one_request_fits(
         return
     model = min(needs, key=lambda m: needs[m])
     need = needs[model]
-    fixes = [f"--dollars ${from_micro(need + spent_micro)}"]
+    fixes = [f"--dollars ${from_micro(need + spent_micro).normalize():f}"]
     lo, hi = 0, request.max_tokens - 1  # the largest max_tokens that fits, by bisection (monotone)
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -246,10 +246,21 @@ def _one_request_fits(
     if lo > 0 and worst(model, lo, request.timeout_s) < need:
         fixes.append(f"--max-tokens {lo}")
     elif worst(model, request.max_tokens, 1.0) <= left_micro:  # machine time: the timeout is the bound
-        seconds = request.timeout_s * left_micro / max(1, need)
-        fixes.append(f"--timeout {max(1, int(seconds))}")
+        lo, hi = 1, max(1, int(request.timeout_s))
+        while lo < hi:  # the longest whole-second timeout that fits, by bisection (monotone)
+            mid = (lo + hi + 1) // 2
+            if worst(model, request.max_tokens, float(mid)) <= left_micro:
+                lo = mid
+            else:
+                hi = mid - 1
+        fixes.append(f"--timeout {lo}")
+    bound = (
+        f"{request.timeout_s:g}s of machine time"
+        if costs[model].kind == "local_machine"
+        else f"prompt + {request.max_tokens} output tokens"
+    )
     raise InputError(
         f"the cap leaves {fmt_usd(from_micro(left_micro))}, below one request's worst case "
-        f"({fmt_usd(from_micro(need))} for {model}: prompt + {request.max_tokens} output tokens, "
-        f"{request.timeout_s:g}s); nothing could be bought: pass {' or '.join(fixes)}"
+        f"({fmt_usd(from_micro(need))} for {model}: {bound}); nothing could be bought: "
+        f"pass {' or '.join(fixes)}"
     )
