@@ -40,6 +40,9 @@ def test_every_request_rejected_exits_nonzero_with_the_reason(tmp_path: Path) ->
     assert doc["status"] == "failed" and doc["samples"] == 0 and "every request was rejected" in doc["error"]
     assert out.stderr.startswith("budget: error: every request was rejected") and out.stderr.count("\n") == 1
     assert table.returncode == 7 and "failed: every request was rejected" in table.stdout
+    runs = json.loads(budget("runs", "--db", str(tmp_path / "r.db"), "--json").stdout)["runs"]
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert all("every request was rejected" in r["reason"] for r in runs)
 
 
 def test_stopped_server_is_one_line_at_once(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from budget.money import fmt_usd
+from budget.report.text import markup_safe
 
 if TYPE_CHECKING:
     from budget.service.calibration import CalibrationResult
@@ -58,3 +59,6 @@ def render_runs(runs: RunList, console: Console) -> None:
             r.created_at.strftime("%m-%d %H:%M"),
         )
     console.print(table)
+    for r in runs.runs:
+        if r.reason:
+            console.print(f"  {r.run_id} failed: {markup_safe(r.reason)}")

@@ -19,6 +19,8 @@ class RunSummary(BaseModel):
     spent: USD
     cap: USD | None
     created_at: datetime
+    #: why a failed run failed (recorded by ``budget run``); empty otherwise
+    reason: str = ""
 
 
 class RunList(BaseModel):
@@ -52,6 +54,7 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
                 spent=r.spent if r.spent else store.sample_spend(r.run_id),
                 cap=r.cap,
                 created_at=r.created_at,
+                reason=r.note if r.status.value == "failed" else "",
             )
             for r in runs
         ]
