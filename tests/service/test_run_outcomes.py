@@ -139,6 +139,27 @@ def test_concurrency_follows_the_servers_slots_and_is_reported(db: str) -> None:
     assert run.settings["concurrency"]["chosen"] == 2 and run.settings["request"]["concurrency"] is None
 
 
+def test_timeout_follows_the_machines_measured_throughput(db: str) -> None:
+    """A slow model on 2 cores: the timeout covers max_tokens at each request's share of the
+    measured decode rate (pricing/throughput.toml: 42 tok/s for the 1.5B model on cpu-2core),
+    not a fixed 120 s that times requests out and charges them."""
+    server = serve(slots=8)
+    try:
+        sized = execute_run(
+            req(server.url, db, models=["qwen2.5-coder-1.5b-instruct"], prices=[], machine="cpu-2core",
+                problems=1, dollars="1", timeout_s=None)
+        )  # fmt: skip
+        given = execute_run(
+            req(server.url, db, models=["qwen2.5-coder-1.5b-instruct"], prices=[], machine="cpu-2core",
+                problems=1, dollars="1", timeout_s=60.0)
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert sized.concurrency == 8 and sized.timeout_s == 3 * 512 * 8 / 42 // 1 + 1  # ceil(292.57)
+    assert "42 tok/s" in sized.timeout_source and "cpu-2core" in sized.timeout_source
+    assert given.timeout_s == 60 and given.timeout_source == "--timeout"
+
+
 # --- item 11: hostile text -------------------------------------------------------------------------
 POISON = "x = 1\n" + chr(0xD800) + "\x00\x1b]0;owned\x07\x1b[2J[bold red]markup[/]"
 

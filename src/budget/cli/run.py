@@ -57,11 +57,12 @@ def run_command(
         int | None, typer.Option(help="Samples per request (the API's n); default: 1 for servers.")
     ] = None,
     timeout: Annotated[
-        float,
+        float | None,
         typer.Option(
-            help="Seconds before a request is abandoned and retried (with --machine: its reservation)."
+            help="Seconds before a request is abandoned and retried (with --machine: its reservation); "
+            "default: from the machine's measured throughput, else 120."
         ),
-    ] = 120.0,
+    ] = None,
     backend: Backend = "auto",
     verify: Annotated[
         str, typer.Option(help="Verify samples as they arrive: both tiers, verifier, none.")

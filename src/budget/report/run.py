@@ -109,7 +109,10 @@ def render_run(result: RunResult, console: Console) -> None:
     if result.error:
         notes.append(f"[bold red]failed:[/bold red] {markup_safe(result.error)}")
     if result.concurrency_source:
-        notes.append(f"{result.concurrency} requests in flight ({markup_safe(result.concurrency_source)})")
+        notes.append(
+            f"{result.concurrency} requests in flight ({markup_safe(result.concurrency_source)}), "
+            f"timeout {result.timeout_s:g}s ({markup_safe(result.timeout_source)})"
+        )
     if result.unattributed:
         notes.append(f"{fmt_usd(result.unattributed)} charged for failed or interrupted requests")
     if result.lost_in_flight:

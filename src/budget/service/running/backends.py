@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,10 @@ def _verifier(task: Task, request: RunRequest) -> Callable[[str, str], Mapping[s
 # --- before anything is bought: can the backends be reached, and how hard may they be pushed -----
 #: Requests in flight per backend when neither ``--concurrency`` nor the server says otherwise.
 DEFAULT_CONCURRENCY = 8
+#: A request's timeout when neither ``--timeout`` nor a measured throughput says otherwise.
+DEFAULT_TIMEOUT_S = 120.0
+#: Headroom of a sized timeout over a request's expected time (slower slots, long prompts).
+TIMEOUT_HEADROOM = 3.0
 
 
 def _server_slots(request: RunRequest) -> tuple[int | None, str]:
@@ -136,7 +141,7 @@ def _server_slots(request: RunRequest) -> tuple[int | None, str]:
     root = base.rsplit("/v1", 1)[0] if base.endswith("/v1") else base
     key = request.api_key.get_secret_value() if request.api_key is not None else None
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    timeout = httpx.Timeout(min(request.timeout_s, 10.0))
+    timeout = httpx.Timeout(min(request.timeout_s or DEFAULT_TIMEOUT_S, 10.0))
     try:
         with httpx.Client(timeout=timeout, headers=headers, verify=not base.startswith("http://")) as http:
             for path in ("/props", "/slots"):
@@ -180,12 +185,19 @@ def _missing_keys(request: RunRequest, models: Sequence[str]) -> None:
             )
 
 
-def _sizing(request: RunRequest, models: Sequence[str]) -> tuple[RunRequest, str]:
+def _sizing(request: RunRequest, models: Sequence[str]) -> tuple[RunRequest, str, str]:
     """Check the backends can be used and choose the concurrency (say which, and why).
 
     ``--concurrency`` wins; else a local server's parallel slots (more requests than slots only
     queue on the server, where they run into their timeouts and are charged); else
-    :data:`DEFAULT_CONCURRENCY`.  Returns the request with ``concurrency`` set, and the reason.
+    :data:`DEFAULT_CONCURRENCY`.
+
+    The timeout: ``--timeout`` wins; else, on a machine whose throughput for the models was
+    measured (``pricing/throughput.toml``), :data:`TIMEOUT_HEADROOM` times the time one request
+    of ``max_tokens`` takes when ``concurrency`` requests share the machine's aggregate decode
+    rate R: ``headroom x max_tokens x concurrency / R`` (a 120 s default against a slow model
+    on 2 cores timed requests out, and a timed-out request is charged); else
+    :data:`DEFAULT_TIMEOUT_S`.  Returns the request with both set, and the reason for each.
     """
     kind = request.backend
     if kind == "auto":
@@ -201,7 +213,29 @@ def _sizing(request: RunRequest, models: Sequence[str]) -> tuple[RunRequest, str
         chosen, why = slots, f"the server's {slots} slots ({where})"
     else:
         chosen, why = DEFAULT_CONCURRENCY, "default"
-    return request.model_copy(update={"concurrency": chosen}), why
+    timeout, timeout_why = _timeout(request, models, chosen)
+    return request.model_copy(update={"concurrency": chosen, "timeout_s": timeout}), why, timeout_why
+
+
+def _timeout(request: RunRequest, models: Sequence[str], concurrency: int) -> tuple[float, str]:
+    if request.timeout_s is not None:
+        return request.timeout_s, "--timeout"
+    if request.machine is None:
+        return DEFAULT_TIMEOUT_S, "default"
+    from budget.pricing import default_price_book
+
+    book = default_price_book()
+    rates = [t for m in models if (t := book.throughput(m, request.machine)) is not None]
+    if len(rates) < len(models):
+        return DEFAULT_TIMEOUT_S, "default"
+    slowest = min(rates, key=lambda t: t.output_tokens_per_second)
+    tps = slowest.output_tokens_per_second
+    seconds = TIMEOUT_HEADROOM * request.max_tokens * concurrency / tps
+    seconds = float(min(86400, max(30, math.ceil(seconds))))
+    return seconds, (
+        f"{TIMEOUT_HEADROOM:g} x {request.max_tokens} tokens x {concurrency} in flight / "
+        f"{tps:g} tok/s measured for {slowest.model} on {request.machine}"
+    )
 
 
 def _one_request_fits(
@@ -229,8 +263,9 @@ def _one_request_fits(
             )
         )
 
+    timeout_s = request.timeout_s or DEFAULT_TIMEOUT_S
     left_micro = cap_micro - spent_micro
-    needs = {m: worst(m, request.max_tokens, request.timeout_s) for m in prompts}
+    needs = {m: worst(m, request.max_tokens, timeout_s) for m in prompts}
     if not needs or min(needs.values()) <= left_micro:
         return
     model = min(needs, key=lambda m: needs[m])
@@ -239,14 +274,14 @@ def _one_request_fits(
     lo, hi = 0, request.max_tokens - 1  # the largest max_tokens that fits, by bisection (monotone)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if worst(model, mid, request.timeout_s) <= left_micro:
+        if worst(model, mid, timeout_s) <= left_micro:
             lo = mid
         else:
             hi = mid - 1
-    if lo > 0 and worst(model, lo, request.timeout_s) < need:
+    if lo > 0 and worst(model, lo, timeout_s) < need:
         fixes.append(f"--max-tokens {lo}")
     elif worst(model, request.max_tokens, 1.0) <= left_micro:  # machine time: the timeout is the bound
-        lo, hi = 1, max(1, int(request.timeout_s))
+        lo, hi = 1, max(1, int(timeout_s))
         while lo < hi:  # the longest whole-second timeout that fits, by bisection (monotone)
             mid = (lo + hi + 1) // 2
             if worst(model, request.max_tokens, float(mid)) <= left_micro:
@@ -255,7 +290,7 @@ def _one_request_fits(
                 hi = mid - 1
         fixes.append(f"--timeout {lo}")
     bound = (
-        f"{request.timeout_s:g}s of machine time"
+        f"{timeout_s:g}s of machine time"
         if costs[model].kind == "local_machine"
         else f"prompt + {request.max_tokens} output tokens"
     )

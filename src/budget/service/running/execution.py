@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from budget.errors import InputError, StoreError
 from budget.money import from_micro, to_micro, usd
 from budget.service.running.allocation import _allocations, _plan_inputs, _work
-from budget.service.running.backends import _backends, _costs, _one_request_fits, _sizing, _verifier
+from budget.service.running.backends import (
+    DEFAULT_TIMEOUT_S,
+    _backends,
+    _costs,
+    _one_request_fits,
+    _sizing,
+    _verifier,
+)
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
 from budget.service.running.result import _failure, _result
 from budget.service.running.store_writer import StoreWriter
@@ -107,14 +114,14 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         if cap_dollars is None:
             raise InputError("--dollars is required (the hard cap)")
         costs, snapshots = _costs(request, models)
+        stored_request = request.model_dump(mode="json")  # as asked (None: sized anew on a resume)
+        request, concurrency_source, timeout_source = _sizing(request, models)
         planned = sum(min(a[1], len(problem_ids)) * a[2] for a in allocations)
         if request.resume is None or len(store.finished_keys(run_id)) < planned:  # something to buy
             _one_request_fits(
                 request, costs, _cheapest_prompts(task, problem_ids, models, request.mode),
                 to_micro(cap_dollars), prior_spent,
             )  # fmt: skip
-        stored_request = request.model_dump(mode="json")  # as asked (concurrency None: sized anew)
-        request, concurrency_source = _sizing(request, models)
         backends = _backends(request, models)
         verify = _verifier(task, request)
         if verify is not None:  # refuse before paying for anything if verification cannot run
@@ -138,6 +145,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         else:
             settings["request"] = stored_request
         settings["concurrency"] = {"chosen": request.concurrency, "source": concurrency_source}
+        settings["timeout_s"] = {"chosen": request.timeout_s, "source": timeout_source}
         # the lost reservations are now part of the spend: a later resume must not count them again
         settings["ledger"] = {"spent_micro": prior_spent, "reserved_micro": 0}
         store.update_run(run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings)
@@ -182,7 +190,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     top_p=request.top_p,
-                    timeout_s=request.timeout_s,
+                    timeout_s=request.timeout_s or DEFAULT_TIMEOUT_S,
                     seed=request.seed,
                     max_attempts=request.max_attempts,
                     backoff_base_s=request.backoff_base_s,
@@ -218,6 +226,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 "error": reason,
                 "concurrency": request.concurrency or 0,
                 "concurrency_source": concurrency_source,
+                "timeout_s": request.timeout_s or 0.0,
+                "timeout_source": timeout_source,
             }
         )
         if reason:

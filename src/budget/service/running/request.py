@@ -95,8 +95,9 @@ class RunRequest(SamplingOptions):
     policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
     top_p: float = Field(default=0.95, gt=0, le=1)
     n_per_request: int | None = Field(default=None, gt=0)
-    #: At most a day: with --machine the timeout is also each request's reservation.
-    timeout_s: float = Field(default=120.0, gt=0, le=86400, allow_inf_nan=False)
+    #: At most a day: with --machine the timeout is also each request's reservation.  None: sized
+    #: from the machine's measured throughput where known, else DEFAULT_TIMEOUT_S.
+    timeout_s: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
     max_attempts: int = Field(default=8, gt=0)
     backoff_base_s: float = Field(default=0.5, ge=0)
     verify_workers: int = Field(default=2, gt=0)
@@ -133,9 +134,11 @@ class RunResult(BaseModel):
     verified: str = "both"
     db: str = ""
     error: str = ""
-    #: requests in flight per backend, and where that number came from
+    #: requests in flight per backend and each request's timeout, and where they came from
     concurrency: int = 0
     concurrency_source: str = ""
+    timeout_s: float = 0.0
+    timeout_source: str = ""
 
 
 ProgressCallback = Callable[["Progress"], None]
