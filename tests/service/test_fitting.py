@@ -59,3 +59,42 @@ def test_fit_on_the_pythia_counts(shared_data: Path) -> None:
         assert any("100x the largest observed k (10,000)" in w for w in m.warnings)
         assert set(m.scores) == {"power_law_lsq", "beta_binomial", "zero_beta_binomial"}
         assert np.isfinite(list(m.params.values())).all()
+
+
+def test_interval_is_not_widened_to_hold_the_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 11 item 2: the service reports the curve's own interval, not one stretched to its point."""
+    from budget.service import fitting
+
+    path = tmp_path / "c.csv"
+    rows = "".join(f"a,{i},10,{i % 4}\n" for i in range(40))
+    path.write_text("model,problem_id,num_samples,num_correct\n" + rows)
+    result = fit_file(FitRequest(counts=path, predict=[1, 100]))
+    curve = result.models[0].curve
+    shifted = curve.model_copy(update={"draws": [[d[0] * 3, d[1]] for d in curve.draws]})
+    monkeypatch.setattr(fitting, "_curve_interval", lambda c, ks: shifted.interval(ks, fitting.LEVEL))
+    result = fit_file(FitRequest(counts=path, predict=[1, 100]))
+    pred = result.models[0].predictions[0]
+    assert not (pred.interval[0] <= pred.coverage <= pred.interval[1])
+
+
+def test_a_never_solved_model_gets_an_upper_bound_and_the_others_fit(tmp_path: Path) -> None:
+    """Issue 11 item 5: one model with no success no longer fails the whole file."""
+    path = tmp_path / "c.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"good,{i},20,{int(rng.binomial(20, 0.3))}\n" for i in range(30)]
+    rows += [f"never,{i},20,0\n" for i in range(30)]
+    path.write_text("model,problem_id,num_samples,num_correct\n" + "".join(rows))
+    result = fit_file(FitRequest(counts=path, predict=[1, 20, 10_000]))
+    by = {m.model: m for m in result.models}
+    assert by["good"].fitter != "zero_success_bound"
+    never = by["never"]
+    assert never.fitter == "zero_success_bound"
+    preds = {p.k: p for p in never.predictions}
+    # Point: nothing solved (the conservative figure a planner may use); upper end: 95% bound.
+    assert preds[1].coverage == 0.0
+    n_total = 30 * 20
+    assert preds[1].interval[1] == pytest.approx(1 - 0.05 ** (1 / n_total), rel=0.02)
+    assert preds[20].interval[1] == pytest.approx(1 - 0.05 ** (20 / n_total), rel=0.02)
+    assert preds[1].interval[1] < preds[20].interval[1] < preds[10_000].interval[1] <= 1.0
+    assert any("upper bound" in w for w in never.warnings)
+    assert never.curve.coverage([1e6])[0] == 0.0
