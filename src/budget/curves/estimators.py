@@ -60,10 +60,20 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
     return out
 
 
-def power_law_rows(n: FloatArray, c: FloatArray, weights: FloatArray) -> FloatArray:
+def power_law_rows(n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
-    Only points with 0 < pass@k < 1 enter a row's fit; a row with fewer than two is NaN.
+    Only points with 0 < pass@k < 1 enter a row's fit.  A row with fewer than two such
+    points still says something, and is mapped to the curve it supports rather than dropped
+    (issue 11 item 3: dropping the bootstrap replicates that solve nothing hid exactly the
+    uncertainty a sparse model has):
+
+    - nothing solved at any k: coverage 0 at every k (``a`` = :data:`NOTHING_SOLVED_A`, b = 0);
+    - everything solved: coverage 1 at every k (a = 0, b = 0);
+    - one interior point (k_j, v): the curve through it with the data's own exponent b
+      (from the unweighted row), or b = 0 when that is undefined too.
+
+    With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
     """
     ks = lsq_ks(int(n.min()))
     per = pass_at_k_per_problem(n, c, ks)
@@ -80,7 +90,35 @@ def power_law_rows(n: FloatArray, c: FloatArray, weights: FloatArray) -> FloatAr
         b = (xc * (y - ym[:, None])).sum(axis=1) / (xc * xc).sum(axis=1)
         a = -np.exp(ym - b * xm)
     out: FloatArray = np.column_stack([a, b])
-    out[m < 2] = np.nan
+    few = m < 2
+    if not degenerate:
+        out[few] = np.nan
+    elif few.any():
+        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
+        out[few] = _degenerate_rows(ks, cov[few], use[few], data_fit)
+    return out
+
+
+#: ``a`` of a curve with coverage 0 at every k (exp(-1000) underflows to 0; finite for JSON).
+NOTHING_SOLVED_A = -1000.0
+
+
+def _degenerate_rows(ks: FloatArray, cov: FloatArray, use: FloatArray, data_fit: FloatArray) -> FloatArray:
+    """[a, b] for rows with fewer than two points inside (0, 1) (see :func:`power_law_rows`)."""
+    b_data = float(data_fit[1]) if np.all(np.isfinite(data_fit)) else 0.0
+    out = np.empty((len(cov), 2))
+    for i in range(len(cov)):
+        inside = np.flatnonzero(use[i])
+        if inside.size:
+            j = inside[0]
+            out[i] = (np.log(cov[i, j]) * ks[j] ** -b_data, b_data)
+        elif np.all(cov[i] <= 0):
+            out[i] = (NOTHING_SOLVED_A, 0.0)
+        elif np.all(cov[i] >= 1):
+            out[i] = (0.0, 0.0)
+        else:  # 0 at small k and 1 beyond, with nothing between: a step the form cannot hold
+            j = int(np.argmax(cov[i] >= 1))
+            out[i] = (np.log(0.5) * np.sqrt(ks[j - 1] * ks[j]) ** -b_data, b_data)
     return out
 
 
@@ -278,7 +316,7 @@ class Fitter:
 
 
 def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
-    point = power_law_rows(n, c, np.ones((1, n.size)))[0]
+    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
     draws = power_law_rows(n, c, weights) if len(weights) else np.empty((0, 2))
     return point, draws
 

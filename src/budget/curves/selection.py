@@ -3,9 +3,12 @@
 Choosing a fitter by how well it fits the points it was fitted on rewards flexibility, not
 extrapolation.  Instead each candidate is scored by a backtest *inside* the data, the same
 experiment the user's question is about: from each problem's ``n_i`` samples draw
-``n_i / f`` without replacement (hypergeometric), fit on those, predict coverage at
-``k = min n_i`` and compare with the unbiased pass@k of the full data there.  The score
-averages the absolute error over ``f`` in :data:`SPLITS` and a few seeds (a subsample that
+``n_i / f`` without replacement (hypergeometric), fit on those, predict coverage at k
+*beyond the fitted range* -- log-spaced from ``2 min(n_i / f)`` to ``min n_i``
+(:func:`target_ks`) -- and compare with the unbiased pass@k of the full data there.  (Issue
+11: scoring pass@(min n) alone could not tell fitters apart when it is near 1 for all of
+them.)  The score averages the absolute error over those k, ``f`` in :data:`SPLITS` and a
+few seeds (a subsample that
 solves fewer than :data:`MIN_SOLVED` problems is no evidence and is skipped).  The default is
 the simplest fitter, Brown et al.'s power law; another replaces it only when it is better
 by more than one standard error of the paired difference of errors, at every fraction
@@ -64,19 +67,19 @@ def _evaluate(fitter: Fitter, params: FloatArray, k: FloatArray) -> FloatArray:
 def backtest_errors(
     n: FloatArray, c: FloatArray, fitters: list[Fitter], rng: np.random.Generator
 ) -> dict[int, dict[str, list[float]]]:
-    """Absolute errors of each fitter predicting pass@(min n) from subsamples of n / f, per f.
+    """Absolute errors of each fitter predicting pass@k beyond a subsample of n / f, per f.
 
     A subsample in which fewer than :data:`MIN_SOLVED` problems are solved says little
     about a curve's shape and is skipped.
     """
-    target_k = np.array([float(n.min())])
-    truth = pass_at_k(n, c, target_k)[0]
     out: dict[int, dict[str, list[float]]] = {}
     empty = np.empty((0, n.size))
     for f in SPLITS:
         m = np.floor(n / f)
         if m.min() < 2:
             continue
+        target_k = target_ks(m.min(), n.min())
+        truth = pass_at_k(n, c, target_k)
         for _ in range(SPLIT_SEEDS):
             drawn = rng.hypergeometric(c.astype(np.int64), (n - c).astype(np.int64), m.astype(np.int64))
             sub: FloatArray = drawn.astype(float)
@@ -85,8 +88,18 @@ def backtest_errors(
             errs = out.setdefault(f, {fitter.name: [] for fitter in fitters})
             for fitter in fitters:
                 point, _ = fitter.fit(m, sub, empty)
-                pred = _evaluate(fitter, point, target_k)[0, 0] if np.all(np.isfinite(point)) else np.nan
-                errs[fitter.name].append(abs(float(pred) - truth) if np.isfinite(pred) else 1.0)
+                if np.all(np.isfinite(point)):
+                    err = float(np.mean(np.abs(_evaluate(fitter, point, target_k)[0] - truth)))
+                else:
+                    err = 1.0
+                errs[fitter.name].append(err)
+    return out
+
+
+def target_ks(fitted_k: float, full_k: float, count: int = 3) -> FloatArray:
+    """The k an internal backtest scores: log-spaced in [2 x the fitted range, the full data]."""
+    lo = min(2.0 * fitted_k, full_k)
+    out: FloatArray = np.unique(np.round(np.geomspace(lo, full_k, count)))
     return out
 
 
@@ -125,6 +138,16 @@ def _bootstrap_weights(n_problems: int, n_boot: int, rng: np.random.Generator) -
     return weights
 
 
+def observed_k(num_samples: FloatArray) -> int:
+    """The largest k the data measure for every problem: min n_i (issue 11 item 6).
+
+    Pass@k of a problem with n_i samples is estimable only for k <= n_i, so a task's
+    coverage is measured up to the smallest n_i; a few problems sampled far more do not make
+    a larger k "observed" (60 problems at n = 10 and one at 10,000 observe k <= 10).
+    """
+    return int(np.min(num_samples))
+
+
 class FitOutcome(BaseModel):
     """A fitted curve with the fitter that made it and the backtest scores behind the choice."""
 
@@ -160,7 +183,7 @@ def fit_counts_detailed(
         notes.append(
             "fitter chosen by a backtest inside the data (fit on "
             + " and ".join(f"1/{f}" for f in SPLITS)
-            + f" of each problem's samples, predict pass@{int(n.min())}; one-standard-error rule): "
+            + f" of each problem's samples, predict pass@k up to k = {int(n.min())}; one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
     weights = _bootstrap_weights(n.size, n_boot, rng)
@@ -175,9 +198,15 @@ def fit_counts_detailed(
     ok = np.all(np.isfinite(draws), axis=1)
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
+    if n.min() == n.max():
+        reach = f"data reach k = {int(n.min()):,} samples per problem"
+    else:
+        reach = (
+            f"every problem has at least {int(n.min()):,} samples (up to {int(n.max()):,}): pass@k is"
+            f" measured up to k = {int(n.min()):,}"
+        )
     notes.append(
-        f"data reach k = {int(n.max()):,} samples per problem; predictions past {FAR:.0f}x that"
-        f" (k > {int(FAR * n.max()):,}) extrapolate the fitted form"
+        f"{reach}; predictions past {FAR:.0f}x that (k > {int(FAR * n.min()):,}) extrapolate the fitted form"
     )
     form = FORMS[chosen.form]
     curve = CoverageCurve(
@@ -186,7 +215,7 @@ def fit_counts_detailed(
         form=chosen.form,
         params={name: float(v) for name, v in zip(form.param_names, point, strict=True)},
         draws=draws[ok].tolist(),
-        max_observed_k=int(n.max()),
+        max_observed_k=observed_k(n),
         n_problems=int(n.size),
         source=f"fitted to per-problem counts by {chosen.name}: {chosen.description}",
         notes=notes,
