@@ -93,6 +93,7 @@ class CoverageCurve(BaseModel):
         if self.form not in FORMS:
             # Forms fitted from counts live in budget.curves.forms, imported only when a
             # curve needs one (the planner's start-up path imports just this module).
+            import budget.curves.bounds
             import budget.curves.forms  # noqa: F401
         try:
             return FORMS[self.form]

@@ -1,0 +1,76 @@
+"""What a model that never succeeded still tells: an upper bound on its coverage.
+
+With zero accepted samples in ``n_i`` samples of each of ``N`` problems, coverage is not
+estimable, but it is bounded.  For rates ``p_i`` with coverage ``C(k) = mean_i [1 - q_i]``,
+``q_i = (1 - p_i)^k``, the chance of seeing no success at all is
+``prod_i (1 - p_i)^(n_i) = prod_i q_i^(n_i / k)``.  With every ``n_i`` replaced by
+``n = min n_i`` (which can only raise that chance, so the bound stays valid), the log of it
+is ``(n / k) sum_i log q_i <= (N n / k) log(1 - C)`` by Jensen's inequality (log is
+concave; equality when all rates are equal).  So coverage ``C(k)`` is rejected at level
+``alpha`` once ``(1 - C)^(N n / k) <= alpha``, and the one-sided ``1 - alpha`` upper bound is
+
+    C_up(k) = 1 - alpha^(k / E),    E = N min_i n_i   (the "exposure")
+
+At k = 1 this is the familiar "rule of three" (about 3 / E at alpha = 0.05); it rises to 1
+as k passes the exposure.
+
+Form ``zero_success_bound`` (registered in :data:`~budget.curves.base.FORMS`), parameters
+``exposure`` and ``level_q``: coverage(k) = 1 - level_q^(k / exposure).  The point estimate
+has ``level_q = 1`` (coverage 0 at every k: nothing was ever solved, the conservative figure
+a planner should use), and the draws run ``level_q`` over an even grid of (0, 1], so that the
+draws' quantiles are the bound at every level: the upper end of a 90% equal-tailed
+interval is the 95% upper bound ``1 - 0.05^(k / E)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from budget.curves.base import CoverageCurve, CurveForm, FloatArray, register_form
+
+#: Draws of the bound's confidence distribution.
+N_DRAWS = 400
+
+
+def _bound(params: FloatArray, k: FloatArray) -> FloatArray:
+    p = np.asarray(params, dtype=float)
+    exposure = p[..., 0:1]
+    q = np.clip(p[..., 1:2], 0.0, 1.0)
+    kk = np.maximum(np.asarray(k, dtype=float), 0.0)
+    with np.errstate(divide="ignore"):
+        out: FloatArray = 1.0 - np.exp(kk / exposure * np.log(q))
+    return np.where(kk > 0, np.clip(out, 0.0, 1.0), 0.0)
+
+
+ZERO_SUCCESS_BOUND = register_form(
+    CurveForm(
+        name="zero_success_bound",
+        param_names=("exposure", "level_q"),
+        evaluate=_bound,
+        formula="coverage(k) <= 1 - level_q^(k / exposure), exposure = problems x min samples; point: 0",
+        source="zero successes in n samples per problem: Jensen bound on prod (1 - p_i)^n (this module)",
+    )
+)
+
+
+def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> CoverageCurve:
+    """The bound curve for a model with no success in ``num_samples`` samples of each problem."""
+    n = np.asarray(num_samples, dtype=float)
+    exposure = float(n.size * n.min())
+    q = (np.arange(N_DRAWS) + 0.5) / N_DRAWS
+    return CoverageCurve(
+        model=model,
+        task=task,
+        form=ZERO_SUCCESS_BOUND.name,
+        params={"exposure": exposure, "level_q": 1.0},
+        draws=[[exposure, float(v)] for v in q],
+        max_observed_k=int(n.min()),
+        n_problems=int(n.size),
+        source=f"no success in {int(n.sum()):,} samples of {n.size} problems: an upper bound, not a fit",
+        notes=[
+            f"no problem was ever solved: coverage is taken as 0 (conservative); its upper bound at"
+            f" 95% confidence is 1 - 0.05^(k / {exposure:,.0f}), e.g. {100 * (1 - 0.05 ** (1 / exposure)):.3g}%"
+            f" at k = 1 and {100 * (1 - 0.05 ** (int(n.min()) / exposure)):.3g}% at k = {int(n.min()):,}"
+        ],
+    )
