@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.special import betaln
 
 from budget.errors import DataError, UnknownNameError
 from budget.service.fitting import FitRequest, fit_file, read_counts
@@ -98,3 +99,51 @@ def test_a_never_solved_model_gets_an_upper_bound_and_the_others_fit(tmp_path: P
     assert preds[1].interval[1] < preds[20].interval[1] < preds[10_000].interval[1] <= 1.0
     assert any("upper bound" in w for w in never.warnings)
     assert never.curve.coverage([1e6])[0] == 0.0
+
+
+def test_until_pass_runs_in_the_store_are_fitted(tmp_path: Path) -> None:
+    """Issue 11 item 8: until-pass runs were left out; their records are fitted (beta-geometric)."""
+    from budget.service.fitting import fit_until_pass_store, until_pass_records
+    from budget.store import SampleRecord, Store
+    from budget.verify.protocol import Outcome, Verdict
+
+    rng = np.random.default_rng(5)
+    p = rng.beta(0.5, 4.0, size=120)
+    cap = 20
+    with Store(str(tmp_path / "s.db")) as store:
+        fixed = store.create_run("t", models=["m"], settings={"request": {"policy": "fixed"}})
+        run = store.create_run("t", models=["m"], settings={"request": {"policy": "until-pass"}})
+        samples = []
+        for i, rate in enumerate(p):
+            outcomes = rng.random(cap + 1) < rate
+            solved = bool(outcomes[:cap].any())
+            # A solved problem has one sample in flight past its first pass: left out of the record.
+            for j in range(int(np.argmax(outcomes)) + 2 if solved else cap):
+                ok = bool(outcomes[j])
+                verdict = Verdict(passed=ok, outcome=Outcome.PASS if ok else Outcome.FAIL, duration_s=0)
+                samples.append(
+                    SampleRecord(
+                        run_id=run.run_id, model="m", problem_id=f"p{i}", sample_index=j, task="t",
+                        verdicts={"tests": verdict},
+                    )
+                )
+        fail = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0)
+        samples.append(
+            SampleRecord(run_id=fixed.run_id, model="m", problem_id="p0", sample_index=0, task="t",
+                         verdicts={"tests": fail})
+        )
+        store.add_samples(samples)
+        records = until_pass_records(store, "t")
+        fits = fit_until_pass_store(store, "t", predict=[1, 10, 200])
+    assert [r.model for r in records] == ["m"]
+    rec = records[0]
+    assert len(rec.attempts) == 120
+    assert all(a <= cap for a in rec.attempts)
+    [fit] = fits
+    assert fit.fitter == "beta_geometric"
+    assert fit.max_observed_k == cap
+    truth = 1 - np.exp(betaln(0.5, 4.0 + np.array([1.0, 10.0])) - betaln(0.5, 4.0))
+    got = [pr.coverage for pr in fit.predictions[:2]]
+    assert got == pytest.approx(truth, abs=0.06)
+    for pr in fit.predictions:
+        assert pr.interval[0] <= pr.coverage <= pr.interval[1]

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from budget.curves import CoverageCurve
 from budget.errors import DataError, InputError
+
+if TYPE_CHECKING:
+    from budget.store import Store
 
 SCHEMA_VERSION = 1
 #: The most samples of one problem a counts file may report: the bootstrap resamples each
@@ -25,6 +29,8 @@ MAX_NUM_SAMPLES = 10**9 - 1
 REQUIRED = ("model", "problem_id", "num_samples", "num_correct")
 DEFAULT_PREDICT = (1, 10, 100, 1_000, 10_000)
 LEVEL = 0.9
+#: The "fitter" of a model that never succeeded: the zero-success upper bound.
+BOUND_FITTER = "zero_success_bound"
 
 
 class FitRequest(BaseModel):
@@ -69,11 +75,19 @@ class ModelFit(BaseModel):
     curve: CoverageCurve
 
 
+class Skipped(BaseModel):
+    """A model of the file that could not be fitted, and why."""
+
+    model: str
+    reason: str
+
+
 class FitResult(BaseModel):
     schema_version: int = SCHEMA_VERSION
     counts: str
     interval_level: float = LEVEL
     models: list[ModelFit]
+    skipped: list[Skipped] = Field(default_factory=list)
 
 
 class ModelCounts(BaseModel):
@@ -149,52 +163,93 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
     return list(by_model.values())
 
 
-def _fit_one(counts: ModelCounts, request: FitRequest) -> ModelFit:
-    from budget.curves import FORMS
-    from budget.curves.passk import pass_at_k
-    from budget.curves.selection import extrapolation_note, fit_counts_detailed
+def _curve_interval(curve: CoverageCurve, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The curve's own :data:`LEVEL` interval at each k, reported as is.
 
-    n = np.asarray(counts.num_samples, dtype=float)
-    c = np.asarray(counts.num_correct, dtype=float)
-    if c.sum() == 0:
-        raise DataError(f"{counts.model}: no problem was ever solved; there is no curve to fit")
-    outcome = fit_counts_detailed(counts.model, counts.task, n, c, seed=request.seed, fitter=request.fitter)
-    curve = outcome.curve
-    ks = np.array(sorted(set(request.predict)), dtype=float)
-    point = curve.coverage(ks)
+    (Issue 11 item 2: the service used to stretch every interval to hold its point, which
+    hid intervals that excluded their point and made tests of that unable to fail.)
+    """
     lo, hi = curve.interval(ks, LEVEL)
-    warnings = [w for w in (extrapolation_note(curve, k) for k in ks) if w]
-    if n.min() != n.max():
-        warnings.append(f"problems have unequal sample counts ({int(n.min())} to {int(n.max())})")
-    obs_k = [int(k) for k in (1, 10, 100, 1_000, 10_000, 100_000) if k <= n.min()]
-    observed = pass_at_k(n, c, obs_k)
+    return np.asarray(lo), np.asarray(hi)
+
+
+def _model_fit(
+    curve: CoverageCurve,
+    fitter: str,
+    scores: dict[str, float],
+    predict: list[int],
+    observed: list[Observed],
+    warnings: list[str],
+) -> ModelFit:
+    """Predictions with intervals and extrapolation warnings for one fitted curve."""
+    from budget.curves import FORMS
+    from budget.curves.selection import extrapolation_note
+
+    ks = np.array(sorted(set(predict)), dtype=float)
+    point = curve.coverage(ks)
+    lo, hi = _curve_interval(curve, ks)
+    far = [w for w in (extrapolation_note(curve, k) for k in ks) if w]
     return ModelFit(
-        model=counts.model,
-        task=counts.task,
-        fitter=outcome.fitter,
-        scores={s.fitter: s.error for s in outcome.scores},
+        model=curve.model,
+        task=curve.task,
+        fitter=fitter,
+        scores=scores,
         form=curve.form,
         formula=FORMS[curve.form].formula,
         params=curve.params,
-        n_problems=int(n.size),
-        max_observed_k=int(n.max()),
+        n_problems=int(curve.n_problems or 0),
+        max_observed_k=int(curve.max_observed_k or 0),
         predictions=[
-            Prediction(
-                k=int(k),
-                coverage=float(p),
-                interval=(float(min(a, p)), float(max(b, p))),
-                extrapolation=curve.extrapolation(k),
-            )
+            Prediction(k=int(k), coverage=float(p), interval=(float(a), float(b)), extrapolation=curve.extrapolation(k))
             for k, p, a, b in zip(ks, point, lo, hi, strict=True)
         ],
-        observed=[Observed(k=k, pass_at_k=float(v)) for k, v in zip(obs_k, observed, strict=True)],
-        warnings=[*curve.notes, *warnings],
+        observed=observed,
+        warnings=[*curve.notes, *warnings, *far],
         curve=curve,
     )
 
 
+def _fit_one(counts: ModelCounts, request: FitRequest) -> ModelFit:
+    from budget.curves.passk import pass_at_k
+    from budget.curves.selection import fit_counts_detailed
+
+    n = np.asarray(counts.num_samples, dtype=float)
+    c = np.asarray(counts.num_correct, dtype=float)
+    warnings = []
+    if n.min() != n.max():
+        warnings.append(
+            f"problems have unequal sample counts ({int(n.min())} to {int(n.max())}); pass@k is measured"
+            f" up to k = {int(n.min())}, the least any problem supports"
+        )
+    obs_k = [int(k) for k in (1, 10, 100, 1_000, 10_000, 100_000) if k <= n.min()]
+    observed = [Observed(k=k, pass_at_k=float(v)) for k, v in zip(obs_k, pass_at_k(n, c, obs_k), strict=True)]
+    if c.sum() == 0:
+        return _model_fit(
+            _zero_success(counts.model, counts.task, n), BOUND_FITTER, {}, request.predict, observed, warnings
+        )
+    outcome = fit_counts_detailed(counts.model, counts.task, n, c, seed=request.seed, fitter=request.fitter)
+    scores = {s.fitter: s.error for s in outcome.scores}
+    return _model_fit(outcome.curve, outcome.fitter, scores, request.predict, observed, warnings)
+
+
+def _zero_success(model: str, task: str, n: np.ndarray) -> CoverageCurve:
+    from budget.curves.bounds import zero_success_curve
+
+    curve = zero_success_curve(model, task, n)
+    note = (
+        "upper bound only: no sample of this model was accepted; the point is 0 (a planner should"
+        " treat the model as solving nothing) and the interval's upper end is a 95% upper bound"
+    )
+    return curve.model_copy(update={"notes": [note, *curve.notes]})
+
+
 def fit_file(request: FitRequest) -> FitResult:
-    """Fit every model of the counts file named by ``request``."""
+    """Fit every model of the counts file named by ``request``.
+
+    A model whose counts cannot be fitted no longer fails the file: it is listed in
+    ``skipped`` with the reason (and a model that never succeeded gets the zero-success
+    upper bound, fitter :data:`BOUND_FITTER`); the call fails only when no model is left.
+    """
     if any(k < 1 for k in request.predict):
         raise InputError("--predict values must be at least 1")
     if request.fitter is not None:
@@ -202,4 +257,92 @@ def fit_file(request: FitRequest) -> FitResult:
 
         fitter_by_name(request.fitter)
     models = read_counts(request.counts, request.task)
-    return FitResult(counts=str(request.counts), models=[_fit_one(m, request) for m in models])
+    fitted: list[ModelFit] = []
+    skipped: list[Skipped] = []
+    for m in models:
+        try:
+            fitted.append(_fit_one(m, request))
+        except DataError as exc:
+            skipped.append(Skipped(model=m.model, reason=str(exc)))
+    if not fitted:
+        raise DataError("; ".join(s.reason for s in skipped))
+    return FitResult(counts=str(request.counts), models=fitted, skipped=skipped)
+
+
+# --------------------------------------------------------------------------- until-pass runs
+
+
+class StoppedCounts(BaseModel):
+    """One model's until-pass records: per problem, samples drawn and whether the last passed."""
+
+    model: str
+    task: str
+    problem_ids: list[str]
+    attempts: list[int]
+    solved: list[bool]
+
+
+def until_pass_records(store: Store, task: str, *, tier: str | None = None) -> list[StoppedCounts]:
+    """Per (model, problem) records of the store's ``until-pass`` runs on ``task``.
+
+    Verified samples of each (run, model, problem) are read in sample-index order; the record
+    is "first accepted at sample j" (j counts verified samples) or "none in k".  Samples after
+    the first accepted one (in flight when it passed) are left out, so the record is the one
+    the stopping rule defines.  A sample is accepted when every tier that judged it passed it,
+    or by ``tier``.  A problem sampled in several until-pass runs gives one record per run.
+    """
+    runs = [r.run_id for r in store.runs(task=task) if _policy(r.settings) == "until-pass"]
+    records: dict[tuple[str, str, str], list[bool]] = {}
+    for run_id in runs:
+        for sample in store.samples(run_id=run_id, task=task):
+            verdicts = sample.verdicts
+            if tier is not None:
+                verdicts = {t: v for t, v in verdicts.items() if t == tier}
+            if not verdicts:
+                continue
+            records.setdefault((sample.model, run_id, sample.problem_id), []).append(
+                all(v.passed for v in verdicts.values())
+            )
+    out: dict[str, StoppedCounts] = {}
+    for (model, _, pid), passed in records.items():
+        entry = out.setdefault(model, StoppedCounts(model=model, task=task, problem_ids=[], attempts=[], solved=[]))
+        first = passed.index(True) + 1 if True in passed else None
+        entry.problem_ids.append(pid)
+        entry.attempts.append(first if first is not None else len(passed))
+        entry.solved.append(first is not None)
+    return [out[m] for m in sorted(out)]
+
+
+def fit_until_pass_records(
+    records: StoppedCounts, *, predict: list[int] | None = None, seed: int = 0
+) -> ModelFit:
+    """Fit one model's until-pass records (:func:`budget.curves.fit_until_pass`) for ``budget fit``."""
+    from budget.curves import fit_until_pass
+
+    curve = fit_until_pass(records.model, records.task, records.attempts, records.solved, seed=seed)
+    fitter = BOUND_FITTER if curve.form == "zero_success_bound" else "beta_geometric"
+    solved = [a for a, s in zip(records.attempts, records.solved, strict=True) if s]
+    observed = [
+        Observed(k=k, pass_at_k=sum(a <= k for a in solved) / len(records.attempts))
+        for k in (1, 10, 100, 1_000, 10_000)
+        if k <= (curve.max_observed_k or 0)
+    ]
+    return _model_fit(curve, fitter, {}, list(predict or DEFAULT_PREDICT), observed, [])
+
+
+def fit_until_pass_store(
+    store: Store, task: str, *, models: list[str] | None = None, tier: str | None = None, seed: int = 0,
+    predict: list[int] | None = None,
+) -> list[ModelFit]:
+    """Fit every model's until-pass runs on ``task`` in the store (stopped-sampling likelihood)."""
+    wanted = set(models) if models else None
+    return [
+        fit_until_pass_records(r, predict=predict, seed=seed)
+        for r in until_pass_records(store, task, tier=tier)
+        if wanted is None or r.model in wanted
+    ]
+
+
+def _policy(settings: dict[str, Any]) -> str | None:
+    req = settings.get("request")
+    return str(req.get("policy")) if isinstance(req, dict) and req.get("policy") else None
