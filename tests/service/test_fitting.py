@@ -97,6 +97,7 @@ def test_a_never_solved_model_gets_an_upper_bound_and_the_others_fit(tmp_path: P
     assert preds[1].interval[1] == pytest.approx(1 - 0.05 ** (1 / n_total), rel=0.02)
     assert preds[20].interval[1] == pytest.approx(1 - 0.05 ** (20 / n_total), rel=0.02)
     assert preds[1].interval[1] < preds[20].interval[1] < preds[10_000].interval[1] <= 1.0
+    assert all(p.interval[0] == 0.0 for p in never.predictions)
     assert any("upper bound" in w for w in never.warnings)
     assert never.curve.coverage([1e6])[0] == 0.0
 

@@ -17,9 +17,10 @@ as k passes the exposure.
 Form ``zero_success_bound`` (registered in :data:`~budget.curves.base.FORMS`), parameters
 ``exposure`` and ``level_q``: coverage(k) = 1 - level_q^(k / exposure).  The point estimate
 has ``level_q = 1`` (coverage 0 at every k: nothing was ever solved, the conservative figure
-a planner should use), and the draws run ``level_q`` over an even grid of (0, 1], so that the
-draws' quantiles are the bound at every level: the upper end of a 90% equal-tailed
-interval is the 95% upper bound ``1 - 0.05^(k / E)``.
+a planner should use), and the draws run ``level_q`` over an even grid of (0, 0.9] and
+then 1 for the top tenth, so that the draws' lower quantiles are the bound at every
+one-sided level 1 - q and the upper ones are 0: a 90% (or wider) equal-tailed interval is
+``[0, 1 - 0.05^(k / E)]``, holding its point 0, with the 95% upper bound as its upper end.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> Coverag
     n = np.asarray(num_samples, dtype=float)
     exposure = float(n.size * n.min())
     q = (np.arange(N_DRAWS) + 0.5) / N_DRAWS
+    q[q > 0.9] = 1.0  # the interval's lower end is 0, the point (see the module docstring)
     return CoverageCurve(
         model=model,
         task=task,

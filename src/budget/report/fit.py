@@ -15,12 +15,13 @@ def _pct(x: float) -> str:
 def render_fit(result: FitResult, console: Console) -> None:
     for m in result.models:
         table = Table(
-            title=f"{m.model} on {m.task}: {m.n_problems} problems, up to {m.max_observed_k:,} samples each",
+            title=f"{m.model} on {m.task}: {m.n_problems} problems, pass@k measured up to k = {m.max_observed_k:,}",
             title_justify="left",
         )
         table.add_column("k", justify="right")
         table.add_column("observed", justify="right")
-        table.add_column("predicted", justify="right")
+        bound = m.fitter == "zero_success_bound"
+        table.add_column("upper bound only" if bound else "predicted", justify="right")
         table.add_column(f"{result.interval_level:.0%} interval", justify="right")
         table.add_column("", no_wrap=True)
         observed = {o.k: o.pass_at_k for o in m.observed}
@@ -43,3 +44,5 @@ def render_fit(result: FitResult, console: Console) -> None:
             if not w.startswith("fitter chosen"):
                 console.print(f"[yellow]note:[/yellow] {w}")
         console.print()
+    for skipped in result.skipped:
+        console.print(f"[red]skipped {skipped.model}:[/red] {skipped.reason}")
