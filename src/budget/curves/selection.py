@@ -97,9 +97,10 @@ def backtest_errors(
 
 
 def target_ks(fitted_k: float, full_k: float, count: int = 3) -> FloatArray:
-    """The k an internal backtest scores: log-spaced in [2 x the fitted range, the full data]."""
+    """The k an internal backtest scores: k = 1 (where a wrong form shows first, and which a
+    plan may use) and ``count`` k log-spaced in [2 x the fitted range, the full data]."""
     lo = min(2.0 * fitted_k, full_k)
-    out: FloatArray = np.unique(np.round(np.geomspace(lo, full_k, count)))
+    out: FloatArray = np.unique(np.concatenate([[1.0], np.round(np.geomspace(lo, full_k, count))]))
     return out
 
 
