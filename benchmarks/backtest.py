@@ -52,7 +52,10 @@ def main() -> None:
     data = load(args.data)
     t0 = time.perf_counter()
     print(f"truth: full-data pass@{TARGET_K:,}; {args.seeds} seeds; errors in coverage points")
-    header = "| model | m | MAE budget | MAE LSQ (Brown) | 90% interval holds truth | mean width | fitters chosen |"
+    header = (
+        "| model | m | MAE budget | MAE LSQ (Brown) | 90% interval holds truth"
+        " | mean width | fitters chosen |"
+    )
     print(header)
     print("|---|---|---|---|---|---|---|")
     summary: dict[int, dict[str, list[float]]] = {}

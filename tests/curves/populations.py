@@ -79,5 +79,7 @@ def sample(pop: Population, m: int, seed: int) -> tuple[FloatArray, FloatArray, 
 def true_coverage(p: FloatArray, k: FloatArray) -> FloatArray:
     """Coverage of the problems with rates ``p`` at each k: mean_i [1 - (1 - p_i)^k]."""
     kk = np.asarray(k, dtype=float)
-    out: FloatArray = 1.0 - np.mean(np.exp(np.log1p(-np.minimum(p, 1.0 - 1e-16))[:, None] * kk[None, :]), axis=0)
+    out: FloatArray = 1.0 - np.mean(
+        np.exp(np.log1p(-np.minimum(p, 1.0 - 1e-16))[:, None] * kk[None, :]), axis=0
+    )
     return out

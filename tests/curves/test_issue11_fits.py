@@ -150,7 +150,7 @@ def test_until_pass_with_nothing_solved_is_a_bound() -> None:
 
     curve = fit_until_pass("x", "t", np.full(20, 30.0), np.zeros(20, dtype=bool))
     assert curve.coverage([1.0, 100.0])[0] == 0.0
-    lo, hi = curve.interval([30.0])
+    _, hi = curve.interval([30.0])
     assert hi[0] > 0.0
 
 

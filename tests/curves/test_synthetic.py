@@ -18,10 +18,10 @@ from functools import cache
 
 import numpy as np
 import pytest
+from tests.curves.populations import POPULATIONS, sample, true_coverage
 
 from budget.curves.estimators import FITTERS
 from budget.curves.selection import fit_counts_detailed
-from tests.curves.populations import POPULATIONS, sample, true_coverage
 
 SEEDS = range(4)
 M = 50
@@ -45,7 +45,14 @@ def _run(population: str, fitter: str | None) -> tuple[np.ndarray, np.ndarray, l
 
 
 #: Largest mean error (points) within the data, per population, for the selection.
-IN_DATA = {"homogeneous": 1.5, "left_tail": 3.0, "bimodal": 1.5, "zero_mass": 3.0, "unequal_n": 2.5, "few": 12.0}
+IN_DATA = {
+    "homogeneous": 1.5,
+    "left_tail": 3.0,
+    "bimodal": 1.5,
+    "zero_mass": 3.0,
+    "unequal_n": 2.5,
+    "few": 12.0,
+}
 
 
 @pytest.mark.parametrize("population", sorted(POPULATIONS))

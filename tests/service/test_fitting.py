@@ -124,14 +124,24 @@ def test_until_pass_runs_in_the_store_are_fitted(tmp_path: Path) -> None:
                 verdict = Verdict(passed=ok, outcome=Outcome.PASS if ok else Outcome.FAIL, duration_s=0)
                 samples.append(
                     SampleRecord(
-                        run_id=run.run_id, model="m", problem_id=f"p{i}", sample_index=j, task="t",
+                        run_id=run.run_id,
+                        model="m",
+                        problem_id=f"p{i}",
+                        sample_index=j,
+                        task="t",
                         verdicts={"tests": verdict},
                     )
                 )
         fail = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0)
         samples.append(
-            SampleRecord(run_id=fixed.run_id, model="m", problem_id="p0", sample_index=0, task="t",
-                         verdicts={"tests": fail})
+            SampleRecord(
+                run_id=fixed.run_id,
+                model="m",
+                problem_id="p0",
+                sample_index=0,
+                task="t",
+                verdicts={"tests": fail},
+            )
         )
         store.add_samples(samples)
         records = until_pass_records(store, "t")

@@ -72,7 +72,8 @@ def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> Coverag
         source=f"no success in {int(n.sum()):,} samples of {n.size} problems: an upper bound, not a fit",
         notes=[
             f"no problem was ever solved: coverage is taken as 0 (conservative); its upper bound at"
-            f" 95% confidence is 1 - 0.05^(k / {exposure:,.0f}), e.g. {100 * (1 - 0.05 ** (1 / exposure)):.3g}%"
+            f" 95% confidence is 1 - 0.05^(k / {exposure:,.0f}),"
+            f" e.g. {100 * (1 - 0.05 ** (1 / exposure)):.3g}%"
             f" at k = 1 and {100 * (1 - 0.05 ** (int(n.min()) / exposure)):.3g}% at k = {int(n.min()):,}"
         ],
     )

@@ -60,7 +60,9 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
     return out
 
 
-def power_law_rows(n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True) -> FloatArray:
+def power_law_rows(
+    n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True
+) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
     Only points with 0 < pass@k < 1 enter a row's fit.  A row with fewer than two such

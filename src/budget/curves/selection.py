@@ -184,7 +184,8 @@ def fit_counts_detailed(
         notes.append(
             "fitter chosen by a backtest inside the data (fit on "
             + " and ".join(f"1/{f}" for f in SPLITS)
-            + f" of each problem's samples, predict pass@k up to k = {int(n.min())}; one-standard-error rule): "
+            + f" of each problem's samples, predict pass@k up to k = {int(n.min())};"
+            + " one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
     weights = _bootstrap_weights(n.size, n_boot, rng)

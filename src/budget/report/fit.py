@@ -15,7 +15,10 @@ def _pct(x: float) -> str:
 def render_fit(result: FitResult, console: Console) -> None:
     for m in result.models:
         table = Table(
-            title=f"{m.model} on {m.task}: {m.n_problems} problems, pass@k measured up to k = {m.max_observed_k:,}",
+            title=(
+                f"{m.model} on {m.task}: {m.n_problems} problems,"
+                f" pass@k measured up to k = {m.max_observed_k:,}"
+            ),
             title_justify="left",
         )
         table.add_column("k", justify="right")

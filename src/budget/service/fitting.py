@@ -200,7 +200,12 @@ def _model_fit(
         n_problems=int(curve.n_problems or 0),
         max_observed_k=int(curve.max_observed_k or 0),
         predictions=[
-            Prediction(k=int(k), coverage=float(p), interval=(float(a), float(b)), extrapolation=curve.extrapolation(k))
+            Prediction(
+                k=int(k),
+                coverage=float(p),
+                interval=(float(a), float(b)),
+                extrapolation=curve.extrapolation(k),
+            )
             for k, p, a, b in zip(ks, point, lo, hi, strict=True)
         ],
         observed=observed,
@@ -305,7 +310,9 @@ def until_pass_records(store: Store, task: str, *, tier: str | None = None) -> l
             )
     out: dict[str, StoppedCounts] = {}
     for (model, _, pid), passed in records.items():
-        entry = out.setdefault(model, StoppedCounts(model=model, task=task, problem_ids=[], attempts=[], solved=[]))
+        entry = out.setdefault(
+            model, StoppedCounts(model=model, task=task, problem_ids=[], attempts=[], solved=[])
+        )
         first = passed.index(True) + 1 if True in passed else None
         entry.problem_ids.append(pid)
         entry.attempts.append(first if first is not None else len(passed))
@@ -331,7 +338,12 @@ def fit_until_pass_records(
 
 
 def fit_until_pass_store(
-    store: Store, task: str, *, models: list[str] | None = None, tier: str | None = None, seed: int = 0,
+    store: Store,
+    task: str,
+    *,
+    models: list[str] | None = None,
+    tier: str | None = None,
+    seed: int = 0,
     predict: list[int] | None = None,
 ) -> list[ModelFit]:
     """Fit every model's until-pass runs on ``task`` in the store (stopped-sampling likelihood)."""
