@@ -76,7 +76,7 @@ def test_table_output(tmp_path: Path) -> None:
         (HEADER + "m,1,10,-1\n", "negative"),
         (HEADER + "m,1,10,2.5\n", "whole number"),
         (HEADER + "m,1,ten,2\n", "not a number"),
-        (HEADER + "m,1,10,0\nm,2,10,0\n", "ever solved"),
+        (HEADER + "m,1,10,10\nm,2,10,10\n", "no curve shape"),
     ],
 )
 def test_bad_counts_give_one_line_and_nonzero_exit(tmp_path: Path, content: str, needle: str) -> None:
@@ -87,6 +87,18 @@ def test_bad_counts_give_one_line_and_nonzero_exit(tmp_path: Path, content: str,
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_a_never_solved_model_is_an_upper_bound_not_an_error(tmp_path: Path) -> None:
+    """Issue 11 item 5: zero successes still bound coverage; the file's other models are fitted."""
+    path = tmp_path / "c.csv"
+    path.write_text(HEADER + "never,1,10,0\nnever,2,10,0\nnever,3,10,0\n")
+    proc = run_budget("fit", str(path), "--json", "--predict", "1")
+    assert proc.returncode == 0, proc.stderr
+    [model] = json.loads(proc.stdout)["models"]
+    assert model["fitter"] == "zero_success_bound"
+    [pred] = model["predictions"]
+    assert pred["coverage"] == 0.0 and pred["interval"][1] == pytest.approx(1 - 0.05 ** (1 / 30))
 
 
 def test_missing_file(tmp_path: Path) -> None:

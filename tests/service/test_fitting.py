@@ -94,8 +94,8 @@ def test_a_never_solved_model_gets_an_upper_bound_and_the_others_fit(tmp_path: P
     # Point: nothing solved (the conservative figure a planner may use); upper end: 95% bound.
     assert preds[1].coverage == 0.0
     n_total = 30 * 20
-    assert preds[1].interval[1] == pytest.approx(1 - 0.05 ** (1 / n_total), rel=0.02)
-    assert preds[20].interval[1] == pytest.approx(1 - 0.05 ** (20 / n_total), rel=0.02)
+    assert preds[1].interval[1] == pytest.approx(1 - 0.05 ** (1 / n_total), rel=1e-9)
+    assert preds[20].interval[1] == pytest.approx(1 - 0.05 ** (20 / n_total), rel=1e-9)
     assert preds[1].interval[1] < preds[20].interval[1] < preds[10_000].interval[1] <= 1.0
     assert all(p.interval[0] == 0.0 for p in never.predictions)
     assert any("upper bound" in w for w in never.warnings)

@@ -30,8 +30,9 @@ from numpy.typing import ArrayLike
 
 from budget.curves.base import CoverageCurve, CurveForm, FloatArray, register_form
 
-#: Draws of the bound's confidence distribution.
-N_DRAWS = 400
+#: Draws of the bound's confidence distribution: level_q = j / 400, j = 0..400, so that the
+#: (linearly interpolated) quantiles at multiples of 1/400 are exact.
+N_DRAWS = 401
 
 
 def _bound(params: FloatArray, k: FloatArray) -> FloatArray:
@@ -59,7 +60,7 @@ def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> Coverag
     """The bound curve for a model with no success in ``num_samples`` samples of each problem."""
     n = np.asarray(num_samples, dtype=float)
     exposure = float(n.size * n.min())
-    q = (np.arange(N_DRAWS) + 0.5) / N_DRAWS
+    q = np.arange(N_DRAWS) / (N_DRAWS - 1)
     q[q > 0.9] = 1.0  # the interval's lower end is 0, the point (see the module docstring)
     return CoverageCurve(
         model=model,
