@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
-from scipy.special import betaln
+from scipy.special import betaln, expit
 
-from budget.curves.forms import BETA, beta_weights
+from budget.curves.forms import BETA, beta_nodes
 
 KS = np.array([1, 3, 10, 100, 1_000, 10_000, 1_000_000], dtype=float)
 
@@ -47,11 +47,10 @@ def test_zero_mass_scales_coverage_and_k0_is_zero() -> None:
 
 
 def test_weights_are_a_distribution_with_the_beta_mean() -> None:
-    w = beta_weights(np.array([0.7, 2.0]), np.array([5.0, 2.0]))
-    assert w.sum(axis=1) == pytest.approx([1.0, 1.0])
-    from budget.curves.forms import U_GRID
-
-    assert w @ U_GRID == pytest.approx([0.7 / 5.7, 0.5], abs=1e-6)
+    t, w = beta_nodes(np.array([0.7, 2.0, 3e4]), np.array([5.0, 2.0, 7e4]))
+    assert w.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
+    mean = (w * expit(t)).sum(axis=1)
+    assert mean == pytest.approx([0.7 / 5.7, 0.5, 0.3], abs=1e-6)
 
 
 @settings(max_examples=40, deadline=None)

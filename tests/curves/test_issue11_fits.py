@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import betaln
 
 from budget.curves.base import CoverageCurve
@@ -163,3 +165,33 @@ def test_schaeffer_catalog_interval_holds_its_point() -> None:
     for k in (1.0, 10.0, 1_000.0, 10_000.0, 1e6):
         lo, hi = curve.interval([k])
         assert lo[0] <= curve.coverage([k])[0] <= hi[0], k
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    log_alpha=st.floats(min_value=-3.0, max_value=14.0),
+    log_beta=st.floats(min_value=-3.0, max_value=14.0),
+)
+def test_quadrature_agrees_with_the_closed_form_for_any_beta(log_alpha: float, log_beta: float) -> None:
+    """The quadrature path (scale just below 1) against the closed form (scale = 1), from
+    spread-out to spike-like Betas (alpha, beta from 0.05 to 1.2e6): item 1 at its root."""
+    alpha, beta = np.exp(log_alpha), np.exp(log_beta)
+    ks = np.array([1.0, 10.0, 1_000.0, 100_000.0])
+    exact = BETA.evaluate(np.array([[alpha, beta, 1.0, 0.0]]), ks)[0]
+    quad = BETA.evaluate(np.array([[alpha, beta, 1.0 - 1e-12, 0.0]]), ks)[0]
+    assert quad == pytest.approx(exact, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    problems=st.integers(min_value=1, max_value=500),
+    samples=st.integers(min_value=1, max_value=10_000),
+)
+def test_zero_success_bound_is_monotone_and_shrinks_with_exposure(problems: int, samples: int) -> None:
+    from budget.curves.bounds import zero_success_curve
+
+    ks = np.array([1.0, 10.0, 100.0, 1e4, 1e6])
+    hi = zero_success_curve("m", "t", np.full(problems, samples)).interval(ks)[1]
+    more = zero_success_curve("m", "t", np.full(problems, 2 * samples)).interval(ks)[1]
+    assert np.all(np.diff(hi) >= 0) and np.all(hi <= 1)
+    assert np.all(more <= hi)

@@ -46,10 +46,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, expit, logsumexp
+from scipy.special import betaln, expit, log_expit, logsumexp
 
 from budget.curves.base import FloatArray
-from budget.curves.forms import beta_weights, logit_grid
+from budget.curves.forms import beta_nodes
 from budget.curves.passk import pass_at_k_per_problem
 
 
@@ -164,9 +164,9 @@ class BetaFamily:
             # The binomial kernel in logit(p) has width about 1/sqrt(n p (1-p)) >= 2/sqrt(n):
             # a trapezoid step below that is accurate to many digits.
             step = min(0.1, 1.5 / np.sqrt(float(n.max())))
-            grid = logit_grid(-30.0, 18.0, step)
-            logw = np.log(np.maximum(beta_weights(alpha[:, 0], beta[:, 0], grid), 1e-300))  # (R, G)
-            log_p = np.log(scale) + grid[0][None, :]  # (R, G)
+            t, w = beta_nodes(alpha[:, 0], beta[:, 0], max_step=step)  # (R, G)
+            logw = np.log(np.maximum(w, 1e-300))
+            log_p = np.log(scale) + log_expit(t)  # (R, G)
             log_q = np.log1p(-np.exp(log_p))
             kern = c[None, :, None] * log_p[:, None, :] + (n - c)[None, :, None] * log_q[:, None, :]
             core = logsumexp(kern + logw[:, None, :], axis=2)
