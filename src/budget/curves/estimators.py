@@ -164,7 +164,8 @@ class BetaFamily:
             # The binomial kernel in logit(p) has width about 1/sqrt(n p (1-p)) >= 2/sqrt(n):
             # a trapezoid step below that is accurate to many digits.
             step = min(0.1, 1.5 / np.sqrt(float(n.max())))
-            t, w = beta_nodes(alpha[:, 0], beta[:, 0], max_step=step)  # (R, G)
+            # Rates below e^-30 or within e^-18 of 1 are not told apart by any count.
+            t, w = beta_nodes(alpha[:, 0], beta[:, 0], max_step=step, span=(-30.0, 18.0))  # (R, G)
             logw = np.log(np.maximum(w, 1e-300))
             log_p = np.log(scale) + log_expit(t)  # (R, G)
             log_q = np.log1p(-np.exp(log_p))

@@ -48,14 +48,19 @@ def _unpack(params: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, Flo
 
 
 def beta_nodes(
-    alpha: ArrayLike, beta: ArrayLike, *, max_step: float | None = None, width: float = 12.0
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    *,
+    max_step: float | None = None,
+    width: float = 12.0,
+    span: tuple[float, float] = T_SPAN,
 ) -> tuple[FloatArray, FloatArray]:
     """Quadrature of Beta(alpha, beta) in t = logit(u), one grid per row: nodes t and weights w,
     both of shape (rows, G); each row of w sums to 1.
 
     The grid is uniform over the mean of t +- ``width`` standard deviations
     (``E t = psi(alpha) - psi(beta)``, ``Var t = psi'(alpha) + psi'(beta)``), cut to
-    :data:`T_SPAN` where that is wider, with :data:`NODES` nodes or more if ``max_step``
+    ``span`` (default :data:`T_SPAN`) where that is wider, with :data:`NODES` nodes or more if ``max_step``
     asks for a finer step (a binomial likelihood at large n).  Uniform, because the
     trapezoid rule is spectrally accurate on a uniform grid for smooth integrands with
     decaying tails (a union of two grids is not).  The masses beyond the end nodes,
@@ -66,8 +71,8 @@ def beta_nodes(
     b = np.atleast_1d(np.asarray(beta, dtype=float)).reshape(-1)
     mean = digamma(a) - digamma(b)
     sd = np.sqrt(polygamma(1, a) + polygamma(1, b))
-    lo = np.maximum(mean - width * sd, np.minimum(T_SPAN[0], mean - 1.0))
-    hi = np.minimum(mean + width * sd, np.maximum(T_SPAN[1], mean + 1.0))
+    lo = np.maximum(mean - width * sd, np.minimum(span[0], mean - 1.0))
+    hi = np.minimum(mean + width * sd, np.maximum(span[1], mean + 1.0))
     count = NODES
     if max_step is not None:
         count = max(count, int(np.ceil(float(np.max(hi - lo)) / max_step)) + 1)
