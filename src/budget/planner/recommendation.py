@@ -110,8 +110,9 @@ def _headline(best: Estimate, singles: list[SingleSample], labels: dict[str, str
         parts.append(f"{labels[model]} {k_txt} {where}")
     lo, hi = best.solved_interval
     text = (
-        f"Sample {' + '.join(parts)}: expect {best.expected_solved:.0f} of {s.problems} {s.unit} "
-        f"solved ({s.level:.0%}: {lo:.0f}-{hi:.0f}) for {fmt_usd(best.expected_cost)}"
+        f"Sample {' + '.join(parts)} for {fmt_usd(best.expected_cost)}: "
+        f"{best.expected_solved:.0f} of {s.problems} {s.unit} ({s.level:.0%}: {lo:.0f}-{hi:.0f}) "
+        "get at least one correct sample, if your verifier recognises it"
     )
     if best.dollars_per_solved is not None:
         text += f" ({fmt_usd(best.dollars_per_solved)} per solved)"

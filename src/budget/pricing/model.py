@@ -91,12 +91,14 @@ class SampleCost(BaseModel):
 
     ``first``/``repeat`` are expected costs; ``worst_first``/``worst_repeat`` bound the
     cost of a single sample (used by hard-cap planning and by the executor's reservations).
-    ``formula`` states the cost model with its numbers, for reports.
+    ``formula`` states the cost model with its numbers, for reports.  ``kind``: priced from
+    API tokens, a published per-attempt average, a machine's $/hour, or ``measured`` (the mean
+    of the user's own stored samples).
     """
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["api_tokens", "per_attempt", "local_machine"]
+    kind: Literal["api_tokens", "per_attempt", "local_machine", "measured"]
     first: USD
     repeat: USD
     worst_first: USD

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -9,24 +11,29 @@ from rich.table import Table
 from rich.text import Text
 
 from budget.money import fmt_usd
-from budget.planner import PlanResult
+from budget.planner import PlanResult, Policy
 from budget.report.chart import line_chart
 
 
 def _per_solved(x: object) -> str:
-    """Dollars per solved problem to three significant figures ('-' when nothing is solved)."""
+    """Dollars per solved problem in the one money format ('-' when nothing is solved)."""
     if x is None:
         return "-"
-    return f"${float(str(x)):.3g}"
+    return fmt_usd(Decimal(str(x)))
 
 
-def _k(groups: list[tuple[int, int]], n: int) -> str:
+def _k(groups: list[tuple[int, int]], n: int, policy: Policy) -> str:
+    """Samples per problem: ``23-24``; until-pass plans a most, so ``≤24``; ``(294/300)``
+    when some problems get none."""
     if not groups:
         return "-"
     ks = sorted({k for k, _ in groups})
     covered = sum(m for _, m in groups)
-    txt = str(ks[0]) if len(ks) == 1 else f"{ks[0]}-{ks[-1]}"
-    return txt if covered == n else f"{txt} ({covered}/{n})"
+    if policy is Policy.UNTIL_PASS:
+        txt = f"≤{ks[-1]:,}"
+    else:
+        txt = f"{ks[0]:,}" if len(ks) == 1 else f"{ks[0]:,}-{ks[-1]:,}"
+    return txt if covered == n else f"{txt} ({covered:,}/{n:,})"
 
 
 def render_plan(result: PlanResult, console: Console) -> None:
@@ -41,7 +48,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
         )
     )
     table = Table(
-        title="Each model alone (above the line), and one sample of each (below)",
+        title="Each model alone; then (dim) one sample per problem of each",
         title_justify="left",
         expand=False,
         box=box.SIMPLE_HEAD,
@@ -50,7 +57,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
     )
     for col, kw in [
         ("model", {"overflow": "fold", "min_width": 26}),
-        ("samples\n/problem", {"justify": "right", "no_wrap": True}),
+        ("samples\n/problem" if s.policy is Policy.FIXED else "most\nsamples", {"justify": "right", "no_wrap": True}),
         ("solved", {"justify": "right", "no_wrap": True}),
         ("90%", {"justify": "right", "no_wrap": True}),
         ("cost", {"justify": "right", "no_wrap": True}),
@@ -63,7 +70,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
         best = best_models == {alt.model}
         table.add_row(
             f"[bold green]{alt.display}[/bold green]" if best else alt.display,
-            _k(groups, s.problems),
+            _k(groups, s.problems, s.policy),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
             fmt_usd(alt.expected_cost),
@@ -86,22 +93,19 @@ def render_plan(result: PlanResult, console: Console) -> None:
             ]
             for m, pts in result.frontier.items()
         },
+        width=max(40, console.width - 4),
         mark_x=float(s.dollars),
+        crossings=[c.dollars for c in result.crossings],
     )
     notes = Text()
-    chosen = {alt.display for alt in result.alternatives if alt.model in best_models}
-    shown = [c for c in result.crossings if {c.cheaper_wins_below, c.dearer_wins_above} & chosen][:4]
-    for c in shown:
+    for c in sorted(result.crossings, key=lambda c: abs(c.dollars - float(s.dollars))):
         notes.append(
-            f"• {c.cheaper_wins_below} solves more below {fmt_usd(c.dollars)}, "
-            f"{c.dearer_wins_above} above it\n"
+            f"× at {fmt_usd(c.dollars)}: {c.cheaper_wins_below} solves more below, "
+            f"{c.dearer_wins_above} above\n"
         )
-    if len(result.crossings) > len(shown):
-        more = len(result.crossings) - len(shown)
-        notes.append(f"  ({more} other crossing{'s' if more > 1 else ''} in --json)\n", style="dim")
-    for w in result.warnings:
+    for w in dict.fromkeys(result.warnings):
         notes.append(f"! {w}\n", style="yellow")
-    notes.append("Assumes: " + "; ".join(result.assumptions) + ".\n", style="dim")
+    notes.append("Assumes: " + "; ".join(dict.fromkeys(result.assumptions)) + ".\n", style="dim")
     costs = Text()
     for alt in result.alternatives:
         costs.append(f"• {alt.display}: {alt.cost_model}\n", style="dim")
