@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from budget.cli._options import help_conventions
 from budget.errors import BudgetError, InputError
+
+help_conventions()
 
 app = typer.Typer(
     name="budget",
@@ -25,8 +29,21 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from budget import __version__
+
+        typer.echo(f"budget {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """budget: cost-aware model comparison."""
 
 

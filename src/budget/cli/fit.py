@@ -16,7 +16,9 @@ def fit_command(
         Path, typer.Argument(help="CSV: model, problem_id, num_samples, num_correct [, dataset].")
     ],
     predict: Annotated[
-        list[int] | None, typer.Option("--predict", "-k", help="Predict coverage at this k (repeatable).")
+        list[int] | None, typer.Option(
+            "--predict", "-k", metavar="K", help="Predict coverage at this k (repeat: -k 10 -k 1000)."
+        )
     ] = None,
     task: Annotated[
         str | None, typer.Option(help="Task id (default: the dataset column or file name).")

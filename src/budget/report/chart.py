@@ -10,7 +10,7 @@ item so that no item is ever broken across lines.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.text import Text
 
@@ -85,6 +85,7 @@ def line_chart(
     y_label: str = "expected solved",
     mark_x: float | None = None,
     crossings: Sequence[float] = (),
+    x_format: Callable[[float], str] | None = None,
 ) -> Text:
     """Plot (x, y) series in ``width`` columns (axis labels included); x log, y linear from 0."""
     pts = [(x, y) for s in series.values() for x, y in s if x > 0]
@@ -149,7 +150,7 @@ def line_chart(
     out.append("\n")
     labels = [" "] * plot_w
     for x in log_ticks(x_min, x_max):
-        text = _money_tick(x)
+        text = (x_format or _money_tick)(x)
         start = min(max(0, col(x) - len(text) // 2), plot_w - len(text))
         if all(ch == " " for ch in labels[max(0, start - 1) : start + len(text) + 1]):
             labels[start : start + len(text)] = list(text)
