@@ -91,6 +91,8 @@ COMMAND_MODULES = {
     "calibrate": "calibrate",
     "runs": "store",
     "local": "local",
+    "report": "report",
+    "schema": "schema",
 }
 
 

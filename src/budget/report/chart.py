@@ -19,6 +19,7 @@ from budget.money import fmt_usd
 MARKERS = "●■▲◆★✚✖▼"
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_white", "bright_cyan"]
 CROSSING = "×"
+OBSERVED = "◎"
 
 
 def nice_step(span: float, target: int) -> float:
@@ -86,6 +87,9 @@ def line_chart(
     mark_x: float | None = None,
     crossings: Sequence[float] = (),
     x_format: Callable[[float], str] | None = None,
+    bands: Mapping[str, Sequence[tuple[float, float, float]]] | None = None,
+    points: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    y_limit: float | None = None,
 ) -> Text:
     """Plot (x, y) series in ``width`` columns (axis labels included); x log, y linear from 0."""
     pts = [(x, y) for s in series.values() for x, y in s if x > 0]
@@ -94,7 +98,7 @@ def line_chart(
     x_min, x_max = min(p[0] for p in pts), max(p[0] for p in pts)
     if x_max <= x_min:
         x_min, x_max = x_min / 2, x_max * 2
-    y_max = max(p[1] for p in pts) or 1.0
+    y_max = y_limit or max(p[1] for p in pts) or 1.0
     # The round step (3 to 6 ticks) whose top tick wastes the least height above the data.
     y_step = min(
         (nice_step(y_max, n) for n in range(3, max(4, height // 3) + 2)),
@@ -123,6 +127,19 @@ def line_chart(
         c = col(mark_x)
         for r in range(height):
             grid[r][c] = ("┊", "dim")
+    names = list(series)
+    for name, band in (bands or {}).items():
+        colour = COLOURS[names.index(name) % len(COLOURS)] if name in names else "white"
+        ordered = sorted((x, lo, hi) for x, lo, hi in band if x > 0)
+        if not ordered:
+            continue
+        lows = [(x, lo) for x, lo, _ in ordered]
+        highs = [(x, hi) for x, _, hi in ordered]
+        for c in range(col(ordered[0][0]), col(ordered[-1][0]) + 1):
+            top, bottom = row(_interpolate(highs, x_at(c))), row(_interpolate(lows, x_at(c)))
+            for r in range(top, bottom + 1):
+                if grid[r][c][0] in " ·":
+                    grid[r][c] = ("░", f"dim {colour}")
     for i, s in enumerate(series.values()):
         marker, colour = MARKERS[i % len(MARKERS)], COLOURS[i % len(COLOURS)]
         line = sorted((x, y) for x, y in s if x > 0)
@@ -130,6 +147,11 @@ def line_chart(
             continue
         for c in range(col(line[0][0]), col(line[-1][0]) + 1):
             grid[row(_interpolate(line, x_at(c)))][c] = (marker, colour)
+    for name, pts_ in (points or {}).items():
+        colour = COLOURS[names.index(name) % len(COLOURS)] if name in names else "white"
+        for x, y in pts_:
+            if x_min <= x <= x_max:
+                grid[row(y)][col(x)] = (OBSERVED, f"bold {colour}")
     tick_rows = {row(t): t for t in y_ticks}
     out = Text()
     for r in range(height):
@@ -159,6 +181,10 @@ def line_chart(
     note = f"y: {y_label}"
     if mark_x is not None:
         note += "; ┊ your budget"
+    if bands:
+        note += "; ░ interval"
+    if points:
+        note += f"; {OBSERVED} observed"
     if any(x_min <= x <= x_max for x in crossings):
         note += f"; {CROSSING} lines cross"
     out.append_text(_legend(list(series), width, note))

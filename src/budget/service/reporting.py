@@ -288,14 +288,17 @@ def _run_facts(run_id: str, db: str | None) -> tuple[RunFacts, list[VerifierRate
 
 def assumption_line(plan: PlanResult, verifier: Sequence[VerifierRate]) -> str:
     """The headline's assumption, with the verifier's measured false-positive rate when known."""
-    text = "Counts a problem solved when at least one sample is correct, if your verifier recognises it"
     accepted = sum(v.accepted for v in verifier)
-    if accepted:
-        wrong = sum(v.wrongly_accepted for v in verifier)
-        text += (
-            f"; your verifier accepted {wrong:,} wrong sample{'s' if wrong != 1 else ''} of "
-            f"{accepted:,} accepted ({wrong / accepted:.1%}) in this run"
+    if not accepted:
+        return (
+            "Assumes your verifier accepts a sample exactly when it is correct; its false-positive "
+            "rate is not measured here (a run verified on both tiers measures it)."
         )
+    wrong = sum(v.wrongly_accepted for v in verifier)
+    text = (
+        f"Your verifier accepted {wrong:,} wrong sample{'s' if wrong != 1 else ''} of {accepted:,} "
+        f"it accepted ({wrong / accepted:.1%}) in this run: read solved counts as up to that share too high"
+    )
     return text + "."
 
 
