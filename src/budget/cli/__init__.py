@@ -59,7 +59,9 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     ``renderer`` names the report function as ``module:function`` under ``budget.report``
     (imported only when a terminal report is shown); ``export`` also writes the JSON there.
     """
-    payload = result.model_dump_json(indent=2)
+    from budget.service.contracts import to_json
+
+    payload = to_json(result)
     if export is not None:
         try:
             export.parent.mkdir(parents=True, exist_ok=True)

@@ -72,30 +72,40 @@ _TYPE_WORDS = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT", "path": "PATH
 def help_conventions() -> None:
     """Make typer's help follow the command-line conventions of this project.
 
-    typer (>= 0.20) prints every option's Python type (``--json <bool>``, ``--price
-    <list[str]>``).  A flag takes no value, so it shows none; other options show their
-    metavar, their choices (``[fixed|until-pass]``), or click's type word (``INTEGER``).
-    Called once when ``budget.cli`` is imported; tests/cli/test_help.py checks every command.
+    typer (>= 0.20) prints every parameter's Python type (``--json <bool>``, ``--price
+    <list[str]>``).  A flag takes no value, so it shows none; an argument is already named
+    by its metavar; other options show their metavar, their choices (``[fixed|until-pass]``),
+    or click's type word (``INTEGER``).  Called once when ``budget.cli`` is imported;
+    tests/cli/test_help.py checks every command's help.
     """
-    from typer.core import TyperOption
+    from typer.core import TyperArgument, TyperOption
 
     if getattr(TyperOption.display_type_rich, "_budget", False):
         return
-    original = TyperOption.display_type_rich
+    option_type = TyperOption.display_type_rich
 
-    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+    def option_display(self: TyperOption, ctx: object) -> str | None:
         if self.is_flag or self.count:
             return None
         if self.metavar is not None:
             return self.metavar
-        shown = original(self, ctx)  # type: ignore[arg-type]
-        if shown is None:
-            return None
-        inner = shown.strip("<>.")
-        if "|" in inner:
-            return f"[{inner.removeprefix('list[').removesuffix(']')}]" + ("..." if "list[" in inner else "")
-        word = _TYPE_WORDS.get(inner.removeprefix("list[").removesuffix("]"), inner.upper())
-        return word + ("..." if inner.startswith("list[") or shown.endswith("...") else "")
+        return _words(option_type(self, ctx))  # type: ignore[arg-type]
 
-    display_type_rich._budget = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    def argument_display(self: TyperArgument, ctx: object) -> str | None:
+        return None
+
+    option_display._budget = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = option_display  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_display  # type: ignore[method-assign]
+
+
+def _words(shown: str | None) -> str | None:
+    """typer's ``<list[str]>``/``<fixed|until-pass>`` as ``TEXT...``/``[fixed|until-pass]``."""
+    if shown is None:
+        return None
+    inner = shown.strip("<>.")
+    many = inner.startswith("list[") or shown.endswith("...")
+    inner = inner.removeprefix("list[").removesuffix("]")
+    if "|" in inner:
+        return f"[{inner}]" + ("..." if many else "")
+    return _TYPE_WORDS.get(inner, inner.upper()) + ("..." if many else "")

@@ -13,7 +13,10 @@ from budget.cli import app, emit
 @app.command("fit")
 def fit_command(
     counts: Annotated[
-        Path, typer.Argument(help="CSV: model, problem_id, num_samples, num_correct [, dataset].")
+        Path,
+        typer.Argument(
+            metavar="COUNTS.csv", help="CSV: model, problem_id, num_samples, num_correct [, dataset]."
+        ),
     ],
     predict: Annotated[
         list[int] | None, typer.Option(

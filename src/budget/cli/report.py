@@ -14,7 +14,7 @@ from budget.cli._options import Db, JsonOut
 @app.command("report")
 def report_command(
     run_id: Annotated[
-        str | None, typer.Argument(metavar="[RUN_ID]", help="A run in the store (see budget runs).")
+        str | None, typer.Argument(metavar="RUN_ID", help="A run in the store (see budget runs).")
     ] = None,
     plan: Annotated[
         Path | None, typer.Option("--plan", metavar="FILE", help="A plan written by budget plan --export.")
