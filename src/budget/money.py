@@ -65,7 +65,11 @@ def fmt_usd(amount: Decimal | float | int, *, digits: int = 3) -> str:
     ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero.  Exact: formats
     the Decimal, never a binary float (floats go through ``repr`` first).
     """
-    a = amount if isinstance(amount, Decimal) else Decimal(repr(amount) if isinstance(amount, float) else amount)
+    a = (
+        amount
+        if isinstance(amount, Decimal)
+        else Decimal(repr(amount) if isinstance(amount, float) else amount)
+    )
     if not a.is_finite():
         return f"${a}"
     if a == 0:

@@ -3,6 +3,7 @@ no collapse at large budgets, legend items never broken, crossings drawn when in
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -28,7 +29,7 @@ def test_round_ticks_on_both_axes() -> None:
     lines = line_chart(SERIES, width=80).plain.splitlines()
     y_ticks = [int(m.group(1).replace(",", "")) for line in lines if (m := re.match(r"\s*([\d,]+) ┤", line))]
     assert len(y_ticks) >= 4 and y_ticks[-1] == 0
-    steps = {a - b for a, b in zip(y_ticks, y_ticks[1:], strict=False)}
+    steps = {a - b for a, b in itertools.pairwise(y_ticks)}
     assert len(steps) == 1  # evenly spaced
     x_labels = re.findall(r"\$[\d,.]+", next(line for line in lines if "$" in line))
     assert len(x_labels) >= 4

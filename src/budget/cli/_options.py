@@ -22,17 +22,13 @@ ApiBase = Annotated[
 ]
 Price = Annotated[
     list[str] | None,
-    typer.Option(
-        metavar="MODEL=IN,OUT", help="USD per million input/output tokens for MODEL (repeatable)."
-    ),
+    typer.Option(metavar="MODEL=IN,OUT", help="USD per million input/output tokens for MODEL (repeatable)."),
 ]
 Machine = Annotated[
     str | None,
     typer.Option(metavar="MACHINE", help="Price a local server by this machine's $/hour x busy time."),
 ]
-Mode = Annotated[
-    Literal["completion", "chat"], typer.Option(help="completion (raw prompt) or chat.")
-]
+Mode = Annotated[Literal["completion", "chat"], typer.Option(help="completion (raw prompt) or chat.")]
 MaxTokens = Annotated[int, typer.Option(metavar="N", help="Most output tokens per sample.")]
 Temperature = Annotated[float, typer.Option(metavar="T", help="Sampling temperature.")]
 Concurrency = Annotated[
@@ -96,7 +92,7 @@ def help_conventions() -> None:
 
     option_display._budget = True  # type: ignore[attr-defined]
     TyperOption.display_type_rich = option_display  # type: ignore[method-assign]
-    TyperArgument.display_type_rich = argument_display  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_display  # type: ignore[method-assign,assignment]
 
 
 def _words(shown: str | None) -> str | None:

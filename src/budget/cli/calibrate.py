@@ -32,7 +32,8 @@ def calibrate_command(
     task: TaskOrFile,
     models: Annotated[str, typer.Option(help="Comma-separated models to calibrate.")],
     dollars: Annotated[
-        str | None, typer.Option("--dollars", "-d", metavar="USD", help="Hard cap of the pilot run in US dollars.")
+        str | None,
+        typer.Option("--dollars", "-d", metavar="USD", help="Hard cap of the pilot run in US dollars."),
     ] = None,
     problems: Annotated[int, typer.Option(help="Pilot on the first N problems of the task.")] = 20,
     samples: Annotated[int, typer.Option(help="Samples per problem and model (at least 2).")] = 5,

@@ -45,9 +45,8 @@ def plan_command(
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
     from budget.service.planning import PlanRequest, make_plan
-    from budget.service.store_link import user_candidates
-
     from budget.service.reporting import parse_budgets, plan_sweep
+    from budget.service.store_link import user_candidates
 
     budgets = parse_budgets(dollars)
 

@@ -12,7 +12,10 @@ from budget.cli import app, emit
 
 @app.command("verify")
 def verify_command(
-    task: Annotated[str, typer.Option("--task", metavar="TASK", help="A built-in task (budget tasks) or a task JSONL file.")],
+    task: Annotated[
+        str,
+        typer.Option("--task", metavar="TASK", help="A built-in task (budget tasks) or a task JSONL file."),
+    ],
     samples: Annotated[
         Path, typer.Option("--samples", help="JSONL rows: task_id, completion, optional model and mode.")
     ],

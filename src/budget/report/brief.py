@@ -17,6 +17,7 @@ from rich.text import Text
 from budget.money import fmt_usd
 from budget.report.chart import line_chart
 from budget.report.plan import comparison_table, cost_notes, frontier_chart, headline_panel, plan_notes
+from budget.report.tables import Column, fitted_table
 from budget.service.reporting import Report
 
 
@@ -68,14 +69,14 @@ def verifier_table(report: Report) -> Table | None:
     return table
 
 
-def price_table(report: Report) -> Table:
-    table = Table(title="Prices behind the costs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("model", overflow="fold")
-    table.add_column("$/sample", justify="right", no_wrap=True)
-    table.add_column("source and date", overflow="fold", ratio=1)
-    for p in report.prices:
-        table.add_row(p.display, fmt_usd(p.cost_per_sample), "; ".join(p.sources))
-    return table
+def price_table(report: Report, width: int) -> Table:
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("$/sample"),
+        Column("source and date", "left", prose=True),
+    ]
+    rows = [[p.display, fmt_usd(p.cost_per_sample), "; ".join(p.sources)] for p in report.prices]
+    return fitted_table(columns, rows, width, title="Prices behind the costs")
 
 
 def render_report(report: Report, console: Console) -> None:
@@ -98,5 +99,5 @@ def render_report(report: Report, console: Console) -> None:
     table = verifier_table(report)
     if table is not None:
         console.print(table)
-    console.print(price_table(report))
+    console.print(price_table(report, console.width))
     console.print(cost_notes(plan))

@@ -9,12 +9,11 @@ item so that no item is ever broken across lines.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 
 from rich.text import Text
-
-from budget.money import fmt_usd
 
 MARKERS = "●■▲◆★✚✖▼"
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_white", "bright_cyan"]
@@ -27,10 +26,10 @@ def nice_step(span: float, target: int) -> float:
     if span <= 0:
         return 1.0
     raw = span / max(1, target)
-    base = 10 ** math.floor(math.log10(raw))
+    base = 10.0 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 4, 5, 10):
         if m * base >= raw:
-            return m * base
+            return float(m * base)
     return 10 * base  # pragma: no cover - the loop always returns
 
 
@@ -199,7 +198,7 @@ def _interpolate(line: Sequence[tuple[float, float]], x: float) -> float:
     """y at x on a polyline in (log x, y); flat beyond its ends."""
     if x <= line[0][0]:
         return line[0][1]
-    for (x0, y0), (x1, y1) in zip(line, line[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(line):
         if x <= x1:
             if x1 == x0:
                 return y1

@@ -21,6 +21,9 @@ from budget.report.plan import crossing_lines
 from budget.service.reporting import Report
 
 DEFAULT_DIR = Path("reports")
+#: The page may load nothing: no script, no fetch, no font; only its own inline style.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+FIGURE_TITLES = {"frontier": "Expected solved against dollars", "coverage": "Coverage against samples"}
 
 _CSS = """
 :root { color-scheme: light; }
@@ -86,7 +89,9 @@ def comparison_rows(plan: PlanResult) -> list[tuple[str, list[str]]]:
     for one in sorted(plan.frontier_single_sample, key=lambda x: -x.expected_solved):
         per = fmt_usd(float(one.cost) / one.expected_solved) if one.expected_solved > 0 else "-"
         cost = fmt_usd(one.cost) + ("" if one.within_budget else " (over budget)")
-        rows.append(("single", [f"{one.display}, one sample", "1", f"{one.expected_solved:,.1f}", "", cost, per]))
+        rows.append(
+            ("single", [f"{one.display}, one sample", "1", f"{one.expected_solved:,.1f}", "", cost, per])
+        )
     return rows
 
 
@@ -94,11 +99,15 @@ HEADERS = ["model", "samples/problem", "solved", "90%", "cost", "$/solved"]
 NUMERIC = [False, True, True, True, True, True]
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]], numeric: Sequence[bool]) -> str:
-    head = "".join(f'<th{" class=num" if n else ""}>{_e(h)}</th>' for h, n in zip(headers, numeric, strict=True))
+def _html_table(
+    headers: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]], numeric: Sequence[bool]
+) -> str:
+    head = "".join(
+        f"<th{' class=num' if n else ''}>{_e(h)}</th>" for h, n in zip(headers, numeric, strict=True)
+    )
     body = "".join(
         f'<tr class="{_e(cls)}">'
-        + "".join(f'<td{" class=num" if n else ""}>{_e(c)}</td>' for c, n in zip(cells, numeric, strict=True))
+        + "".join(f"<td{' class=num' if n else ''}>{_e(c)}</td>" for c, n in zip(cells, numeric, strict=True))
         + "</tr>"
         for cls, cells in rows
     )
@@ -134,7 +143,10 @@ def _sections(report: Report) -> list[tuple[str, list[str], list[tuple[str, list
         (
             "Prices behind the costs",
             ["model", "$/sample", "cost model", "source and date"],
-            [("", [p.display, fmt_usd(p.cost_per_sample), p.formula, "; ".join(p.sources)]) for p in report.prices],
+            [
+                ("", [p.display, fmt_usd(p.cost_per_sample), p.formula, "; ".join(p.sources)])
+                for p in report.prices
+            ],
             [False, True, False, False],
         )
     )
@@ -175,7 +187,7 @@ def write_html(report: Report, path: Path) -> Path:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         f"<title>{_e(report.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(report.title)}</h1>",
         f'<p class="headline" id="headline">{_e(report.headline)}</p>',
@@ -187,8 +199,8 @@ def write_html(report: Report, path: Path) -> Path:
     parts += [f"<h2>{_e(title)}</h2>", _html_table(headers, rows, numeric)]
     for name, fig in figs.items():
         parts += [
-            f'<h2>{"Expected solved against dollars" if name == "frontier" else "Coverage against samples"}</h2>',
-            f'<figure id="chart-{name}">{to_svg(fig)}<figcaption>{_e(captions[name])}</figcaption></figure>',
+            f"<h2>{FIGURE_TITLES[name]}</h2>",
+            f'<figure id="chart-{name}">{to_svg(fig, name)}<figcaption>{_e(captions[name])}</figcaption></figure>',
         ]
     if report.check is None and report.check_note:
         parts.append(f'<h2>Check</h2><p class="note">{_e(report.check_note)}</p>')
@@ -208,7 +220,9 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(headers: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]], numeric: Sequence[bool]) -> str:
+def _md_table(
+    headers: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]], numeric: Sequence[bool]
+) -> str:
     lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |"]
     lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
     for cls, cells in rows:

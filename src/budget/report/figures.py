@@ -8,6 +8,7 @@ with the non-interactive Agg backend, and its absence is one line for the user.
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING
 
 from budget.errors import InputError
@@ -43,7 +44,9 @@ def _pyplot() -> None:
 
 
 def _money(x: float, _pos: object = None) -> str:
-    return fmt_usd(x, digits=2) if x < 1 else f"${x:,.0f}" if x >= 10 or float(x).is_integer() else f"${x:,.1f}"
+    return (
+        fmt_usd(x, digits=2) if x < 1 else f"${x:,.0f}" if x >= 10 or float(x).is_integer() else f"${x:,.1f}"
+    )
 
 
 def coverage_figure(report: Report) -> Figure:
@@ -59,7 +62,9 @@ def coverage_figure(report: Report) -> Figure:
         colour = COLOURS[i % len(COLOURS)]
         ks = [p.k for p in c.fitted]
         ax.plot(ks, [p.coverage for p in c.fitted], color=colour, label=c.display, lw=2)
-        ax.fill_between(ks, [p.low for p in c.fitted], [p.high for p in c.fitted], color=colour, alpha=0.15, lw=0)
+        ax.fill_between(
+            ks, [p.low for p in c.fitted], [p.high for p in c.fitted], color=colour, alpha=0.15, lw=0
+        )
         if c.observed:
             ax.scatter(
                 [p.k for p in c.observed],
@@ -80,7 +85,8 @@ def coverage_figure(report: Report) -> Figure:
     ax.set_xlabel("samples per problem, k (log scale)")
     ax.set_ylabel("coverage: problems with a correct sample")
     ax.set_title(
-        f"Coverage against samples ({level:.0%} band; points: published or measured; dotted: largest k measured)",
+        f"Coverage against samples ({level:.0%} band; points: published or measured; "
+        "dotted: largest k measured)",
         fontsize=9,
         loc="left",
     )
@@ -101,12 +107,24 @@ def frontier_figure(report: Report) -> Figure:
         ax.plot([x for x, _ in pts], [y for _, y in pts], color=COLOURS[i % len(COLOURS)], lw=2, label=name)
     budget = float(plan.inputs.dollars)
     ax.axvline(budget, color="black", ls="--", lw=1)
-    ax.annotate(f"your budget {fmt_usd(plan.inputs.dollars)}", (budget, 0), xytext=(4, 4),
-                textcoords="offset points", fontsize=8)
+    ax.annotate(
+        f"your budget {fmt_usd(plan.inputs.dollars)}",
+        (budget, 0),
+        xytext=(4, 4),
+        textcoords="offset points",
+        fontsize=8,
+    )
     for c in plan.crossings:
         ax.axvline(c.dollars, color="grey", ls=":", lw=1)
-        ax.annotate(f"{fmt_usd(c.dollars)}", (c.dollars, 1), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize=8, color="dimgrey")
+        ax.annotate(
+            f"{fmt_usd(c.dollars)}",
+            (c.dollars, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgrey",
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(_money))
@@ -114,7 +132,8 @@ def frontier_figure(report: Report) -> Figure:
     ax.set_xlabel("dollars (log scale)")
     ax.set_ylabel(f"expected {plan.inputs.unit} solved")
     ax.set_title(
-        f"Expected {plan.inputs.unit} solved against dollars (of {plan.inputs.problems:,}; dotted: lines cross)",
+        f"Expected {plan.inputs.unit} solved against dollars "
+        f"(of {plan.inputs.problems:,}; dotted: lines cross)",
         fontsize=9,
         loc="left",
     )
@@ -127,11 +146,16 @@ def figures(report: Report) -> dict[str, Figure]:
     return {"frontier": frontier_figure(report), "coverage": coverage_figure(report)}
 
 
-def to_svg(fig: Figure) -> str:
+def to_svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element to inline in HTML, its ids prefixed with ``prefix``
+    (two inline SVGs in one page must not share ids: clip paths refer to them)."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
+    text = text[text.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
+    text = re.sub(r'\bid="', f'id="{prefix}-', text)
+    text = text.replace("url(#", f"url(#{prefix}-")
+    return re.sub(r'href="#', f'href="#{prefix}-', text)
 
 
 def to_png(fig: Figure) -> bytes:

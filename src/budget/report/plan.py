@@ -73,7 +73,10 @@ def comparison_table(result: PlanResult) -> Table:
     )
     for col, kw in [
         ("model", {"overflow": "fold", "min_width": 26}),
-        ("samples\n/problem" if s.policy is Policy.FIXED else "most\nsamples", {"justify": "right", "no_wrap": True}),
+        (
+            "samples\n/problem" if s.policy is Policy.FIXED else "most\nsamples",
+            {"justify": "right", "no_wrap": True},
+        ),
         ("solved", {"justify": "right", "no_wrap": True}),
         ("90%", {"justify": "right", "no_wrap": True}),
         ("cost", {"justify": "right", "no_wrap": True}),

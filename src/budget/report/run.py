@@ -7,9 +7,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from budget.money import fmt_usd, from_micro
+from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
 if TYPE_CHECKING:
@@ -83,27 +83,28 @@ def render_run(result: RunResult, console: Console) -> None:
     console.print(
         f"[bold]run {markup_safe(result.run_id)}[/bold] on {markup_safe(result.task)}: {result.stop_reason} "
         f"({result.status}); spent {fmt_usd(result.spent)} of {fmt_usd(result.cap)}; "
-        f"{result.samples} samples in {result.elapsed_s:.1f}s"
+        f"{result.samples:,} samples in {result.elapsed_s:.1f}s"
     )
-    table = Table(show_edge=False, pad_edge=False)
-    for col, justify in (
-        ("model", "left"),
-        ("samples", "right"),
-        ("solved", "right"),
-        ("spent", "right"),
-        ("failed", "right"),
-        ("retries", "right"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for m in result.models:
-        table.add_row(
-            markup_safe(m.model),
-            str(m.samples),
-            f"{m.problems_solved}/{result.problems}",
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("samples"),
+        Column("solved"),
+        Column("spent"),
+        Column("failed", drop=2),
+        Column("retries", drop=1),
+    ]
+    rows = [
+        [
+            m.model,
+            f"{m.samples:,}",
+            f"{m.problems_solved:,}/{result.problems:,}",
             fmt_usd(m.spent),
-            str(m.failed_samples),
-            str(m.retries),
-        )
+            f"{m.failed_samples:,}",
+            f"{m.retries:,}",
+        ]
+        for m in result.models
+    ]
+    table = fitted_table(columns, rows, console.width)
     console.print(table)
     notes = []
     if result.error:

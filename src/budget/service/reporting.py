@@ -29,7 +29,7 @@ from budget.planner import Candidate, PlanResult
 from budget.service.planning import PlanRequest, UserCandidates, make_plan
 
 #: Where curves are drawn: 1 to 10,000 samples, geometric.
-CURVE_KS = sorted({int(round(k)) for k in np.geomspace(1, 10_000, 41)})
+CURVE_KS = sorted({round(k) for k in np.geomspace(1, 10_000, 41)})
 
 
 class CurvePoint(BaseModel):
