@@ -234,7 +234,7 @@ def test_progress_line_fits_80_columns() -> None:
         started=100.0, in_flight=8,
     )  # fmt: skip
     line = progress_line(p, now=160.0)  # 300 samples in 60 s: 5/s, 900 left: 3 minutes
-    assert line == "$12.35/$50.00 · 300/1200 samples · 40/164 solved · 5.0/s · ETA 3m"
+    assert line == "$12.35/$50.00 · 300/1,200 samples · 40/164 solved · 5.0/s · ETA 3m"
     assert len(line) + len("run ") + 9 <= 80  # with the 8-column bar
 
 

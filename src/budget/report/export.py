@@ -200,7 +200,8 @@ def write_html(report: Report, path: Path) -> Path:
     for name, fig in figs.items():
         parts += [
             f"<h2>{FIGURE_TITLES[name]}</h2>",
-            f'<figure id="chart-{name}">{to_svg(fig, name)}<figcaption>{_e(captions[name])}</figcaption></figure>',
+            f'<figure id="chart-{name}">{to_svg(fig, name)}'
+            f"<figcaption>{_e(captions[name])}</figcaption></figure>",
         ]
     if report.check is None and report.check_note:
         parts.append(f'<h2>Check</h2><p class="note">{_e(report.check_note)}</p>')

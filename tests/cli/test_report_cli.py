@@ -1,0 +1,116 @@
+"""``budget report`` and ``budget plan --dollars A,B,C`` through the real entry point
+(budget.cli.main, in a subprocess): tables, exports, a stored run with a measured verifier
+false-positive rate, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+
+def budget(*args: str, cwd: Path | None = None, columns: int = 80) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "VIRTUAL_ENV", "BUDGET_DB")}
+    return subprocess.run(
+        [sys.executable, "-c", "from budget.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", **env},
+        timeout=300,
+    )
+
+
+def test_plan_several_budgets_is_one_table() -> None:
+    out = budget("plan", "--dollars", "10,50,500")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    for amount in ("$10.00", "$50.00", "$500.00"):
+        assert sum(line.lstrip().startswith(amount) for line in lines) == 1, out.stdout
+    assert "if your verifier recognises it" in " ".join(out.stdout.split())
+    doc = json.loads(budget("plan", "--dollars", "10,50,500", "--json").stdout)
+    assert [r["dollars"] for r in doc["rows"]] == [10, 50, 500] and len(doc["plans"]) == 3
+    solved = [r["expected_solved"] for r in doc["rows"]]
+    assert solved == sorted(solved)  # more money never predicts fewer solved
+
+
+def test_plan_several_budgets_rejects_a_bad_one() -> None:
+    out = budget("plan", "--dollars", "10,-5")
+    assert out.returncode != 0 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_report_exports_html_and_markdown(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    args = ["--task", "swe-bench-lite", "--dollars", "50", "--html", "reports/", "--md", "reports/"]
+    out = budget("report", *args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    files = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert files == [
+        "swe-bench-lite-50usd-coverage.png",
+        "swe-bench-lite-50usd-frontier.png",
+        "swe-bench-lite-50usd.html",
+        "swe-bench-lite-50usd.md",
+    ]
+    assert all(len(line) <= 80 for line in out.stdout.splitlines())
+    assert "wrote reports/swe-bench-lite-50usd.html" in out.stderr
+
+
+def _stored_run(db: Path) -> str:
+    from budget.store.database import Store
+    from budget.store.records import SampleRecord
+    from budget.verify.protocol import Outcome, Verdict
+
+    ok = Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.1)
+    bad = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0.1)
+    with Store(str(db)) as store:
+        run = store.create_run("swe-bench-lite", models=["deepseek-coder-v2-instruct"], cap=Decimal(5))
+        samples = []
+        for i in range(20):  # the verifier accepts 10; the ground truth rejects 2 of those
+            verifier = ok if i < 10 else bad
+            truth = ok if i < 8 else bad
+            samples.append(
+                SampleRecord(
+                    run_id=run.run_id,
+                    model="deepseek-coder-v2-instruct",
+                    problem_id=f"p{i}",
+                    sample_index=0,
+                    task="swe-bench-lite",
+                    completion="x",
+                    cost=Decimal("0.0072"),
+                    verdicts={"verifier": verifier, "ground_truth": truth},
+                )
+            )
+        store.add_samples(samples)
+        return run.run_id
+
+
+def test_report_of_a_run_shows_the_verifier_false_positive_rate(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    run_id = _stored_run(db)
+    out = budget("report", run_id, "--db", str(db), "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["run"]["run_id"] == run_id and doc["run"]["samples"] == 20
+    assert doc["verifier"] == [{"model": "deepseek-coder-v2-instruct", "accepted": 10, "wrongly_accepted": 2}]
+    assert "2 wrong samples of 10" in doc["assumption"] and "20.0%" in doc["assumption"]
+    assert doc["check"] is None and "not checked" in doc["check_note"]
+    text = budget("report", run_id, "--db", str(db)).stdout
+    assert "Verifier against the ground truth" in text and "20.0%" in text
+
+
+def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    for args in (
+        ["report"],
+        ["report", "nosuchrun", "--db", str(tmp_path / "none.db")],
+        ["report", "--dollars", "5"],
+    ):
+        out = budget(*args)
+        assert out.returncode != 0, args
+        assert out.stderr.startswith("budget: error:") and out.stderr.count("\n") == 1, out.stderr
