@@ -83,3 +83,27 @@ def test_version() -> None:
     _register(None)
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"budget {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan"], "Missing option '--dollars'"),
+        (["plan", "--dollars", "5", "--policy", "sometimes"], "'sometimes' is not one of"),
+        (["plan", "--dollars", "5", "--hard-cap", "true"], "unexpected extra argument"),
+        (["plan", "--dollars", "5", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "from budget.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("budget: error:") and out.stderr.count("\n") == 1, out.stderr
+    assert message.lower() in out.stderr.lower()

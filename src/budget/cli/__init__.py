@@ -125,9 +125,21 @@ def _invalid(exc: ValidationError) -> InputError:
 
 
 def main() -> None:
+    # typer vendors click (typer._click, 0.29): its usage errors are ClickExceptions there.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     _register(sys.argv[1:])
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except ClickException as exc:  # a usage error (bad choice, missing option): one line too
+        message = exc.format_message().replace("Value error, ", "")
+        fail(InputError(f"{message} (see {_usage_hint(exc)})"))
+    except typer.Abort:
+        sys.stderr.write("budget: interrupted\n")
+        raise SystemExit(130) from None
     except BudgetError as error:
         fail(error)
     except ValidationError as exc:
@@ -135,3 +147,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("budget: interrupted\n")
         raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_hint(exc: Exception) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f"{ctx.command_path} --help" if ctx is not None else "budget --help"

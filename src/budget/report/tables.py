@@ -23,6 +23,8 @@ from rich.table import Table
 
 #: The narrowest a prose column gets before columns are dropped.
 PROSE_MIN = 12
+#: The narrowest a name gets when nothing else fits (it then folds inside words).
+HARD_MIN = 8
 #: Columns each column adds around its cells (collapsed padding and the table's edges):
 #: measured with rich for box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True.
 GAP = 2
@@ -46,7 +48,7 @@ def _natural(text: str) -> int:
 
 
 def _widths(
-    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, fold_names: bool
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, fold_names: bool | str
 ) -> list[int] | None:
     """Fixed widths that fit ``width``, or None when these columns cannot fit whole."""
     natural = [max([_natural(c.header), *(_natural(r[i]) for r in rows)]) for i, c in enumerate(columns)]
@@ -55,6 +57,8 @@ def _widths(
         cells = [c.header, *(r[i] for r in rows)]
         if c.prose:
             least.append(min(natural[i], PROSE_MIN))
+        elif c.wrap and fold_names == "hard":  # last resort: names fold inside words too
+            least.append(min(natural[i], HARD_MIN))
         elif c.wrap and fold_names:
             least.append(max(_longest(x) for x in cells))
         else:
@@ -89,7 +93,8 @@ def fitted_table(
     order = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: (-columns[i].drop, -i))
     # Names whole if that costs at most one column, and not the prose (sources are the point).
     keep_names = order[:1] and not columns[order[0]].prose
-    tries = [(0, False)] + ([(1, False)] if keep_names else []) + [(n, True) for n in range(len(order) + 1)]
+    tries: list[tuple[int, bool | str]] = [(0, False)] + ([(1, False)] if keep_names else [])
+    tries += [(n, True) for n in range(len(order) + 1)] + [(len(order), "hard")]
     keep, widths = list(range(len(columns))), None
     for n, fold in tries:
         if n > len(order):
@@ -107,7 +112,7 @@ def fitted_table(
             c.header,
             justify=c.justify,  # type: ignore[arg-type]
             overflow="fold",
-            no_wrap=not (c.wrap or c.prose),
+            no_wrap=widths is not None and not (c.wrap or c.prose),
             width=widths[j] if widths is not None else None,
         )
     for r in rows:
