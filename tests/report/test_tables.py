@@ -7,7 +7,6 @@ are named in the caption.  Also the issue's own example: ``budget models`` at 80
 
 from __future__ import annotations
 
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
