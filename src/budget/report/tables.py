@@ -92,9 +92,12 @@ def fitted_table(
     """A table of ``rows`` no wider than ``width``, dropping the least important columns."""
     order = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: (-columns[i].drop, -i))
     # Names whole if that costs at most one column, and not the prose (sources are the point).
-    keep_names = order[:1] and not columns[order[0]].prose
-    tries: list[tuple[int, bool | str]] = [(0, False)] + ([(1, False)] if keep_names else [])
-    tries += [(n, True) for n in range(len(order) + 1)] + [(len(order), "hard")]
+    keep_names = bool(order) and not columns[order[0]].prose
+    tries: list[tuple[int, bool | str]] = [(0, False)]
+    if keep_names:
+        tries.append((1, False))
+    tries += [(n, True) for n in range(len(order) + 1)]
+    tries.append((len(order), "hard"))
     keep, widths = list(range(len(columns))), None
     for n, fold in tries:
         if n > len(order):
