@@ -114,3 +114,45 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
         out = budget(*args)
         assert out.returncode != 0, args
         assert out.stderr.startswith("budget: error:") and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_report_with_your_own_curves_shows_your_observed_points(tmp_path: Path) -> None:
+    """After calibrate, the coverage chart's points are the user's pass@k, not the catalog's."""
+    from budget.store.database import Store
+    from budget.store.records import SampleRecord
+    from budget.verify.protocol import Outcome, Verdict
+
+    ok = Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.1)
+    bad = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0.1)
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    rates = rng.beta(0.4, 1.2, size=40)  # a realistic spread of per-problem success rates
+    passed = [[bool(rng.random() < r) for _ in range(8)] for r in rates]
+    db = tmp_path / "own.db"
+    model = "deepseek-coder-v2-instruct"
+    with Store(str(db)) as store:
+        run = store.create_run("swe-bench-lite", models=[model], cap=Decimal(5))
+        store.add_samples(
+            SampleRecord(
+                run_id=run.run_id,
+                model=model,
+                problem_id=f"p{i}",
+                sample_index=j,
+                task="swe-bench-lite",
+                completion="x",
+                cost=Decimal("0.0072"),
+                verdicts={"verifier": ok if passed[i][j] else bad},
+            )
+            for i in range(40)
+            for j in range(8)
+        )
+    fit = budget("calibrate", "--task", "swe-bench-lite", "--models", model, "--fit-only", "--db", str(db))
+    assert fit.returncode == 0 and "not fitted" not in fit.stdout, fit.stdout + fit.stderr
+    doc = json.loads(budget("report", run.run_id, "--db", str(db), "--json").stdout)
+    (curve,) = doc["curves"]
+    # observed pass@1 is the share of accepted samples; the points stop at the 8 samples measured
+    share = sum(map(sum, passed)) / (40 * 8)
+    assert curve["observed"][0] == {"k": 1, "coverage": pytest.approx(share)}
+    assert [p["k"] for p in curve["observed"]] == [1, 2, 4, 8]

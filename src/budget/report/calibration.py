@@ -53,12 +53,12 @@ def render_runs(runs: RunList, console: Console) -> None:
         return
     columns = [
         Column("run", "left"),
-        Column("task", "left", wrap=True, drop=3),
+        Column("task", "left", wrap=True, drop=1),
         Column("status", "left", drop=2),
         Column("models", "left", wrap=True),
-        Column("samples", drop=4),
+        Column("samples", drop=3),
         Column("spent / cap"),
-        Column("started", "left", drop=1),
+        Column("started", "left", wrap=True, drop=4),
     ]
     rows = []
     for r in runs.runs:

@@ -257,6 +257,40 @@ def _observed(task: str) -> dict[str, list[tuple[float, float]]]:
     return {e.model: list(e.points or []) for e in load_catalog().for_task(task) if e.points}
 
 
+def _observed_in_store(
+    db: str | None, task: str, models: Sequence[str]
+) -> dict[str, list[tuple[float, float]]]:
+    """Observed pass@k (Chen et al.'s unbiased estimator) of the counts each of the user's
+    latest curves for ``task`` was fitted to, at k = 1, 2, 4, ... up to the fewest samples."""
+    from budget.curves.passk import pass_at_k
+    from budget.store import location
+
+    url = location.resolve(db)
+    if not location.exists(url):
+        return {}
+    from budget.store.database import NoStoreError, Store
+
+    try:
+        store = Store(url, create=False)
+    except NoStoreError:
+        return {}
+    out: dict[str, list[tuple[float, float]]] = {}
+    with store:
+        for stored in store.curves(task):
+            if stored.model not in models or stored.curve_id is None or stored.model in out:
+                continue
+            counts = store.curve_counts(stored.curve_id)
+            if not counts:
+                continue
+            n = np.array([x.n for x in counts], dtype=float)
+            c = np.array([x.c for x in counts], dtype=float)
+            top = int(n.min())
+            ks = [2**i for i in range(top.bit_length()) if 2**i <= top]
+            values = pass_at_k(n, c, ks)
+            out[stored.model] = [(float(k), float(v)) for k, v in zip(ks, values, strict=True)]
+    return out
+
+
 def _verifier_rates(store: object, run_id: str) -> list[VerifierRate]:
     """Per model: accepted by the verifier tier, and of those rejected by the ground truth."""
     counts: dict[str, list[int]] = {}
@@ -339,6 +373,10 @@ def make_report(request: ReportRequest, *, user_candidates: UserCandidates | Non
     displays = {a.model: a.display for a in plan.alternatives}
     cands = _candidates(plan.inputs.task, models, user_candidates, request.seed)
     observed = _observed(plan.inputs.task)
+    measured = [c.model for c in cands if c.cost.kind == "measured"]
+    if measured:  # the user's own curves: their own data, not the catalog's published points
+        observed.update({m: [] for m in measured})
+        observed.update(_observed_in_store(request.db, plan.inputs.task, measured))
     curves = [_curve(c, displays[c.model], observed.get(c.model, [])) for c in cands]
     prices = [
         PriceLine(
