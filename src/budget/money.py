@@ -63,13 +63,14 @@ def fmt_usd(amount: Decimal | float | int, *, digits: int = 3) -> str:
     At least cents from $1 up (``$3.00``, ``$1,234.57``: whole cents are kept, never rounded
     into fewer figures), ``digits`` significant figures below a dollar (``$0.0027``,
     ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero.  Exact: formats
-    the Decimal, never a binary float (floats go through ``repr`` first).
+    the Decimal, never a binary float (floats, numpy's too, go through ``repr`` first).
     """
-    a = (
-        amount
-        if isinstance(amount, Decimal)
-        else Decimal(repr(amount) if isinstance(amount, float) else amount)
-    )
+    if isinstance(amount, Decimal):
+        a = amount
+    elif isinstance(amount, int):
+        a = Decimal(amount)
+    else:  # float, numpy floating: the shortest decimal that round-trips
+        a = Decimal(repr(float(amount)))
     if not a.is_finite():
         return f"${a}"
     if a == 0:

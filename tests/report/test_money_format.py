@@ -26,6 +26,13 @@ def test_issue_examples_read_in_one_format() -> None:
     assert fmt_usd(Decimal("-0.5")) == "-$0.500"
 
 
+def test_numpy_floats_format_like_floats() -> None:
+    import numpy as np
+
+    assert fmt_usd(np.float64(0.5)) == fmt_usd(0.5) == "$0.500"
+    assert fmt_usd(np.float64(48.11)) == "$48.11"
+
+
 def test_counts_have_separators_and_no_float_noise() -> None:
     assert fmt_count(32398) == "32,398"
     assert fmt_count(80.10000000000001) == "80.1"

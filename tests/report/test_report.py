@@ -140,3 +140,32 @@ def test_same_figures_in_both_exports(report, tmp_path: Path) -> None:  # type: 
     page = write_html(report, tmp_path / "r.html").read_text(encoding="utf-8")
     _md, pngs = write_markdown(report, tmp_path / "r.md")
     assert {p.stem.rsplit("-", 1)[1] for p in pngs} == set(re.findall(r'id="chart-(\w+)"', page))
+
+
+def test_a_run_report_asks_the_check_provider(tmp_path: Path) -> None:
+    from budget.errors import DataError
+    from budget.service import reporting
+    from budget.store.database import Store
+
+    db = tmp_path / "c.db"
+    with Store(str(db)) as store:
+        run = store.create_run("swe-bench-lite", models=["gpt-4o"], cap=Decimal(2))
+    asked: list[tuple[str, str | None]] = []
+
+    def provider(run_id: str, where: str | None) -> CheckSummary:
+        asked.append((run_id, where))
+        return CheckSummary(run_id=run_id, items=[CheckItem(name="gpt-4o: coverage", status="fail")])
+
+    previous = reporting.register_check(provider)
+    try:
+        got = make_report(ReportRequest(run_id=run.run_id, db=str(db)))
+        assert asked == [(run.run_id, str(db))] and got.check is not None and got.check_note == ""
+
+        def broken(run_id: str, where: str | None) -> CheckSummary:
+            raise DataError("no prediction stored for this run")
+
+        reporting.register_check(broken)
+        got = make_report(ReportRequest(run_id=run.run_id, db=str(db)))
+        assert got.check is None and "no prediction stored" in got.check_note
+    finally:
+        reporting.register_check(previous)

@@ -6,9 +6,10 @@ coverage curve (fitted, with its interval band, and the observed points), prices
 dates, the verifier's measured false-positive rate where a run verified on both tiers, and the
 run's check results.  Rendering (terminal, HTML, Markdown) lives in ``budget.report``.
 
-The check results come from the ``budget check`` service when it is installed: a callable
-registered with :func:`register_check` returning a :class:`CheckSummary`; without one the
-report says the run was not checked.
+The check results come from the ``budget check`` service (``budget.service.check``, its
+``check_run(run_id, db, refit=False)``: read-only) when it is present, summarised per model
+as a :class:`CheckSummary`; :func:`register_check` replaces that provider (tests, other
+checks).  Without a check service the report says the run was not checked.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from budget import SCHEMA_VERSION
-from budget.errors import DataError, InputError
+from budget.errors import BudgetError, DataError, InputError
 from budget.money import USD, usd
 from budget.planner import Candidate, PlanResult
 from budget.service.planning import PlanRequest, UserCandidates, make_plan
@@ -144,13 +145,38 @@ class PlanSweep(BaseModel):
 
 
 CheckProvider = Callable[[str, str | None], CheckSummary | None]
-_check_provider: CheckProvider | None = None
 
 
-def register_check(provider: CheckProvider) -> None:
-    """Hook for the ``budget check`` service: ``provider(run_id, db)`` returns its results."""
+def service_check(run_id: str, db: str | None) -> CheckSummary | None:
+    """The ``budget check`` service's verdicts on a run, per model; None without the service."""
+    try:
+        from budget.service import check as service  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    result = service.check_run(run_id, db, refit=False)
+    items = []
+    for m in result.models:
+        status: Literal["pass", "fail", "warn", "skip"] = (
+            "skip" if m.inside is None else "pass" if m.inside else "fail"
+        )
+        detail = f"verified {m.verified.coverage:.1%} on {m.verified.tier}"
+        if m.predicted is not None:
+            lo, hi = m.predicted.interval
+            detail = f"predicted {m.predicted.coverage:.1%} ({lo:.1%}-{hi:.1%}); " + detail
+        if m.note:
+            detail += f"; {m.note}"
+        items.append(CheckItem(name=f"{m.model}: coverage inside its interval", status=status, detail=detail))
+    return CheckSummary(run_id=run_id, items=items)
+
+
+_check_provider: CheckProvider = service_check
+
+
+def register_check(provider: CheckProvider) -> CheckProvider:
+    """Replace the check provider (``provider(run_id, db)``); returns the previous one."""
     global _check_provider
-    _check_provider = provider
+    previous, _check_provider = _check_provider, provider
+    return previous
 
 
 def parse_budgets(text: str) -> list[Decimal]:
@@ -358,9 +384,12 @@ def make_report(request: ReportRequest, *, user_candidates: UserCandidates | Non
             user_candidates=user_candidates,
         )
         title = f"Run {run.run_id} on {run.task}"
-        if _check_provider is not None:
+        try:
             check = _check_provider(run.run_id, request.db)
-        note = "" if check is not None else "not checked (run `budget check` when it is available)"
+        except BudgetError as exc:  # e.g. no prediction stored for an older run
+            note = f"not checked: {exc}"
+        else:
+            note = "" if check is not None else "not checked: no check service in this installation"
     else:
         if request.dollars is None:
             raise InputError("--task needs --dollars")
