@@ -156,3 +156,11 @@ def test_report_with_your_own_curves_shows_your_observed_points(tmp_path: Path) 
     share = sum(map(sum, passed)) / (40 * 8)
     assert curve["observed"][0] == {"k": 1, "coverage": pytest.approx(share)}
     assert [p["k"] for p in curve["observed"]] == [1, 2, 4, 8]
+
+
+def test_plan_warns_once_per_model_and_cause() -> None:
+    """DeepSeek sampled at k=2313 and k=2318 at $5,000: one extrapolation warning, not two."""
+    doc = json.loads(budget("plan", "--dollars", "5000", "--json").stdout)
+    extrapolations = [w for w in doc["warnings"] if "extrapolates" in w]
+    assert len(extrapolations) == 1, doc["warnings"]
+    assert "k=2,313-2,318" in extrapolations[0]

@@ -128,18 +128,24 @@ def _headline(best: Estimate, singles: list[SingleSample], labels: dict[str, str
 
 
 def _warnings(best: Estimate, options: Sequence[Options], s: PlanSettings) -> list[str]:
+    """One warning per model and cause (a model sampled at several k gets one, for its range)."""
     out = []
+    ks_by_model: dict[str, list[int]] = {}
     for a in best.allocations:
-        o = next(o for o in options if o.cand.model == a.model)
+        ks_by_model.setdefault(a.model, []).append(a.samples_per_problem)
+    for model, ks in ks_by_model.items():
+        o = next(o for o in options if o.cand.model == model)
+        lo, hi = min(ks), max(ks)
+        k_txt = f"k={hi:,}" if lo == hi else f"k={lo:,}-{hi:,}"
         mk = o.cand.curve.max_observed_k
-        if mk and a.samples_per_problem > mk:
+        if mk and hi > mk:
             out.append(
-                f"{o.cand.label}: k={a.samples_per_problem} extrapolates "
-                f"{a.samples_per_problem / mk:.1f}x past the largest measured k ({mk})"
+                f"{o.cand.label}: {k_txt} extrapolates up to {hi / mk:.1f}x "
+                f"past the largest measured k ({mk:,})"
             )
-        if a.samples_per_problem >= o.k_cap and o.k_cap < s.max_samples:
+        if hi >= o.k_cap and o.k_cap < s.max_samples:
             out.append(
-                f"{o.cand.label}: stopped at k={o.k_cap} ({s.max_extrapolation:g}x the data); "
+                f"{o.cand.label}: stopped at k={o.k_cap:,} ({s.max_extrapolation:g}x the data); "
                 "money beyond that is not bet on an extrapolated curve"
             )
         out.extend(f"{o.cand.label}: {note}" for note in o.cand.curve.notes if "borrowed" in note)
