@@ -156,6 +156,8 @@ def test_report_with_your_own_curves_shows_your_observed_points(tmp_path: Path) 
     share = sum(map(sum, passed)) / (40 * 8)
     assert curve["observed"][0] == {"k": 1, "coverage": pytest.approx(share)}
     assert [p["k"] for p in curve["observed"]] == [1, 2, 4, 8]
+    # measured costs are not called "published averages" (issue 13, item 4)
+    assert not any("published averages" in a for a in doc["plan"]["assumptions"])
 
 
 def test_plan_warns_once_per_model_and_cause() -> None:

@@ -130,8 +130,22 @@ def test_markdown_has_its_pngs(report, tmp_path: Path) -> None:  # type: ignore[
     for png in pngs:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.parent == md.parent
         assert f"]({png.name})" in text
-    assert report.headline in text
+    assert report.headline in text.replace("\\", "")  # the headline, its $ escaped (not math)
+    assert "\\$50.00" in text
     assert "| model |" in text
+
+
+def test_markdown_escapes_text_from_data(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from budget.report.export import write_markdown
+
+    alts = [a.model_copy(update={"display": "evil | *model* $x$"}) for a in report.plan.alternatives]
+    hostile = report.model_copy(update={"plan": report.plan.model_copy(update={"alternatives": alts})})
+    md, _pngs = write_markdown(hostile, tmp_path / "h.md")
+    rows = [line for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    header_cells = rows[0].count(" | ")
+    for row in rows[1 : len(alts) + 1]:
+        assert row.replace("\\|", "").count(" | ") == header_cells, row
+        assert "\\*model\\*" in row and "\\$x\\$" in row
 
 
 def test_same_figures_in_both_exports(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -217,8 +217,17 @@ def write_html(report: Report, path: Path) -> Path:
     return path
 
 
+#: Characters Markdown (CommonMark, GitHub) would read as markup or math in report text.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#$|~])")
+
+
+def _md(text: str) -> str:
+    """Report text as literal Markdown: markup characters escaped (``$`` would start math)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _md(text)
 
 
 def _md_table(
@@ -244,16 +253,16 @@ def write_markdown(report: Report, path: Path) -> tuple[Path, list[Path]]:
         png = path.with_name(f"{path.stem}-{name}.png")
         png.write_bytes(to_png(fig))
         pngs.append(png)
-        images[name] = f"![{captions[name]}]({png.name})"
+        images[name] = f"![{_md(captions[name])}]({png.name})"
     sections = _sections(report)
     out = [
-        f"# {report.title}",
+        f"# {_md(report.title)}",
         "",
-        f"**{report.headline}**",
+        f"**{_md(report.headline)}**",
         "",
-        f"> {report.assumption}",
+        f"> {_md(report.assumption)}",
         "",
-        _facts(report),
+        _md(_facts(report)),
         "",
         f"## {sections[0][0]}",
         "",
@@ -269,11 +278,11 @@ def write_markdown(report: Report, path: Path) -> tuple[Path, list[Path]]:
         "",
     ]
     if report.check is None and report.check_note:
-        out += ["## Check", "", report.check_note, ""]
+        out += ["## Check", "", _md(report.check_note), ""]
     for title, headers, rows, numeric in sections[1:]:
         out += [f"## {title}", "", _md_table(headers, rows, numeric), ""]
     out += ["## What is assumed", ""]
-    out += [f"- {w}" for w in dict.fromkeys([*report.plan.warnings, *report.plan.assumptions])]
+    out += [f"- {_md(w)}" for w in dict.fromkeys([*report.plan.warnings, *report.plan.assumptions])]
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path, pngs
 
