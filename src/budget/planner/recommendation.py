@@ -105,7 +105,9 @@ def _headline(best: Estimate, singles: list[SingleSample], labels: dict[str, str
     for model, groups in by_model.items():
         ks = sorted(g.samples_per_problem for g in groups)
         n = sum(g.problems for g in groups)
-        k_txt = f"{ks[0]}x" if len(ks) == 1 else f"{ks[0]}-{ks[-1]}x"
+        k_txt = f"{ks[0]:,}x" if len(ks) == 1 else f"{ks[0]:,}-{ks[-1]:,}x"
+        if s.policy is Policy.UNTIL_PASS:  # at most: sampling stops at the first accepted
+            k_txt = f"up to {ks[-1]:,}x"
         where = f"per {_per(s.unit)}" if n == s.problems else f"on {n} of {s.problems} {s.unit}"
         parts.append(f"{labels[model]} {k_txt} {where}")
     lo, hi = best.solved_interval

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from rich.text import Text
 
-MARKERS = "●■▲◆★✚✖▼"
+MARKERS = "●■▲◆★✚▼○"  # never ×: that marks crossings
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "red", "bright_white", "bright_cyan"]
 CROSSING = "×"
 OBSERVED = "◎"
