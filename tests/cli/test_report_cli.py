@@ -166,3 +166,12 @@ def test_plan_warns_once_per_model_and_cause() -> None:
     extrapolations = [w for w in doc["warnings"] if "extrapolates" in w]
     assert len(extrapolations) == 1, doc["warnings"]
     assert "k=2,313-2,318" in extrapolations[0]
+
+
+def test_until_pass_headline_reads_as_a_most() -> None:
+    doc = json.loads(
+        budget("plan", "--dollars", "5000", "--task", "math", "--policy", "until-pass", "--json").stdout
+    )
+    headline = doc["recommendation"]["headline"]
+    assert "up to 100,000x per problem" in headline, headline
+    assert not __import__("re").search(r"\d{4,}", headline.replace(",", "_")), headline
