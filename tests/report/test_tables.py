@@ -68,3 +68,10 @@ def test_models_at_80_columns_keep_every_number_and_name() -> None:
     for r in listing.models:
         assert r.model in text
         assert f"{r.coverage[1000]:.1%}" in text
+
+
+def test_cells_are_text_not_markup() -> None:
+    rows = [["[bold]evil[/bold]\x1b]0;pwned\x07", "$1.00"]]
+    table = fitted_table([Column("model", "left", wrap=True), Column("spent")], rows, 80)
+    text = _render(table, 80)
+    assert "[bold]evil[/bold]" in text and "\x1b" not in text and "\\x1b" in text

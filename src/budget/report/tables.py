@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from rich import box
 from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
+
+from budget.report.text import printable
 
 #: The narrowest a prose column gets before columns are dropped.
 PROSE_MIN = 12
@@ -89,7 +92,11 @@ def fitted_table(
     title: str | None = None,
     caption: str | None = None,
 ) -> Table:
-    """A table of ``rows`` no wider than ``width``, dropping the least important columns."""
+    """A table of ``rows`` no wider than ``width``, dropping the least important columns.
+
+    Cells are plain text, never markup, with unsafe characters escaped (names come from data).
+    """
+    rows = [[printable(c) for c in r] for r in rows]
     order = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: (-columns[i].drop, -i))
     # Names whole if that costs at most one column, and not the prose (sources are the point).
     keep_names = bool(order) and not columns[order[0]].prose
@@ -119,7 +126,7 @@ def fitted_table(
             width=widths[j] if widths is not None else None,
         )
     for r in rows:
-        table.add_row(*(r[i] for i in keep))
+        table.add_row(*(Text(r[i]) for i in keep))
     dropped = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in keep]
     notes = [caption] if caption else []
     if dropped:
