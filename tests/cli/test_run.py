@@ -48,8 +48,7 @@ def test_json_contract(stub: StubServer, tmp_path: Path) -> None:
     assert doc["samples"] == 6 and isinstance(doc["spent"], float) and 0 < doc["spent"] <= 0.5
     (m,) = doc["models"]
     assert {"model", "samples", "problems_solved", "spent"} <= set(m) and m["model"] == "stub"
-    # not a terminal: progress goes to stderr as plain log lines, nothing else
-    assert all(line.startswith("run: $") for line in out.stderr.splitlines()), out.stderr
+    assert out.stderr == ""  # not a terminal and shorter than the log interval: quiet
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,20 @@ def test_a_line_every_interval_in_logs_and_one_at_the_end() -> None:
             progress(_p(i))
     lines = out.getvalue().splitlines()
     assert all(line.startswith("run: $") for line in lines)
-    # at 0.5 s (first), then 5.5, 10.5, 15.5, and the last update (20 s) at the end
-    assert len(lines) == 5, lines
+    # every 5 s from the first update (0.5 s): at 5.5, 10.5, 15.5; then the last (20 s) at the end
+    assert len(lines) == 4, lines
     assert "40/100 samples" in lines[-1]
+
+
+def test_a_short_run_prints_no_progress_lines() -> None:
+    out = io.StringIO()
+    now = [0.0]
+    progress = RunProgress(Console(file=out, force_terminal=False), log_interval_s=5.0, clock=lambda: now[0])
+    with progress:
+        for i in range(1, 9):  # 4 seconds
+            now[0] = i * 0.5
+            progress(_p(i))
+    assert out.getvalue() == ""
 
 
 def test_no_log_lines_on_a_terminal() -> None:

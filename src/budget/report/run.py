@@ -42,7 +42,8 @@ LOG_INTERVAL_S = 5.0
 
 class RunProgress:
     """Progress of a run: a rich bar on a terminal; elsewhere (CI logs, pipes) a plain line on
-    stderr every :data:`LOG_INTERVAL_S` seconds, and one when the run ends.
+    stderr every :data:`LOG_INTERVAL_S` seconds, and a last one at the end of a run that
+    printed any.  A run shorter than the interval prints none (stderr stays for the error).
 
     ``clock`` is injectable so that tests drive time instead of waiting for it.
     """
@@ -63,6 +64,7 @@ class RunProgress:
         self._last = 0.0
         self._logged: float | None = None
         self._final: Progress | None = None
+        self._printed = False
         self._bar: RichProgress | None = None
         self._task: object = None
 
@@ -86,14 +88,16 @@ class RunProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, exc, tb)
-        elif self._final is not None:
+        elif self._final is not None and self._printed:
             self._log(self._final, self.clock())
 
     def __call__(self, p: Progress) -> None:
         now = self.clock()
         if self._bar is None:
             self._final = p
-            if self._logged is None or now - self._logged >= self.log_interval_s:
+            if self._logged is None:
+                self._logged = now  # the clock starts at the first update
+            elif now - self._logged >= self.log_interval_s:
                 self._log(p, now)
             return
         if now - self._last < self.min_interval_s and p.in_flight:
@@ -104,6 +108,7 @@ class RunProgress:
 
     def _log(self, p: Progress, now: float) -> None:
         self._logged = now
+        self._printed = True
         self._final = None
         self.console.file.write(f"run: {progress_line(p, now)}\n")
         self.console.file.flush()
