@@ -57,11 +57,50 @@ def from_micro(micro: int) -> Decimal:
     return Decimal(micro) * MICRO
 
 
-def fmt_usd(amount: Decimal | float) -> str:
-    """Human formatting: cents for amounts >= $1, more digits below."""
-    a = Decimal(str(amount))
-    if abs(a) >= 1:
-        return f"${a:,.2f}"
+def fmt_usd(amount: Decimal | float | int, *, digits: int = 3) -> str:
+    """The one human money format: ``digits`` significant figures, thousands separators.
+
+    At least cents from $1 up (``$3.00``, ``$1,234.57``: whole cents are kept, never rounded
+    into fewer figures), ``digits`` significant figures below a dollar (``$0.0027``,
+    ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero.  Exact: formats
+    the Decimal, never a binary float (floats, numpy's too, go through ``repr`` first).
+    """
+    if isinstance(amount, Decimal):
+        a = amount
+    elif isinstance(amount, int):
+        a = Decimal(amount)
+    else:  # float, numpy floating: the shortest decimal that round-trips
+        a = Decimal(repr(float(amount)))
+    if not a.is_finite():
+        return f"${a}"
     if a == 0:
         return "$0"
-    return f"${a:.4g}" if abs(a) >= Decimal("0.0001") else f"${a:.2e}"
+    sign = "-" if a < 0 else ""
+    a = abs(a)
+    if a >= 1:
+        return f"{sign}${a:,.2f}"
+    # Below a dollar: round to `digits` significant figures, then print as fixed point.
+    exponent = a.adjusted()  # 0.0324 -> -2
+    places = digits - 1 - exponent
+    q = a.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if q.adjusted() > exponent:  # 0.0009996 rounds up to 0.00100, one figure fewer
+        q = q.quantize(Decimal(1).scaleb(-(places - 1)))
+    if q >= 1:  # 0.9996 rounds up to a dollar
+        return f"{sign}${q:,.2f}"
+    return f"{sign}${q:f}"
+
+
+def fmt_count(value: float | int, *, digits: int = 3) -> str:
+    """A count or multiple for reports: thousands separators, no float noise.
+
+    Integers print whole (``32,398``); other values with ``digits`` significant figures but
+    never in exponent notation (``80.1``, ``0.0523``, ``1,234``).
+    """
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    v = float(value)
+    if abs(v) >= 10 ** (digits - 1):
+        return f"{round(v):,}"
+    d = Decimal(repr(v))
+    places = digits - 1 - d.adjusted()
+    return f"{d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):f}"

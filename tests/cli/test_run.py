@@ -48,7 +48,7 @@ def test_json_contract(stub: StubServer, tmp_path: Path) -> None:
     assert doc["samples"] == 6 and isinstance(doc["spent"], float) and 0 < doc["spent"] <= 0.5
     (m,) = doc["models"]
     assert {"model", "samples", "problems_solved", "spent"} <= set(m) and m["model"] == "stub"
-    assert out.stderr == ""  # quiet when not a terminal
+    assert out.stderr == ""  # not a terminal and shorter than the log interval: quiet
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_json_contract(stub: StubServer, tmp_path: Path) -> None:
         (["--dollars", "-1"], "--dollars must be positive"),
         (["--dollars", "nan"], "finite"),
         (["--dollars", "1", "--price", "stub=1"], "--price expects MODEL=IN,OUT"),
-        (["--dollars", "1", "--policy", "sometimes"], "invalid policy"),
+        (["--dollars", "1", "--policy", "sometimes"], "'sometimes' is not one of 'fixed', 'until-pass'"),
         (["--dollars", "1", "--machine", "no-such-box"], "unknown machine"),
         (["--resume", "nope"], "no run 'nope'"),
     ],
@@ -234,7 +234,7 @@ def test_progress_line_fits_80_columns() -> None:
         started=100.0, in_flight=8,
     )  # fmt: skip
     line = progress_line(p, now=160.0)  # 300 samples in 60 s: 5/s, 900 left: 3 minutes
-    assert line == "$12.35/$50.00 · 300/1200 samples · 40/164 solved · 5.0/s · ETA 3m"
+    assert line == "$12.35/$50.00 · 300/1,200 samples · 40/164 solved · 5.0/s · ETA 3m"
     assert len(line) + len("run ") + 9 <= 80  # with the 8-column bar
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import BaseModel, ValidationError
 
+from budget.cli._options import help_conventions
 from budget.errors import BudgetError, InputError
+
+help_conventions()
 
 app = typer.Typer(
     name="budget",
@@ -25,8 +29,21 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from budget import __version__
+
+        typer.echo(f"budget {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """budget: cost-aware model comparison."""
 
 
@@ -42,7 +59,9 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     ``renderer`` names the report function as ``module:function`` under ``budget.report``
     (imported only when a terminal report is shown); ``export`` also writes the JSON there.
     """
-    payload = result.model_dump_json(indent=2)
+    from budget.service.contracts import to_json
+
+    payload = to_json(result)
     if export is not None:
         try:
             export.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +93,8 @@ COMMAND_MODULES = {
     "calibrate": "calibrate",
     "runs": "store",
     "local": "local",
+    "report": "report",
+    "schema": "schema",
 }
 
 
@@ -104,9 +125,21 @@ def _invalid(exc: ValidationError) -> InputError:
 
 
 def main() -> None:
+    # typer vendors click (typer._click, 0.29): its usage errors are ClickExceptions there.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     _register(sys.argv[1:])
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except ClickException as exc:  # a usage error (bad choice, missing option): one line too
+        message = exc.format_message().replace("Value error, ", "")
+        fail(InputError(f"{message} (see {_usage_hint(exc)})"))
+    except typer.Abort:
+        sys.stderr.write("budget: interrupted\n")
+        raise SystemExit(130) from None
     except BudgetError as error:
         fail(error)
     except ValidationError as exc:
@@ -114,3 +147,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("budget: interrupted\n")
         raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_hint(exc: Exception) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f"{ctx.command_path} --help" if ctx is not None else "budget --help"

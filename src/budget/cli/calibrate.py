@@ -5,7 +5,7 @@ Nothing heavy is imported at module level: ``budget plan`` imports every CLI mod
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -32,7 +32,8 @@ def calibrate_command(
     task: TaskOrFile,
     models: Annotated[str, typer.Option(help="Comma-separated models to calibrate.")],
     dollars: Annotated[
-        str | None, typer.Option("--dollars", "-d", help="Hard cap of the pilot run in US dollars.")
+        str | None,
+        typer.Option("--dollars", "-d", metavar="USD", help="Hard cap of the pilot run in US dollars."),
     ] = None,
     problems: Annotated[int, typer.Option(help="Pilot on the first N problems of the task.")] = 20,
     samples: Annotated[int, typer.Option(help="Samples per problem and model (at least 2).")] = 5,
@@ -45,7 +46,9 @@ def calibrate_command(
     temperature: Temperature = 0.8,
     concurrency: Concurrency = None,
     backend: Backend = "auto",
-    verify: Annotated[str, typer.Option(help="Verifier tiers to run: both or verifier.")] = "both",
+    verify: Annotated[
+        Literal["both", "verifier"], typer.Option(help="Verifier tiers to run: both or verifier.")
+    ] = "both",
     unsafe_no_sandbox: UnsafeNoSandbox = False,
     tier: Annotated[
         str | None, typer.Option(help="Count a sample as accepted by this tier only (default: all tiers).")

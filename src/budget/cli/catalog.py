@@ -26,7 +26,7 @@ def models_command(
 
 @pricing_app.command("show")
 def pricing_show(
-    names: Annotated[list[str], typer.Argument(help="Model or machine names.")],
+    names: Annotated[list[str], typer.Argument(metavar="NAME", help="Model or machine names.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the prices budget uses for models (per token, per attempt) or machines."""

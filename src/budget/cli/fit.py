@@ -13,10 +13,15 @@ from budget.cli import app, emit
 @app.command("fit")
 def fit_command(
     counts: Annotated[
-        Path, typer.Argument(help="CSV: model, problem_id, num_samples, num_correct [, dataset].")
+        Path,
+        typer.Argument(
+            metavar="COUNTS.csv", help="CSV: model, problem_id, num_samples, num_correct [, dataset]."
+        ),
     ],
     predict: Annotated[
-        list[int] | None, typer.Option("--predict", "-k", help="Predict coverage at this k (repeatable).")
+        list[int] | None, typer.Option(
+            "--predict", "-k", metavar="K", help="Predict coverage at this k (repeat: -k 10 -k 1000)."
+        )
     ] = None,
     task: Annotated[
         str | None, typer.Option(help="Task id (default: the dataset column or file name).")

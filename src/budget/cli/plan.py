@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -9,12 +10,20 @@ import typer
 
 from budget.cli import app, emit
 from budget.cli._options import Db, JsonOut, split_models
-from budget.planner import Policy
+from budget.planner import PlanResult, Policy
 
 
 @app.command("plan")
 def plan_command(
-    dollars: Annotated[str, typer.Option("--dollars", "-d", help="Budget in US dollars.")],
+    dollars: Annotated[
+        str,
+        typer.Option(
+            "--dollars",
+            "-d",
+            metavar="USD[,USD...]",
+            help="Budget in US dollars; several (10,50,500) give one row per budget.",
+        ),
+    ],
     task: Annotated[str | None, typer.Option(help="Task id (see `budget models`).")] = None,
     problems: Annotated[int | None, typer.Option(help="Number of problems (default: the task's).")] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated candidate models.")] = None,
@@ -36,10 +45,16 @@ def plan_command(
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
     from budget.service.planning import PlanRequest, make_plan
+    from budget.service.reporting import parse_budgets, plan_sweep
     from budget.service.store_link import user_candidates
 
+    budgets = parse_budgets(dollars)
+
+    def plan_one(amount: Decimal) -> PlanResult:
+        return make_plan(request.model_copy(update={"dollars": amount}), user_candidates=lookup)
+
     request = PlanRequest.parse(
-        dollars,
+        str(budgets[0]),
         task=task,
         problems=problems,
         models=split_models(models),
@@ -48,5 +63,8 @@ def plan_command(
         max_extrapolation=max_extrapolation,
         seed=seed,
     )
-    result = make_plan(request, user_candidates=user_candidates(db))
-    emit(result, "plan:render_plan", json_out=json_out, export=export)
+    lookup = user_candidates(db)
+    if len(budgets) > 1:
+        emit(plan_sweep(budgets, plan_one), "plan:render_sweep", json_out=json_out, export=export)
+        return
+    emit(plan_one(budgets[0]), "plan:render_plan", json_out=json_out, export=export)

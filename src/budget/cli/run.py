@@ -6,7 +6,7 @@ Nothing heavy is imported here at module level: ``budget plan`` imports every CL
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -20,6 +20,7 @@ from budget.cli._options import (
     Machine,
     MaxTokens,
     Mode,
+    PolicyOption,
     Price,
     Temperature,
     UnsafeNoSandbox,
@@ -29,19 +30,30 @@ from budget.cli._options import (
 
 @app.command("run")
 def run_command(
-    task: Annotated[str | None, typer.Option(help="Task name (e.g. humaneval) or a task JSONL file.")] = None,
-    models: Annotated[str | None, typer.Option(help="Comma-separated models to sample.")] = None,
-    dollars: Annotated[str | None, typer.Option("--dollars", "-d", help="Hard cap in US dollars.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TASK",
+            help="Task name (e.g. humaneval) or a task JSONL file. Required unless --plan or --resume.",
+        ),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            metavar="MODEL[,MODEL]", help="Models to sample. Required unless --plan or --resume."
+        ),
+    ] = None,
+    dollars: Annotated[
+        str | None,
+        typer.Option(
+            "--dollars", "-d", metavar="USD", help="Hard cap in US dollars. Required unless --resume."
+        ),
+    ] = None,
     problems: Annotated[int | None, typer.Option(help="Use the first N problems of the task.")] = None,
     samples: Annotated[
         int | None, typer.Option(help="Samples per problem (else: plan with --dollars).")
     ] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option(
-            help="fixed, or until-pass (stop a problem at its first pass); default: the plan's, else fixed."
-        ),
-    ] = None,
+    policy: PolicyOption = None,
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Run a plan written by budget plan --export.")
     ] = None,
@@ -65,11 +77,13 @@ def run_command(
     ] = None,
     backend: Backend = "auto",
     verify: Annotated[
-        str, typer.Option(help="Verify samples as they arrive: both tiers, verifier, none.")
+        Literal["both", "verifier", "none"],
+        typer.Option(help="Verify samples as they arrive: both tiers, the verifier only, or none."),
     ] = "both",
     unsafe_no_sandbox: UnsafeNoSandbox = False,
     resume: Annotated[
-        str | None, typer.Option(help="Continue run RUN_ID without buying its samples again.")
+        str | None,
+        typer.Option(metavar="RUN_ID", help="Continue run RUN_ID without buying its samples again."),
     ] = None,
     db: Db = None,
     json_out: JsonOut = False,
@@ -84,7 +98,7 @@ def run_command(
         models=split_models(models),
         problems=problems,
         samples=samples,
-        policy=policy,
+        policy=policy.value if policy else None,
         plan_file=plan,
         api_base=api_base,
         prices=price or [],

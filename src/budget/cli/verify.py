@@ -12,7 +12,10 @@ from budget.cli import app, emit
 
 @app.command("verify")
 def verify_command(
-    task: Annotated[str, typer.Option("--task", help="A built-in task (budget tasks) or a task JSONL file.")],
+    task: Annotated[
+        str,
+        typer.Option("--task", metavar="TASK", help="A built-in task (budget tasks) or a task JSONL file."),
+    ],
     samples: Annotated[
         Path, typer.Option("--samples", help="JSONL rows: task_id, completion, optional model and mode.")
     ],
@@ -37,7 +40,7 @@ def verify_command(
     """Verify samples (sandboxed); print pass@k per model, or with --json every verdict.
 
     Rows that cannot be read (bad JSON, missing fields, not UTF-8, unknown task id) get an
-    ``error`` verdict; the others are verified; the command then exits with code 3.
+    'error' verdict; the others are verified; the command then exits with code 3.
     """
     from budget.errors import DataError
     from budget.service.verification import VerifyRequest, verify_samples

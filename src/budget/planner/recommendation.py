@@ -105,13 +105,16 @@ def _headline(best: Estimate, singles: list[SingleSample], labels: dict[str, str
     for model, groups in by_model.items():
         ks = sorted(g.samples_per_problem for g in groups)
         n = sum(g.problems for g in groups)
-        k_txt = f"{ks[0]}x" if len(ks) == 1 else f"{ks[0]}-{ks[-1]}x"
+        k_txt = f"{ks[0]:,}x" if len(ks) == 1 else f"{ks[0]:,}-{ks[-1]:,}x"
+        if s.policy is Policy.UNTIL_PASS:  # at most: sampling stops at the first accepted
+            k_txt = f"up to {ks[-1]:,}x"
         where = f"per {_per(s.unit)}" if n == s.problems else f"on {n} of {s.problems} {s.unit}"
         parts.append(f"{labels[model]} {k_txt} {where}")
     lo, hi = best.solved_interval
     text = (
-        f"Sample {' + '.join(parts)}: expect {best.expected_solved:.0f} of {s.problems} {s.unit} "
-        f"solved ({s.level:.0%}: {lo:.0f}-{hi:.0f}) for {fmt_usd(best.expected_cost)}"
+        f"Sample {' + '.join(parts)} for {fmt_usd(best.expected_cost)}: "
+        f"{best.expected_solved:.0f} of {s.problems} {s.unit} ({s.level:.0%}: {lo:.0f}-{hi:.0f}) "
+        "get at least one correct sample, if your verifier recognises it"
     )
     if best.dollars_per_solved is not None:
         text += f" ({fmt_usd(best.dollars_per_solved)} per solved)"
@@ -127,18 +130,24 @@ def _headline(best: Estimate, singles: list[SingleSample], labels: dict[str, str
 
 
 def _warnings(best: Estimate, options: Sequence[Options], s: PlanSettings) -> list[str]:
+    """One warning per model and cause (a model sampled at several k gets one, for its range)."""
     out = []
+    ks_by_model: dict[str, list[int]] = {}
     for a in best.allocations:
-        o = next(o for o in options if o.cand.model == a.model)
+        ks_by_model.setdefault(a.model, []).append(a.samples_per_problem)
+    for model, ks in ks_by_model.items():
+        o = next(o for o in options if o.cand.model == model)
+        lo, hi = min(ks), max(ks)
+        k_txt = f"k={hi:,}" if lo == hi else f"k={lo:,}-{hi:,}"
         mk = o.cand.curve.max_observed_k
-        if mk and a.samples_per_problem > mk:
+        if mk and hi > mk:
             out.append(
-                f"{o.cand.label}: k={a.samples_per_problem} extrapolates "
-                f"{a.samples_per_problem / mk:.1f}x past the largest measured k ({mk})"
+                f"{o.cand.label}: {k_txt} extrapolates up to {hi / mk:.1f}x "
+                f"past the largest measured k ({mk:,})"
             )
-        if a.samples_per_problem >= o.k_cap and o.k_cap < s.max_samples:
+        if hi >= o.k_cap and o.k_cap < s.max_samples:
             out.append(
-                f"{o.cand.label}: stopped at k={o.k_cap} ({s.max_extrapolation:g}x the data); "
+                f"{o.cand.label}: stopped at k={o.k_cap:,} ({s.max_extrapolation:g}x the data); "
                 "money beyond that is not bet on an extrapolated curve"
             )
         out.extend(f"{o.cand.label}: {note}" for note in o.cand.curve.notes if "borrowed" in note)

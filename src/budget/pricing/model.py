@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from budget.money import USD
+from budget.money import USD, fmt_usd
 
 MILLION = Decimal(1_000_000)
 SECONDS_PER_HOUR = Decimal(3600)
@@ -91,12 +91,14 @@ class SampleCost(BaseModel):
 
     ``first``/``repeat`` are expected costs; ``worst_first``/``worst_repeat`` bound the
     cost of a single sample (used by hard-cap planning and by the executor's reservations).
-    ``formula`` states the cost model with its numbers, for reports.
+    ``formula`` states the cost model with its numbers, for reports.  ``kind``: priced from
+    API tokens, a published per-attempt average, a machine's $/hour, or ``measured`` (the mean
+    of the user's own stored samples).
     """
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["api_tokens", "per_attempt", "local_machine"]
+    kind: Literal["api_tokens", "per_attempt", "local_machine", "measured"]
     first: USD
     repeat: USD
     worst_first: USD
@@ -126,9 +128,13 @@ def api_sample_cost(
     cached = (price.cached_input_per_mtok / MILLION) if price.cached_input_per_mtok else inp
     p, o, m = _d(prompt_tokens), _d(output_tokens), _d(max_output_tokens)
     formula = (
-        f"API tokens: {prompt_tokens} prompt x ${price.input_per_mtok}/Mtok"
-        + (f" (repeats ${price.cached_input_per_mtok}/Mtok cached)" if price.cached_input_per_mtok else "")
-        + f" + {output_tokens:g} output x ${price.output_per_mtok}/Mtok"
+        f"API tokens: {prompt_tokens:,} prompt x {fmt_usd(price.input_per_mtok)}/Mtok"
+        + (
+            f" (repeats {fmt_usd(price.cached_input_per_mtok)}/Mtok cached)"
+            if price.cached_input_per_mtok
+            else ""
+        )
+        + f" + {output_tokens:,g} output x {fmt_usd(price.output_per_mtok)}/Mtok"
         + f"; worst case {max_output_tokens} output tokens"
     )
     return SampleCost(
@@ -151,7 +157,7 @@ def attempt_sample_cost(price: AttemptPrice) -> SampleCost:
         repeat=c,
         worst_first=c,
         worst_repeat=c,
-        formula=f"published average ${c} per attempt on {price.task} (worst case taken equal)",
+        formula=f"published average {fmt_usd(c)} per attempt on {price.task} (worst case taken equal)",
         sources=[f"{price.source} ({price.as_of})"],
     )
 
@@ -183,7 +189,7 @@ def local_sample_cost(
             else Decimal(0)
         )
         formula = (
-            f"local {machine.name} at ${machine.usd_per_hour}/h; measured "
+            f"local {machine.name} at {fmt_usd(machine.usd_per_hour)}/h; measured "
             f"{throughput.output_tokens_per_second:g} output tok/s "
             f"(concurrency {throughput.concurrency}) x {output_tokens:g} tokens/sample"
         )
@@ -202,7 +208,7 @@ def local_sample_cost(
         worst_s = _d(max_output_tokens) * per_token_s
         pre_s = _d(prompt_tokens) * per_token_s
         formula = (
-            f"local {machine.name} at ${machine.usd_per_hour}/h; FLOPs estimate 2 x "
+            f"local {machine.name} at {fmt_usd(machine.usd_per_hour)}/h; FLOPs estimate 2 x "
             f"{parameters:.3g} params x ({prompt_tokens} prompt once + {output_tokens:g} output) "
             f"tokens at {utilisation:.0%} of {machine.peak_tflops:g} TFLOP/s"
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from budget.money import fmt_usd
+from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
 if TYPE_CHECKING:
@@ -23,13 +23,22 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
             f"Pilot run [bold]{result.run_id}[/] on {result.task}: {result.run_status}, "
             f"spent {fmt_usd(result.spent)}{cap}"
         )
-    table = Table(title=f"Your curves for {result.task}", title_justify="left")
-    for col in ("model", "problems", "samples", "passed", "cov@1", "cov@10", "cov@100", "$/sample"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("problems", drop=3),
+        Column("samples", drop=4),
+        Column("passed", drop=5),
+        Column("cov@1", drop=2),
+        Column("cov@10", drop=1),
+        Column("cov@100"),
+        Column("$/sample"),
+    ]
+    rows = []
     for f in result.fits:
         cov = [f"{100 * f.coverage[k]:.1f}%" if k in f.coverage else "-" for k in ("1", "10", "100")]
         cost = fmt_usd(f.cost_per_sample) if f.cost_per_sample is not None else "-"
-        table.add_row(f.model, str(f.problems), str(f.samples), str(f.correct), *cov, cost)
+        rows.append([f.model, f"{f.problems:,}", f"{f.samples:,}", f"{f.correct:,}", *cov, cost])
+    table = fitted_table(columns, rows, console.width, title=f"Your curves for {result.task}")
     console.print(table)
     for f in result.fits:
         if f.status != "fitted":
@@ -42,23 +51,30 @@ def render_runs(runs: RunList, console: Console) -> None:
     if not runs.runs:
         console.print(f"No runs in {runs.db}.")
         return
-    table = Table(title=f"Runs in {runs.db}", title_justify="left")
-    for col in ("run", "task", "status", "models", "samples", "spent / cap", "started"):
-        table.add_column(
-            col, justify="right" if col in ("samples", "spent / cap") else "left", no_wrap=col == "run"
-        )
+    columns = [
+        Column("run", "left"),
+        Column("task", "left", wrap=True, drop=1),
+        Column("status", "left", drop=2),
+        Column("models", "left", wrap=True),
+        Column("samples", drop=3),
+        Column("spent / cap"),
+        Column("started", "left", wrap=True, drop=4),
+    ]
+    rows = []
     for r in runs.runs:
         cap = fmt_usd(r.cap) if r.cap is not None else "-"
-        table.add_row(
-            r.run_id,
-            r.task,
-            r.status,
-            ",".join(r.models),
-            str(r.samples),
-            f"{fmt_usd(r.spent)} / {cap}",
-            r.created_at.strftime("%m-%d %H:%M"),
+        rows.append(
+            [
+                r.run_id,
+                r.task,
+                r.status,
+                ", ".join(r.models),
+                f"{r.samples:,}",
+                f"{fmt_usd(r.spent)} / {cap}",
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
+            ]
         )
-    console.print(table)
+    console.print(fitted_table(columns, rows, console.width, title=f"Runs in {runs.db}"))
     for r in runs.runs:
         if r.reason:
             console.print(f"  {r.run_id} failed: {markup_safe(r.reason)}")

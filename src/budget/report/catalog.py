@@ -3,66 +3,89 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from budget.money import fmt_usd
+from budget.report.tables import Column, fitted_table
 from budget.service.catalog_view import ModelListing, PriceListing
 
 
 def render_models(listing: ModelListing, console: Console) -> None:
+    ks = (1, 10, 100, 1000)
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("tier", "left", drop=5),
+        Column("$/sample"),
+        *(Column(f"cov@{k}", drop={1: 3, 10: 2, 100: 1, 1000: 0}[k]) for k in ks),
+        Column("data\nto k", drop=4),
+    ]
     for t in listing.tasks:
-        table = Table(
-            title=f"{t.id}: {t.name} ({t.problems} {t.unit}; verifier: {t.verifier})",
-            title_justify="left",
-        )
-        table.add_column("model", no_wrap=True)
-        table.add_column("tier")
-        table.add_column("$ / sample", justify="right")
-        for k in (1, 10, 100, 1000):
-            table.add_column(f"cov@{k}", justify="right")
-        table.add_column("data to k", justify="right")
-        for r in (r for r in listing.models if r.task == t.id):
-            table.add_row(
+        rows = [
+            [
                 r.model,
                 r.tier,
                 fmt_usd(r.cost_per_sample),
-                *(f"{r.coverage[k]:.1%}" for k in (1, 10, 100, 1000)),
+                *(f"{r.coverage[k]:.1%}" for k in ks),
                 f"{r.max_observed_k:,}" if r.max_observed_k else "-",
-            )
-        console.print(table)
-        console.print(f"[dim]{t.source}[/dim]\n")
+            ]
+            for r in listing.models
+            if r.task == t.id
+        ]
+        title = f"{t.id}: {t.name} ({t.problems:,} {t.unit}; verifier: {t.verifier})"
+        console.print(fitted_table(columns, rows, console.width, title=title, caption=t.source))
+        console.print()
 
 
 def render_prices(prices: PriceListing, console: Console) -> None:
+    width = console.width
     if prices.token_prices:
-        table = Table(title="Per-token prices (USD per million tokens)", title_justify="left")
-        for col in ("model", "provider", "input", "cached input", "output", "source", "as of"):
-            table.add_column(col, overflow="fold")
-        for p in prices.token_prices:
-            table.add_row(
+        columns = [
+            Column("model", "left", wrap=True),
+            Column("provider", "left", drop=3),
+            Column("input"),
+            Column("cached\ninput", drop=2),
+            Column("output"),
+            Column("source", "left", prose=True, drop=1),
+            Column("as of", "left", wrap=True),
+        ]
+        rows = [
+            [
                 p.model,
                 p.provider,
-                f"${p.input_per_mtok}",
-                f"${p.cached_input_per_mtok}" if p.cached_input_per_mtok is not None else "-",
-                f"${p.output_per_mtok}",
+                fmt_usd(p.input_per_mtok),
+                fmt_usd(p.cached_input_per_mtok) if p.cached_input_per_mtok is not None else "-",
+                fmt_usd(p.output_per_mtok),
                 p.source,
                 p.as_of,
-            )
-        console.print(table)
+            ]
+            for p in prices.token_prices
+        ]
+        title = "Per-token prices (USD per million tokens)"
+        console.print(fitted_table(columns, rows, width, title=title))
     if prices.attempt_prices:
-        table = Table(title="Published per-attempt costs", title_justify="left")
-        for col in ("model", "task", "USD / attempt", "source", "as of"):
-            table.add_column(col, overflow="fold")
-        for a in prices.attempt_prices:
-            table.add_row(a.model, a.task, f"${a.usd_per_attempt}", a.source, a.as_of)
-        console.print(table)
+        columns = [
+            Column("model", "left", wrap=True),
+            Column("task", "left", wrap=True),
+            Column("USD per\nattempt"),
+            Column("source", "left", prose=True, drop=1),
+            Column("as of", "left", wrap=True),
+        ]
+        rows = [
+            [a.model, a.task, fmt_usd(a.usd_per_attempt), a.source, a.as_of] for a in prices.attempt_prices
+        ]
+        console.print(fitted_table(columns, rows, width, title="Published per-attempt costs"))
     if prices.machines:
-        table = Table(title="Machines", title_justify="left")
-        for col in ("machine", "USD / hour", "peak TFLOP/s", "source", "as of"):
-            table.add_column(col, overflow="fold")
-        for m in prices.machines:
-            table.add_row(m.name, f"${m.usd_per_hour}", f"{m.peak_tflops:g}", m.source, m.as_of)
-        console.print(table)
+        columns = [
+            Column("machine", "left", wrap=True),
+            Column("USD per\nhour"),
+            Column("peak\nTFLOP/s", drop=2),
+            Column("source", "left", prose=True, drop=1),
+            Column("as of", "left", wrap=True),
+        ]
+        rows = [
+            [m.name, fmt_usd(m.usd_per_hour), f"{m.peak_tflops:,g}", m.source, m.as_of]
+            for m in prices.machines
+        ]
+        console.print(fitted_table(columns, rows, width, title="Machines"))
     console.print(
         f"[dim]litellm price table version: {prices.litellm_version or 'litellm not installed'}[/dim]"
     )

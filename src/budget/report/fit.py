@@ -26,7 +26,7 @@ def render_fit(result: FitResult, console: Console) -> None:
         bound = m.fitter == "zero_success_bound"
         table.add_column("upper bound only" if bound else "predicted", justify="right")
         table.add_column(f"{result.interval_level:.0%} interval", justify="right")
-        table.add_column("", no_wrap=True)
+        table.add_column("note", no_wrap=True)
         observed = {o.k: o.pass_at_k for o in m.observed}
         for p in m.predictions:
             flag = f"[yellow]{p.extrapolation:.0f}x past data[/yellow]" if p.extrapolation > 1 else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -9,39 +11,60 @@ from rich.table import Table
 from rich.text import Text
 
 from budget.money import fmt_usd
-from budget.planner import PlanResult
+from budget.planner import PlanResult, Policy
 from budget.report.chart import line_chart
+from budget.service.reporting import PlanSweep
 
 
 def _per_solved(x: object) -> str:
-    """Dollars per solved problem to three significant figures ('-' when nothing is solved)."""
+    """Dollars per solved problem in the one money format ('-' when nothing is solved)."""
     if x is None:
         return "-"
-    return f"${float(str(x)):.3g}"
+    return fmt_usd(Decimal(str(x)))
 
 
-def _k(groups: list[tuple[int, int]], n: int) -> str:
+def _k(groups: list[tuple[int, int]], n: int, policy: Policy) -> str:
+    """Samples per problem: ``23-24``; until-pass plans a most, so ``≤24``; ``(294/300)``
+    when some problems get none."""
     if not groups:
         return "-"
     ks = sorted({k for k, _ in groups})
     covered = sum(m for _, m in groups)
-    txt = str(ks[0]) if len(ks) == 1 else f"{ks[0]}-{ks[-1]}"
-    return txt if covered == n else f"{txt} ({covered}/{n})"
+    if policy is Policy.UNTIL_PASS:
+        txt = f"≤{ks[-1]:,}"
+    else:
+        txt = f"{ks[0]:,}" if len(ks) == 1 else f"{ks[0]:,}-{ks[-1]:,}"
+    return txt if covered == n else f"{txt} ({covered:,}/{n:,})"
 
 
 def render_plan(result: PlanResult, console: Console) -> None:
+    console.print(headline_panel(result))
+    console.print(comparison_table(result))
+    chart = frontier_chart(result, console.width - 4)
+    console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
+    console.print(Group(plan_notes(result), cost_notes(result)))
+
+
+def headline_panel(result: PlanResult, extra: str = "") -> Panel:
+    """The recommendation in one sentence, titled with the question it answers."""
+    s = result.inputs
+    text = Text(result.recommendation.headline, style="bold")
+    if extra:
+        text.append("\n" + extra, style="")
+    return Panel(
+        text,
+        title=f"budget plan: {fmt_usd(s.dollars)} on {s.task} "
+        f"({s.problems} {s.unit}, policy {s.policy.value}" + (", hard cap" if s.hard_cap else "") + ")",
+        border_style="green",
+    )
+
+
+def comparison_table(result: PlanResult) -> Table:
+    """Each model alone at the budget, then one sample per problem of each."""
     s = result.inputs
     rec = result.recommendation
-    console.print(
-        Panel(
-            Text(rec.headline, style="bold"),
-            title=f"budget plan: {fmt_usd(s.dollars)} on {s.task} "
-            f"({s.problems} {s.unit}, policy {s.policy.value}" + (", hard cap" if s.hard_cap else "") + ")",
-            border_style="green",
-        )
-    )
     table = Table(
-        title="Each model alone (above the line), and one sample of each (below)",
+        title="Each model alone; then (dim) one sample per problem of each",
         title_justify="left",
         expand=False,
         box=box.SIMPLE_HEAD,
@@ -50,7 +73,10 @@ def render_plan(result: PlanResult, console: Console) -> None:
     )
     for col, kw in [
         ("model", {"overflow": "fold", "min_width": 26}),
-        ("samples\n/problem", {"justify": "right", "no_wrap": True}),
+        (
+            "samples\n/problem" if s.policy is Policy.FIXED else "most\nsamples",
+            {"justify": "right", "no_wrap": True},
+        ),
         ("solved", {"justify": "right", "no_wrap": True}),
         ("90%", {"justify": "right", "no_wrap": True}),
         ("cost", {"justify": "right", "no_wrap": True}),
@@ -63,7 +89,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
         best = best_models == {alt.model}
         table.add_row(
             f"[bold green]{alt.display}[/bold green]" if best else alt.display,
-            _k(groups, s.problems),
+            _k(groups, s.problems, s.policy),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
             fmt_usd(alt.expected_cost),
@@ -79,36 +105,86 @@ def render_plan(result: PlanResult, console: Console) -> None:
             fmt_usd(one.cost) + ("" if one.within_budget else "[red]![/red]"),
             _per_solved(float(one.cost) / one.expected_solved if one.expected_solved > 0 else None),
         )
-    chart = line_chart(
-        {
-            next(a.display for a in result.alternatives if a.model == m): [
-                (p.dollars, p.expected_solved) for p in pts
-            ]
-            for m, pts in result.frontier.items()
-        },
-        mark_x=float(s.dollars),
-    )
-    notes = Text()
-    chosen = {alt.display for alt in result.alternatives if alt.model in best_models}
-    shown = [c for c in result.crossings if {c.cheaper_wins_below, c.dearer_wins_above} & chosen][:4]
-    for c in shown:
-        notes.append(
-            f"• {c.cheaper_wins_below} solves more below {fmt_usd(c.dollars)}, "
-            f"{c.dearer_wins_above} above it\n"
-        )
-    if len(result.crossings) > len(shown):
-        more = len(result.crossings) - len(shown)
-        notes.append(f"  ({more} other crossing{'s' if more > 1 else ''} in --json)\n", style="dim")
-    for w in result.warnings:
-        notes.append(f"! {w}\n", style="yellow")
-    notes.append("Assumes: " + "; ".join(result.assumptions) + ".\n", style="dim")
-    costs = Text()
-    for alt in result.alternatives:
-        costs.append(f"• {alt.display}: {alt.cost_model}\n", style="dim")
-        costs.append(f"  source: {alt.source}\n", style="dim")
     if any(not one.within_budget for one in result.frontier_single_sample):
         table.caption = "! one sample of every problem costs more than the budget"
         table.caption_justify = "left"
+    return table
+
+
+def frontier_series(result: PlanResult) -> dict[str, list[tuple[float, float]]]:
+    """Expected solved against dollars, per model (display names)."""
+    labels = {a.model: a.display for a in result.alternatives}
+    return {
+        labels.get(m, m): [(p.dollars, p.expected_solved) for p in pts] for m, pts in result.frontier.items()
+    }
+
+
+def frontier_chart(result: PlanResult, width: int) -> Text:
+    return line_chart(
+        frontier_series(result),
+        width=max(40, width),
+        mark_x=float(result.inputs.dollars),
+        crossings=[c.dollars for c in result.crossings],
+    )
+
+
+def crossing_lines(result: PlanResult) -> list[str]:
+    """Every crossing, nearest the budget first."""
+    budget = float(result.inputs.dollars)
+    return [
+        f"at {fmt_usd(c.dollars)}: {c.cheaper_wins_below} solves more below, {c.dearer_wins_above} above"
+        for c in sorted(result.crossings, key=lambda c: abs(c.dollars - budget))
+    ]
+
+
+def plan_notes(result: PlanResult) -> Text:
+    notes = Text()
+    for line in crossing_lines(result):
+        notes.append(f"× {line}\n")
+    for w in dict.fromkeys(result.warnings):
+        notes.append(f"! {w}\n", style="yellow")
+    notes.append("Assumes: " + "; ".join(dict.fromkeys(result.assumptions)) + ".\n", style="dim")
+    return notes
+
+
+def cost_notes(result: PlanResult) -> Text:
+    costs = Text("Cost models and sources:\n", style="dim")
+    for alt in result.alternatives:
+        costs.append(f"• {alt.display}: {alt.cost_model}\n", style="dim")
+        costs.append(f"  source: {alt.source}\n", style="dim")
+    return costs
+
+
+def render_sweep(sweep: PlanSweep, console: Console) -> None:
+    """``budget plan --dollars 10,50,500``: one row per budget."""
+    table = Table(
+        title=f"What each budget buys on {sweep.task} ({sweep.problems:,} {sweep.unit})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("budget", justify="right", no_wrap=True)
+    table.add_column("sample (per problem)", overflow="fold", ratio=1)
+    table.add_column("solved", justify="right", no_wrap=True)
+    table.add_column("90%", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("$/solved", justify="right", no_wrap=True)
+    for r in sweep.rows:
+        table.add_row(
+            fmt_usd(r.dollars),
+            r.recommendation,
+            f"{r.expected_solved:,.1f}",
+            f"{r.solved_interval[0]:,.0f}-{r.solved_interval[1]:,.0f}",
+            fmt_usd(r.expected_cost),
+            _per_solved(r.dollars_per_solved),
+        )
+    table.caption = (
+        "solved: problems with at least one correct sample, if your verifier recognises it; "
+        "details per budget: budget plan --dollars D"
+    )
+    table.caption_justify = "left"
     console.print(table)
-    console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
-    console.print(Group(notes, Text("Cost models and sources:", style="dim"), costs))
+    warnings = dict.fromkeys(f"{fmt_usd(p.inputs.dollars)}: {w}" for p in sweep.plans for w in p.warnings)
+    for w in warnings:
+        console.print(Text(f"! {w}", style="yellow"))

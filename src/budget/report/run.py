@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from budget.money import fmt_usd, from_micro
+from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
 if TYPE_CHECKING:
@@ -31,18 +32,39 @@ def progress_line(p: Progress, now: float | None = None) -> str:
         eta = "ETA -" if left else "done"
     return (
         f"{fmt_usd(from_micro(p.spent_micro))}/{fmt_usd(from_micro(p.cap_micro))}"
-        f" · {p.samples}/{p.planned} samples · {p.solved}/{p.problems} solved · {rate:.1f}/s · {eta}"
+        f" · {p.samples:,}/{p.planned:,} samples · {p.solved:,}/{p.problems:,} solved · {rate:.1f}/s · {eta}"
     )
 
 
-class RunProgress:
-    """A rich progress bar of money spent against the cap; silent when not a terminal."""
+#: Seconds between progress lines when stderr is not a terminal (CI logs).
+LOG_INTERVAL_S = 5.0
 
-    def __init__(self, console: Console | None = None, *, min_interval_s: float = 0.1) -> None:
+
+class RunProgress:
+    """Progress of a run: a rich bar on a terminal; elsewhere (CI logs, pipes) a plain line on
+    stderr every :data:`LOG_INTERVAL_S` seconds, and a last one at the end of a run that
+    printed any.  A run shorter than the interval prints none (stderr stays for the error).
+
+    ``clock`` is injectable so that tests drive time instead of waiting for it.
+    """
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        min_interval_s: float = 0.1,
+        log_interval_s: float = LOG_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.enabled = self.console.is_terminal
         self.min_interval_s = min_interval_s
+        self.log_interval_s = log_interval_s
+        self.clock = clock
         self._last = 0.0
+        self._logged: float | None = None
+        self._final: Progress | None = None
+        self._printed = False
         self._bar: RichProgress | None = None
         self._task: object = None
 
@@ -66,16 +88,30 @@ class RunProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, exc, tb)
+        elif self._final is not None and self._printed:
+            self._log(self._final, self.clock())
 
     def __call__(self, p: Progress) -> None:
+        now = self.clock()
         if self._bar is None:
+            self._final = p
+            if self._logged is None:
+                self._logged = now  # the clock starts at the first update
+            elif now - self._logged >= self.log_interval_s:
+                self._log(p, now)
             return
-        now = time.monotonic()
         if now - self._last < self.min_interval_s and p.in_flight:
             return
         self._last = now
         done = p.spent_micro / p.cap_micro if p.cap_micro else 1.0
         self._bar.update(self._task, completed=min(1.0, done), description=progress_line(p, now))  # type: ignore[arg-type]
+
+    def _log(self, p: Progress, now: float) -> None:
+        self._logged = now
+        self._printed = True
+        self._final = None
+        self.console.file.write(f"run: {progress_line(p, now)}\n")
+        self.console.file.flush()
 
 
 def render_run(result: RunResult, console: Console) -> None:
@@ -83,27 +119,28 @@ def render_run(result: RunResult, console: Console) -> None:
     console.print(
         f"[bold]run {markup_safe(result.run_id)}[/bold] on {markup_safe(result.task)}: {result.stop_reason} "
         f"({result.status}); spent {fmt_usd(result.spent)} of {fmt_usd(result.cap)}; "
-        f"{result.samples} samples in {result.elapsed_s:.1f}s"
+        f"{result.samples:,} samples in {result.elapsed_s:.1f}s"
     )
-    table = Table(show_edge=False, pad_edge=False)
-    for col, justify in (
-        ("model", "left"),
-        ("samples", "right"),
-        ("solved", "right"),
-        ("spent", "right"),
-        ("failed", "right"),
-        ("retries", "right"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for m in result.models:
-        table.add_row(
-            markup_safe(m.model),
-            str(m.samples),
-            f"{m.problems_solved}/{result.problems}",
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("samples"),
+        Column("solved"),
+        Column("spent"),
+        Column("failed", drop=2),
+        Column("retries", drop=1),
+    ]
+    rows = [
+        [
+            m.model,
+            f"{m.samples:,}",
+            f"{m.problems_solved:,}/{result.problems:,}",
             fmt_usd(m.spent),
-            str(m.failed_samples),
-            str(m.retries),
-        )
+            f"{m.failed_samples:,}",
+            f"{m.retries:,}",
+        ]
+        for m in result.models
+    ]
+    table = fitted_table(columns, rows, console.width)
     console.print(table)
     notes = []
     if result.error:

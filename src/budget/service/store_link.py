@@ -65,7 +65,7 @@ def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidat
     from budget.pricing import SampleCost
 
     sample_cost = SampleCost(
-        kind="per_attempt",
+        kind="measured",
         first=cost.mean,
         repeat=cost.mean,
         worst_first=cost.max,

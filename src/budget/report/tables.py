@@ -1,0 +1,137 @@
+"""Tables that fit the terminal: wrap names, never cut numbers, drop columns by priority.
+
+rich shrinks a table wider than the terminal by cutting cells (``$0.…``, ``cov…``).  Here a
+table is described by its columns, each with a priority; the widths are computed here and
+given to rich as fixed widths, so that nothing shown is ever cut:
+
+* numbers never wrap: their column is as wide as its widest cell;
+* names (``wrap=True``) stay whole if dropping one column allows it, else they fold, never
+  narrower than their longest word;
+* prose (``prose=True``, e.g. sources) wraps at words, down to :data:`PROSE_MIN` columns;
+* while even that is wider than the terminal, the least important column (largest ``drop``)
+  goes, and the caption names what was dropped (``--json`` has everything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich import box
+from rich.cells import cell_len
+from rich.table import Table
+from rich.text import Text
+
+from budget.report.text import printable
+
+#: The narrowest a prose column gets before columns are dropped.
+PROSE_MIN = 12
+#: The narrowest a name gets when nothing else fits (it then folds inside words).
+HARD_MIN = 8
+#: Columns each column adds around its cells (collapsed padding and the table's edges):
+#: measured with rich for box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True.
+GAP = 2
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    justify: str = "right"
+    wrap: bool = False  # names: kept whole where the width allows, else folded at words
+    prose: bool = False  # sentences (sources): always wrapped at words
+    drop: int = 0  # 0: always shown; larger numbers are dropped first
+
+
+def _longest(text: str) -> int:
+    return max((cell_len(w) for w in text.replace("\n", " ").split(" ")), default=0)
+
+
+def _natural(text: str) -> int:
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def _widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, fold_names: bool | str
+) -> list[int] | None:
+    """Fixed widths that fit ``width``, or None when these columns cannot fit whole."""
+    natural = [max([_natural(c.header), *(_natural(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    least = []
+    for i, c in enumerate(columns):
+        cells = [c.header, *(r[i] for r in rows)]
+        if c.prose:
+            least.append(min(natural[i], PROSE_MIN))
+        elif c.wrap and fold_names == "hard":  # last resort: names fold inside words too
+            least.append(min(natural[i], HARD_MIN))
+        elif c.wrap and fold_names:
+            least.append(max(_longest(x) for x in cells))
+        else:
+            least.append(natural[i])
+    room = width - GAP * len(columns)
+    if sum(least) > room:
+        return None
+    widths = list(natural)
+    excess = sum(widths) - room
+    # Shrink prose first, then names, each toward its least width, widest first.
+    for kind in ("prose", "wrap"):
+        while excess > 0:
+            shrinkable = [i for i, c in enumerate(columns) if getattr(c, kind) and widths[i] > least[i]]
+            if not shrinkable:
+                break
+            i = max(shrinkable, key=lambda j: widths[j] - least[j])
+            cut = min(excess, widths[i] - least[i], max(1, (widths[i] - least[i]) // 2))
+            widths[i] -= cut
+            excess -= cut
+    return widths if excess <= 0 else None
+
+
+def fitted_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+) -> Table:
+    """A table of ``rows`` no wider than ``width``, dropping the least important columns.
+
+    Cells are plain text, never markup, with unsafe characters escaped (names come from data).
+    """
+    rows = [[printable(c) for c in r] for r in rows]
+    order = sorted((i for i, c in enumerate(columns) if c.drop > 0), key=lambda i: (-columns[i].drop, -i))
+    # Names whole if that costs at most one column, and not the prose (sources are the point).
+    keep_names = bool(order) and not columns[order[0]].prose
+    tries: list[tuple[int, bool | str]] = [(0, False)]
+    if keep_names:
+        tries.append((1, False))
+    tries += [(n, True) for n in range(len(order) + 1)]
+    tries.append((len(order), "hard"))
+    keep, widths = list(range(len(columns))), None
+    for n, fold in tries:
+        if n > len(order):
+            continue
+        keep = [i for i in range(len(columns)) if i not in order[:n]]
+        widths = _widths([columns[i] for i in keep], [[r[i] for i in keep] for r in rows], width, fold)
+        if widths is not None:
+            break
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    for j, i in enumerate(keep):
+        c = columns[i]
+        table.add_column(
+            c.header,
+            justify=c.justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=widths is not None and not (c.wrap or c.prose),
+            width=widths[j] if widths is not None else None,
+        )
+    for r in rows:
+        table.add_row(*(Text(r[i]) for i in keep))
+    dropped = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in keep]
+    notes = [caption] if caption else []
+    if dropped:
+        notes.append(f"not shown at this width: {', '.join(dropped)} (wider terminal or --json)")
+    if notes:
+        table.caption = "; ".join(notes)
+        table.caption_justify = "left"
+    return table

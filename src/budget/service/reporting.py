@@ -1,0 +1,433 @@
+"""Use case: the one-minute report (``budget report``) and what-if plans over several budgets.
+
+A report joins a plan (made now for ``--task/--dollars``, read from ``--plan plan.json``, or
+remade for a stored run's task, models and cap) with what stands behind it: each model's
+coverage curve (fitted, with its interval band, and the observed points), prices with their
+dates, the verifier's measured false-positive rate where a run verified on both tiers, and the
+run's check results.  Rendering (terminal, HTML, Markdown) lives in ``budget.report``.
+
+The check results come from the ``budget check`` service (``budget.service.check``, its
+``check_run(run_id, db, refit=False)``: read-only) when it is present, summarised per model
+as a :class:`CheckSummary`; :func:`register_check` replaces that provider (tests, other
+checks).  Without a check service the report says the run was not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from budget import SCHEMA_VERSION
+from budget.errors import BudgetError, DataError, InputError
+from budget.money import USD, usd
+from budget.planner import Candidate, PlanResult
+from budget.service.planning import PlanRequest, UserCandidates, make_plan
+
+#: Where curves are drawn: 1 to 10,000 samples, geometric.
+CURVE_KS = sorted({round(k) for k in np.geomspace(1, 10_000, 41)})
+
+
+class CurvePoint(BaseModel):
+    k: int
+    coverage: float
+    low: float
+    high: float
+
+
+class ObservedPoint(BaseModel):
+    k: int
+    coverage: float
+
+
+class ModelCurve(BaseModel):
+    """A model's coverage against samples per problem: the fit with its band, and the data."""
+
+    model: str
+    display: str
+    form: str
+    max_observed_k: int | None
+    fitted: list[CurvePoint]
+    observed: list[ObservedPoint]
+    source: str
+
+
+class PriceLine(BaseModel):
+    """The price behind a model's cost per sample, with where it comes from and its date."""
+
+    model: str
+    display: str
+    kind: str
+    cost_per_sample: USD
+    formula: str
+    sources: list[str]
+
+
+class VerifierRate(BaseModel):
+    """How often the production verifier accepted a sample the ground truth rejected."""
+
+    model: str
+    accepted: int
+    wrongly_accepted: int
+
+    @property
+    def rate(self) -> float:
+        return self.wrongly_accepted / self.accepted if self.accepted else 0.0
+
+
+class CheckItem(BaseModel):
+    name: str
+    status: Literal["pass", "fail", "warn", "skip"]
+    detail: str = ""
+
+
+class CheckSummary(BaseModel):
+    """The results of ``budget check`` on a run (filled by the check service)."""
+
+    run_id: str
+    items: list[CheckItem]
+
+
+class RunFacts(BaseModel):
+    run_id: str
+    task: str
+    status: str
+    models: list[str]
+    samples: int
+    spent: USD
+    cap: USD | None
+    created_at: datetime
+
+
+class Report(BaseModel):
+    """Everything ``budget report`` shows, in every format."""
+
+    schema_version: int = SCHEMA_VERSION
+    generated_at: datetime
+    title: str
+    headline: str
+    assumption: str
+    plan: PlanResult
+    curves: list[ModelCurve]
+    prices: list[PriceLine]
+    verifier: list[VerifierRate] = Field(default_factory=list)
+    run: RunFacts | None = None
+    check: CheckSummary | None = None
+    check_note: str = ""
+
+
+class BudgetRow(BaseModel):
+    """One budget of a what-if table: the best plan at that budget, in brief."""
+
+    dollars: USD
+    recommendation: str
+    expected_solved: float
+    solved_interval: tuple[float, float]
+    expected_cost: USD
+    dollars_per_solved: USD | None
+    headline: str
+
+
+class PlanSweep(BaseModel):
+    """``budget plan --dollars 10,50,500``: the recommendation at each budget, then each plan."""
+
+    schema_version: int = SCHEMA_VERSION
+    task: str
+    problems: int
+    unit: str
+    rows: list[BudgetRow]
+    plans: list[PlanResult]
+
+
+CheckProvider = Callable[[str, str | None], CheckSummary | None]
+
+
+def service_check(run_id: str, db: str | None) -> CheckSummary | None:
+    """The ``budget check`` service's verdicts on a run, per model; None without the service."""
+    try:
+        from budget.service import check as service  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    result = service.check_run(run_id, db, refit=False)
+    items = []
+    for m in result.models:
+        status: Literal["pass", "fail", "warn", "skip"] = (
+            "skip" if m.inside is None else "pass" if m.inside else "fail"
+        )
+        detail = f"verified {m.verified.coverage:.1%} on {m.verified.tier}"
+        if m.predicted is not None:
+            lo, hi = m.predicted.interval
+            detail = f"predicted {m.predicted.coverage:.1%} ({lo:.1%}-{hi:.1%}); " + detail
+        if m.note:
+            detail += f"; {m.note}"
+        items.append(CheckItem(name=f"{m.model}: coverage inside its interval", status=status, detail=detail))
+    return CheckSummary(run_id=run_id, items=items)
+
+
+_check_provider: CheckProvider = service_check
+
+
+def register_check(provider: CheckProvider) -> CheckProvider:
+    """Replace the check provider (``provider(run_id, db)``); returns the previous one."""
+    global _check_provider
+    previous, _check_provider = _check_provider, provider
+    return previous
+
+
+def parse_budgets(text: str) -> list[Decimal]:
+    """``"10,50,500"`` -> three positive amounts (order kept, duplicates dropped)."""
+    amounts: list[Decimal] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        amount = usd(part, what="--dollars")
+        if amount <= 0:
+            raise InputError(f"--dollars must be positive, got {part.strip()}")
+        if amount not in amounts:
+            amounts.append(amount)
+    if not amounts:
+        raise InputError("--dollars needs at least one amount")
+    return amounts
+
+
+def allocation_text(plan: PlanResult) -> str:
+    """``DeepSeek-Coder-V2-Instruct x23-24`` for the best plan's allocations."""
+    labels = {a.model: a.display for a in plan.alternatives}
+    by_model: dict[str, list[int]] = {}
+    for a in plan.recommendation.allocations:
+        by_model.setdefault(a.model, []).append(a.samples_per_problem)
+    parts = []
+    for model, ks in by_model.items():
+        lo, hi = min(ks), max(ks)
+        k = f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
+        parts.append(f"{labels.get(model, model)} x{k}")
+    return " + ".join(parts) or "nothing affordable"
+
+
+def plan_sweep(budgets: Sequence[Decimal], plan_one: Callable[[Decimal], PlanResult]) -> PlanSweep:
+    """Plan each budget with ``plan_one`` and tabulate the recommendations."""
+    plans = [plan_one(d) for d in budgets]
+    rows = [
+        BudgetRow(
+            dollars=p.inputs.dollars,
+            recommendation=allocation_text(p),
+            expected_solved=p.recommendation.expected_solved,
+            solved_interval=p.recommendation.solved_interval,
+            expected_cost=p.recommendation.expected_cost,
+            dollars_per_solved=p.recommendation.dollars_per_solved,
+            headline=p.recommendation.headline,
+        )
+        for p in plans
+    ]
+    first = plans[0].inputs
+    return PlanSweep(task=first.task, problems=first.problems, unit=first.unit, rows=rows, plans=plans)
+
+
+class ReportRequest(BaseModel):
+    run_id: str | None = None
+    plan_file: Path | None = None
+    task: str | None = None
+    dollars: Decimal | None = None
+    db: str | None = None
+    seed: int = 0
+
+
+def _read_plan(path: Path) -> PlanResult:
+    try:
+        return PlanResult.model_validate_json(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise InputError(f"no plan file {path}") from exc
+    except ValidationError as exc:
+        raise DataError(f"{path} is not a plan written by budget plan --export") from exc
+
+
+def _curve(c: Candidate, display: str, points: Sequence[tuple[float, float]]) -> ModelCurve:
+    ks = np.asarray(CURVE_KS, dtype=float)
+    mid = c.curve.coverage(ks)
+    lo, hi = c.curve.interval(ks) if c.curve.draws else (mid, mid)
+    return ModelCurve(
+        model=c.model,
+        display=display,
+        form=c.curve.form,
+        max_observed_k=c.curve.max_observed_k,
+        fitted=[
+            CurvePoint(k=int(k), coverage=float(m), low=float(a), high=float(b))
+            for k, m, a, b in zip(ks, mid, lo, hi, strict=True)
+        ],
+        observed=[ObservedPoint(k=int(k), coverage=float(v)) for k, v in points],
+        source=c.source,
+    )
+
+
+def _candidates(task: str, models: Sequence[str], user: UserCandidates | None, seed: int) -> list[Candidate]:
+    """The candidates a plan for ``task`` used: the catalog's, overridden by the user's own."""
+    from budget.catalog import catalog_candidates, load_catalog
+    from budget.pricing import default_price_book
+
+    found: dict[str, Candidate] = {}
+    if task in load_catalog().tasks:
+        found.update({c.model: c for c in catalog_candidates(task, default_price_book(), seed=seed)})
+    if user is not None:
+        found.update({c.model: c for c in user(task).candidates})
+    return [found[m] for m in models if m in found]
+
+
+def _observed(task: str) -> dict[str, list[tuple[float, float]]]:
+    from budget.catalog import load_catalog
+
+    return {e.model: list(e.points or []) for e in load_catalog().for_task(task) if e.points}
+
+
+def _observed_in_store(
+    db: str | None, task: str, models: Sequence[str]
+) -> dict[str, list[tuple[float, float]]]:
+    """Observed pass@k (Chen et al.'s unbiased estimator) of the counts each of the user's
+    latest curves for ``task`` was fitted to, at k = 1, 2, 4, ... up to the fewest samples."""
+    from budget.curves.passk import pass_at_k
+    from budget.store import location
+
+    url = location.resolve(db)
+    if not location.exists(url):
+        return {}
+    from budget.store.database import NoStoreError, Store
+
+    try:
+        store = Store(url, create=False)
+    except NoStoreError:
+        return {}
+    out: dict[str, list[tuple[float, float]]] = {}
+    with store:
+        for stored in store.curves(task):
+            if stored.model not in models or stored.curve_id is None or stored.model in out:
+                continue
+            counts = store.curve_counts(stored.curve_id)
+            if not counts:
+                continue
+            n = np.array([x.n for x in counts], dtype=float)
+            c = np.array([x.c for x in counts], dtype=float)
+            top = int(n.min())
+            ks = [2**i for i in range(top.bit_length()) if 2**i <= top]
+            values = pass_at_k(n, c, ks)
+            out[stored.model] = [(float(k), float(v)) for k, v in zip(ks, values, strict=True)]
+    return out
+
+
+def _verifier_rates(store: object, run_id: str) -> list[VerifierRate]:
+    """Per model: accepted by the verifier tier, and of those rejected by the ground truth."""
+    counts: dict[str, list[int]] = {}
+    for s in store.samples(run_id=run_id):  # type: ignore[attr-defined]
+        v, g = s.verdicts.get("verifier"), s.verdicts.get("ground_truth")
+        if v is None or g is None or not v.passed:
+            continue
+        c = counts.setdefault(s.model, [0, 0])
+        c[0] += 1
+        c[1] += 0 if g.passed else 1
+    return [VerifierRate(model=m, accepted=a, wrongly_accepted=w) for m, (a, w) in sorted(counts.items())]
+
+
+def _run_facts(run_id: str, db: str | None) -> tuple[RunFacts, list[VerifierRate]]:
+    from budget.service.store_view import list_runs
+    from budget.store import location
+    from budget.store.database import Store
+
+    url = location.resolve(db)
+    if not location.exists(url):
+        raise InputError(f"no store at {location.display(url)} (pass --db)")
+    summary = next((r for r in list_runs(db, limit=None).runs if r.run_id == run_id), None)
+    if summary is None:
+        raise InputError(f"no run {run_id} in {location.display(url)} (see budget runs)")
+    with Store(url, create=False) as store:
+        rates = _verifier_rates(store, run_id)
+    return RunFacts(**summary.model_dump()), rates
+
+
+def assumption_line(plan: PlanResult, verifier: Sequence[VerifierRate]) -> str:
+    """The headline's assumption, with the verifier's measured false-positive rate when known."""
+    accepted = sum(v.accepted for v in verifier)
+    if not accepted:
+        return (
+            "Assumes your verifier accepts a sample exactly when it is correct; its false-positive "
+            "rate is not measured here (a run verified on both tiers measures it)."
+        )
+    wrong = sum(v.wrongly_accepted for v in verifier)
+    text = (
+        f"Your verifier accepted {wrong:,} wrong sample{'s' if wrong != 1 else ''} of {accepted:,} "
+        f"it accepted ({wrong / accepted:.1%}) in this run: read solved counts as up to that share too high"
+    )
+    return text + "."
+
+
+def make_report(request: ReportRequest, *, user_candidates: UserCandidates | None = None) -> Report:
+    """Build the report for a run, a plan file, or a task and budget."""
+    chosen = [x for x in (request.run_id, request.plan_file, request.task or request.dollars) if x]
+    if len(chosen) != 1:
+        raise InputError("give one of RUN_ID, --plan FILE, or --task/--dollars")
+    run: RunFacts | None = None
+    verifier: list[VerifierRate] = []
+    check: CheckSummary | None = None
+    note = ""
+    if request.plan_file is not None:
+        plan = _read_plan(request.plan_file)
+        title = f"Plan for {plan.inputs.task} ({request.plan_file.name})"
+    elif request.run_id is not None:
+        run, verifier = _run_facts(request.run_id, request.db)
+        dollars = run.cap or run.spent
+        if not dollars or dollars <= 0:
+            raise DataError(f"run {run.run_id} has no cap or spend to plan with")
+        plan = make_plan(
+            PlanRequest(dollars=dollars, task=run.task, models=run.models or None, seed=request.seed),
+            user_candidates=user_candidates,
+        )
+        title = f"Run {run.run_id} on {run.task}"
+        try:
+            check = _check_provider(run.run_id, request.db)
+        except BudgetError as exc:  # e.g. no prediction stored for an older run
+            note = f"not checked: {exc}"
+        else:
+            note = "" if check is not None else "not checked: no check service in this installation"
+    else:
+        if request.dollars is None:
+            raise InputError("--task needs --dollars")
+        plan = make_plan(
+            PlanRequest(dollars=request.dollars, task=request.task, seed=request.seed),
+            user_candidates=user_candidates,
+        )
+        title = f"{plan.inputs.task}: what {plan.inputs.dollars:,} dollars buy"
+    models = [a.model for a in plan.alternatives]
+    displays = {a.model: a.display for a in plan.alternatives}
+    cands = _candidates(plan.inputs.task, models, user_candidates, request.seed)
+    observed = _observed(plan.inputs.task)
+    measured = [c.model for c in cands if c.cost.kind == "measured"]
+    if measured:  # the user's own curves: their own data, not the catalog's published points
+        observed.update({m: [] for m in measured})
+        observed.update(_observed_in_store(request.db, plan.inputs.task, measured))
+    curves = [_curve(c, displays[c.model], observed.get(c.model, [])) for c in cands]
+    prices = [
+        PriceLine(
+            model=c.model,
+            display=displays[c.model],
+            kind=c.cost.kind,
+            cost_per_sample=c.cost.first,
+            formula=c.cost.formula,
+            sources=c.cost.sources or [c.source],
+        )
+        for c in cands
+    ]
+    return Report(
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        title=title,
+        headline=plan.recommendation.headline,
+        assumption=assumption_line(plan, verifier),
+        plan=plan,
+        curves=curves,
+        prices=prices,
+        verifier=verifier,
+        run=run,
+        check=check,
+        check_note=note,
+    )

@@ -1,0 +1,59 @@
+"""The one money format (issue 13, item 4): significant figures, thousands separators, no exponent.
+
+Reference: the examples the issue lists as wrong ($0.002700, $0.03240, $1.000, $1.70e-5, $2.5
+beside $3.00) and a hypothesis property against an independent formatter (string arithmetic).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from budget.money import fmt_count, fmt_usd
+
+
+def test_issue_examples_read_in_one_format() -> None:
+    assert fmt_usd(Decimal("0.002700")) == "$0.00270"
+    assert fmt_usd(Decimal("0.03240")) == "$0.0324"
+    assert fmt_usd(Decimal("1.000")) == "$1.00"
+    assert fmt_usd(1.7e-5) == "$0.0000170"
+    assert fmt_usd(Decimal("2.5")) == "$2.50"
+    assert fmt_usd(Decimal("3")) == "$3.00"
+    assert fmt_usd(Decimal("1234567.891")) == "$1,234,567.89"
+    assert fmt_usd(0) == "$0"
+    assert fmt_usd(Decimal("-0.5")) == "-$0.500"
+
+
+def test_numpy_floats_format_like_floats() -> None:
+    import numpy as np
+
+    assert fmt_usd(np.float64(0.5)) == fmt_usd(0.5) == "$0.500"
+    assert fmt_usd(np.float64(48.11)) == "$48.11"
+
+
+def test_counts_have_separators_and_no_float_noise() -> None:
+    assert fmt_count(32398) == "32,398"
+    assert fmt_count(80.10000000000001) == "80.1"
+    assert fmt_count(0.05234) == "0.0523"
+
+
+@given(st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("0.999"), places=9))
+def test_below_a_dollar_three_significant_figures(d: Decimal) -> None:
+    text = fmt_usd(d)
+    assert "e" not in text.lower()
+    digits = text.removeprefix("$0.").lstrip("0")
+    if Decimal(text[1:]) < 1:
+        assert len(digits) == 3, text  # three significant figures, trailing zeros kept
+        assert abs(Decimal(text[1:]) - d) <= Decimal(10) ** (d.adjusted() - 2) / 2
+
+
+@given(st.decimals(min_value=Decimal(1), max_value=Decimal("1e12"), places=4))
+def test_from_a_dollar_cents_and_separators(d: Decimal) -> None:
+    text = fmt_usd(d)
+    whole, _, cents = text[1:].partition(".")
+    assert len(cents) == 2
+    groups = whole.split(",")
+    assert all(len(g) == 3 for g in groups[1:]) and 1 <= len(groups[0]) <= 3
+    assert Decimal(text[1:].replace(",", "")) == d.quantize(Decimal("0.01"))

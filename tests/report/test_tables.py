@@ -1,0 +1,77 @@
+"""Tables that fit the terminal (issue 13, item 1): nothing shown is cut, columns go by priority.
+
+Property: for random rows and widths, every line fits the width, every number shown appears
+whole, every name shown appears whole (joined across its folded lines), and dropped columns
+are named in the caption.  Also the issue's own example: ``budget models`` at 80 columns.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from budget.report.tables import Column, fitted_table
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-", min_size=1, max_size=30)
+money = st.decimals(min_value=0, max_value=10**7, places=4).map(lambda d: f"${d:,.2f}")
+
+
+def _render(table: object, width: int) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(table)
+    return console.export_text()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(names, money, money, names), min_size=1, max_size=6),
+    width=st.integers(min_value=30, max_value=160),
+)
+def test_nothing_shown_is_cut(rows: list[tuple[str, str, str, str]], width: int) -> None:
+    columns = [
+        Column("model", "left", wrap=True),
+        Column("spent"),
+        Column("cap", drop=1),
+        Column("source", "left", prose=True, drop=2),
+    ]
+    table = fitted_table(columns, [list(r) for r in rows], width)
+    text = _render(table, width)
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines)
+    shown = [c.header for c in table.columns]
+    for r in rows:
+        assert r[1] in text  # money is never wrapped nor cut
+        if "cap" in shown:
+            assert r[2] in text
+    # A name may fold onto more lines, never lose a character: read the name column back.
+    name_width = table.columns[0].width or 0
+    start = lines.index(next(line for line in lines if "─" in line)) + 1
+    body = lines[start : start + sum(len(r[0]) for r in rows)]
+    column = "".join(line[1 : 1 + name_width].strip() for line in body)
+    assert column.startswith("".join(r[0] for r in rows))
+    for c in columns:
+        if c.header not in shown:
+            assert c.header in (table.caption or "")
+
+
+def test_models_at_80_columns_keep_every_number_and_name() -> None:
+    from budget.report.catalog import render_models
+    from budget.service.catalog_view import list_models
+
+    listing = list_models(None)
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    render_models(listing, console)
+    text = console.export_text()
+    assert "…" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for r in listing.models:
+        assert r.model in text
+        assert f"{r.coverage[1000]:.1%}" in text
+
+
+def test_cells_are_text_not_markup() -> None:
+    rows = [["[bold]evil[/bold]\x1b]0;pwned\x07", "$1.00"]]
+    table = fitted_table([Column("model", "left", wrap=True), Column("spent")], rows, 80)
+    text = _render(table, 80)
+    assert "[bold]evil[/bold]" in text and "\x1b" not in text and "\\x1b" in text
