@@ -20,9 +20,21 @@ whitespace) and ``max_tokens`` truncates a choice (``finish_reason = "length"``)
 **Faults**, drawn per request with the given probabilities from a seeded generator: ``429``
 with ``Retry-After``, ``500``, ``hang`` (no reply for ``--hang-s``, past the client's
 timeout), ``malformed`` (200 with broken JSON), ``drop`` (connection closed without a reply)
-and ``slow`` (reply after ``--slow-s``).  ``GET /stats`` reports what was served and what a
-provider would bill: the tokens of every reply computed (including hung, malformed and dropped
-ones, which a real provider may bill too).
+and ``slow`` (reply after ``--slow-s``).  A lying server (issue 9): ``no_usage`` (a reply
+without ``usage``), ``zero_usage`` (``usage`` all zeros; with ``--empty-tokenize`` ``/tokenize``
+counts nothing either), ``overlong`` (ignores ``max_tokens``: each choice runs to
+``--overlong-factor`` x ``max_tokens`` tokens, ``finish_reason = "length"``, honest ``usage``),
+``extra_choices`` (ignores ``n``: ``--extra-n`` more choices than asked, all billed, honest
+``usage``) and ``bad_usage`` (a nonsense count: negative, ``1.9e30``, NaN, a string, ``true``).
+
+**The bill.**  ``GET /stats`` reports what was served and what a provider would bill: the
+tokens of every reply computed (including hung, malformed and dropped ones, which a real
+provider may bill too, and the extra and over-long choices of a lying server), whatever its
+``usage`` says.  ``excess_completion_tokens`` is the part of the work a request did not allow:
+for each reply ``sum_{i<n} max(0, O_i - max_tokens) + sum_{i>=n} max(O_i, max_tokens)`` (tokens
+past ``max_tokens``, and every extra choice at up to ``max_tokens``, the most a client that
+cannot trust the reply's ``usage`` may have to assume).  ``authorizations`` lists the
+``Authorization`` headers received.
 """
 
 from __future__ import annotations
@@ -41,7 +53,22 @@ from functools import lru_cache
 from typing import Any
 
 TOKEN = re.compile(r"\w+|[^\w\s]|\s+")
-FAULTS = ("429", "500", "hang", "malformed", "drop", "slow")
+FAULTS = (
+    "429",
+    "500",
+    "hang",
+    "malformed",
+    "drop",
+    "slow",
+    "no_usage",
+    "zero_usage",
+    "overlong",
+    "extra_choices",
+    "bad_usage",
+)
+#: Nonsense token counts a ``bad_usage`` reply puts in one field of ``usage``.
+BAD_COUNTS: tuple[object, ...] = (-5, -1, 1.9e30, 1e400, float("nan"), "12", True, 2.5, [3], None)
+BAD_FIELDS = ("prompt_tokens", "completion_tokens")
 
 
 def count_tokens(text: str) -> int:
@@ -107,9 +134,17 @@ class FaultMix:
     malformed: float = 0.0
     drop: float = 0.0
     slow: float = 0.0
+    no_usage: float = 0.0
+    zero_usage: float = 0.0
+    overlong: float = 0.0
+    extra_choices: float = 0.0
+    bad_usage: float = 0.0
     retry_after: str = "0.05"
     hang_s: float = 2.0
     slow_s: float = 0.2
+    empty_tokenize: bool = False
+    overlong_factor: int = 5
+    extra_n: int = 2
 
     def draw(self, rng: random.Random) -> str | None:
         u = rng.random()
@@ -120,6 +155,11 @@ class FaultMix:
             ("malformed", self.malformed),
             ("drop", self.drop),
             ("slow", self.slow),
+            ("no_usage", self.no_usage),
+            ("zero_usage", self.zero_usage),
+            ("overlong", self.overlong),
+            ("extra_choices", self.extra_choices),
+            ("bad_usage", self.bad_usage),
         ):
             if u < p:
                 return name
@@ -167,6 +207,8 @@ class Stats:
     choices_served: int = 0
     billed_prompt_tokens: int = 0
     billed_completion_tokens: int = 0
+    excess_completion_tokens: int = 0
+    authorizations: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
     #: (monotonic time a generation request arrived, its fault or "") per request
     log: list[tuple[float, str]] = field(default_factory=list)
@@ -212,6 +254,8 @@ class StubServer:
                         headers[k.strip().lower()] = v.strip()
                 length = int(headers.get("content-length", "0") or 0)
                 body = await reader.readexactly(length) if length else b""
+                if "authorization" in headers:
+                    self.stats.authorizations.append(headers["authorization"])
                 keep = await self._route(method, path, body, writer)
                 if not keep or headers.get("connection", "").lower() == "close":
                     break
@@ -245,14 +289,17 @@ class StubServer:
         if method == "POST" and path == "/tokenize":
             doc = json.loads(body or b"{}")
             text = doc.get("content", doc.get("prompt", ""))
-            await self._send(writer, 200, json.dumps({"tokens": list(range(count_tokens(text)))}).encode())
+            count = 0 if self.faults.empty_tokenize else count_tokens(text)
+            await self._send(writer, 200, json.dumps({"tokens": list(range(count))}).encode())
             return True
         if method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
             return await self._generate(json.loads(body or b"{}"), path.endswith("chat/completions"), writer)
         await self._send(writer, 404, b'{"error":{"message":"not found"}}')
         return True
 
-    def _reply(self, doc: dict[str, Any], chat: bool) -> tuple[dict[str, Any], int, int]:
+    def _reply(
+        self, doc: dict[str, Any], chat: bool, fault: str | None = None
+    ) -> tuple[dict[str, Any], int, int]:
         if chat:
             prompt = "\n".join(str(m.get("content", "")) for m in doc.get("messages", []))
         else:
@@ -265,7 +312,7 @@ class StubServer:
         if seed is None:
             seed = f"unseeded-{self.stats.requests}"
         choices, counts = [], []
-        for i in range(n):
+        for i in range(n + (self.faults.extra_n if fault == "extra_choices" else 0)):
             text = answer(prompt, chat=chat, seed=seed, choice=i)
             if self.outcomes.poison_text is not None:
                 text = self.outcomes.poison_text
@@ -273,7 +320,13 @@ class StubServer:
                 cut = text.find(s)
                 if cut >= 0:
                     text = text[:cut]
-            text, used, truncated = truncate_tokens(text, max_tokens)
+            if fault == "overlong":  # ignores max_tokens; claims it stopped at the limit
+                want = self.faults.overlong_factor * max_tokens
+                text = (text + " filler" * want)[: max(len(text), 1) + 7 * want]
+                text, used, _ = truncate_tokens(text, want)
+                truncated = True
+            else:
+                text, used, truncated = truncate_tokens(text, max_tokens)
             counts.append(used)
             reason = "length" if truncated else "stop"
             if chat:
@@ -284,7 +337,10 @@ class StubServer:
                 choices.append({"index": i, "text": text, "finish_reason": reason})
         prompt_tokens = count_tokens(prompt)
         reported = counts[0] if self.llama_usage else sum(counts)
-        reply = {
+        self.stats.excess_completion_tokens += sum(
+            max(0, c - max_tokens) if i < n else max(c, max_tokens) for i, c in enumerate(counts)
+        )
+        reply: dict[str, Any] = {
             "id": f"stub-{self.stats.requests}",
             "object": "chat.completion" if chat else "text_completion",
             "model": str(doc.get("model", "stub")),
@@ -295,6 +351,12 @@ class StubServer:
                 "total_tokens": prompt_tokens + reported,
             },
         }
+        if fault == "no_usage":
+            del reply["usage"]
+        elif fault == "zero_usage":
+            reply["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        elif fault == "bad_usage":
+            reply["usage"][self.rng.choice(BAD_FIELDS)] = self.rng.choice(BAD_COUNTS)
         return reply, prompt_tokens, sum(counts)
 
     def _bill(self, prompt_tokens: int, completion_tokens: int) -> None:
@@ -321,7 +383,7 @@ class StubServer:
             return True
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        reply, prompt_tokens, completion_tokens = self._reply(doc, chat)
+        reply, prompt_tokens, completion_tokens = self._reply(doc, chat, fault)
         self._bill(prompt_tokens, completion_tokens)  # the work is done: a provider bills it
         if fault == "drop":
             return False
@@ -402,8 +464,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--latency-ms", type=float, default=0.0, help="delay before every reply")
     ap.add_argument("--llama-usage", action="store_true", help="usage counts one choice only (llama-server)")
-    for name in ("p429", "p500", "hang", "malformed", "drop", "slow"):
-        ap.add_argument(f"--{name}", type=float, default=0.0, help=f"probability of the {name} fault")
+    for name in ("p429", "p500", "hang", "malformed", "drop", "slow", *FAULTS[6:]):
+        flag = name.replace("_", "-")
+        ap.add_argument(f"--{flag}", type=float, default=0.0, help=f"probability of the {name} fault")
+    ap.add_argument("--empty-tokenize", action="store_true", help="/tokenize counts no tokens")
+    ap.add_argument("--overlong-factor", type=int, default=5)
+    ap.add_argument("--extra-n", type=int, default=2)
     ap.add_argument("--retry-after", default="0.05")
     ap.add_argument("--hang-s", type=float, default=2.0)
     ap.add_argument("--slow-s", type=float, default=0.2)
@@ -415,6 +481,14 @@ def main(argv: list[str] | None = None) -> None:
         malformed=args.malformed,
         drop=args.drop,
         slow=args.slow,
+        no_usage=args.no_usage,
+        zero_usage=args.zero_usage,
+        overlong=args.overlong,
+        extra_choices=args.extra_choices,
+        bad_usage=args.bad_usage,
+        empty_tokenize=args.empty_tokenize,
+        overlong_factor=args.overlong_factor,
+        extra_n=args.extra_n,
         retry_after=args.retry_after,
         hang_s=args.hang_s,
         slow_s=args.slow_s,
