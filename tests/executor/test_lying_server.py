@@ -9,7 +9,6 @@ an output token 15 micro-dollars, so the bill is exact in micro-dollars:
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -166,10 +165,9 @@ def _reply_with(server: StubServer, req: GenerationRequest, field: str, value: o
 @pytest.mark.parametrize("value", ["1e9", "inf", "Infinity", "nan", "-3", "1e999", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_retry_after_is_bounded_by_the_timeout(value: str) -> None:
     seconds = parse_retry_after(value, limit_s=5.0)
-    assert seconds is not None and 0 <= seconds <= 5.0 and math.isfinite(seconds)
+    assert (seconds is None and value == "nan") or (seconds is not None and 0 <= seconds <= 5.0)
     err = status_error(429, {"retry-after": value}, "", where="x", retry_after_limit_s=5.0)
-    assert isinstance(err, TransientBackendError)
-    assert err.retry_after_s is not None and 0 <= err.retry_after_s <= 5.0
+    assert isinstance(err, TransientBackendError) and err.retry_after_s == seconds
 
 
 @pytest.mark.parametrize("value", ["1e9", "inf"])

@@ -26,6 +26,8 @@ from budget.tasks import Task, load_task
 from budget.verify.protocol import Outcome, Verdict
 
 PRICE = "stub=3,15"  # USD per million tokens in / out
+#: The stub's modes in which it lies about its work (issue 9).
+LYING = ("no_usage", "zero_usage", "overlong", "extra_choices", "bad_usage")
 
 
 def humaneval() -> Task:
@@ -135,17 +137,47 @@ def billed_by_server(stats: Stats) -> Decimal:
     return (stats.billed_prompt_tokens * 3 + stats.billed_completion_tokens * 15) * Decimal("1e-6")
 
 
+def bill_micro(stats: Stats) -> int:
+    """The stub's own bill at PRICE in micro-dollars (3 per prompt token, 15 per output token)."""
+    return 3 * stats.billed_prompt_tokens + 15 * stats.billed_completion_tokens
+
+
 def check_accounting(
-    outcome: RunnerOutcome, sink: Sink, stats: Stats, ledger: Ledger, cap_micro: int
+    outcome: RunnerOutcome,
+    sink: Sink,
+    stats: Stats,
+    ledger: Ledger,
+    cap_micro: int,
+    faults: FaultMix | None = None,
 ) -> None:
+    """The cap's invariants, against the server's own bill ``S`` (never budget's record ``R``):
+
+        R >= S                                                   (never record less than billed)
+        R <= C                       when the server sent nothing past the requests (E = 0)
+        R <= C + 15 x E + requests   otherwise (E = stats.excess_completion_tokens: tokens past
+                                     max_tokens and extra choices at up to max_tokens each;
+                                     <= 1 micro-dollar of rounding per request)
+        R = sum of sample costs + unattributed
+    """
     keys = [(s.model, s.problem_id, s.index) for s in sink.samples_]
     assert len(keys) == len(set(keys)), "a sample was bought twice"
     assert ledger.open_reservations == 0 and ledger.reserved_micro == 0
-    assert ledger.overrun_micro == 0  # every charge stayed within its reservation
-    assert outcome.spent_micro == ledger.spent_micro <= cap_micro
-    assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
-    # never below what the server would bill for the work it did (rounding up to the micro-dollar)
-    assert billed_by_server(stats) <= from_micro(outcome.spent_micro) + MICRO * (stats.requests + 1)
+    recorded, excess = outcome.spent_micro, stats.excess_completion_tokens
+    assert recorded == ledger.spent_micro
+    assert recorded >= bill_micro(stats), "budget recorded less than the server billed"
+    if excess == 0:
+        assert ledger.overrun_micro == 0  # every charge stayed within its reservation
+        assert recorded <= cap_micro
+    else:
+        assert recorded <= cap_micro + 15 * excess + stats.requests
+    assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == recorded
+    lying = sum(stats.faults[f] for f in LYING)
+    faults = faults or FaultMix()
+    tally = outcome.tallies["stub"]
+    # a reply is a provider fault only when the server lied (an empty /tokenize is a lie too)
+    assert tally.provider_faults <= stats.requests
+    assert lying > 0 or faults.empty_tokenize or tally.provider_faults == 0
+    assert all(not s.provider_fault for s in sink.samples_) or tally.provider_faults > 0
 
 
 def test_clean_run_buys_every_sample_once(task: Task) -> None:
@@ -157,7 +189,11 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
     assert billed_by_server(stats) <= from_micro(outcome.spent_micro) < billed_by_server(stats) + 20 * MICRO
 
 
-@settings(max_examples=10, deadline=None)
+#: Hypothesis examples of the fault-mix property (each runs a stub server and a run).
+FAULT_MIX_EXAMPLES = 25
+
+
+@settings(max_examples=FAULT_MIX_EXAMPLES, deadline=None)
 @given(
     p429=st.floats(0, 0.3),
     p500=st.floats(0, 0.2),
@@ -165,8 +201,12 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
     malformed=st.floats(0, 0.1),
     drop=st.floats(0, 0.1),
     slow=st.floats(0, 0.2),
+    lies=st.fixed_dictionaries({name: st.one_of(st.just(0.0), st.floats(0, 0.15)) for name in LYING}),
+    empty_tokenize=st.booleans(),
+    retry_after=st.sampled_from(["0.05", "1e9", "inf", "-1", "nan"]),
     cap_micro=st.one_of(st.integers(2_000, 40_000), st.just(10**9)),
     max_n=st.sampled_from([1, 3]),
+    llama_usage=st.booleans(),
     seed=st.integers(0, 1000),
     until_pass=st.booleans(),
 )
@@ -177,16 +217,22 @@ def test_fault_mix_accounting(
     malformed: float,
     drop: float,
     slow: float,
+    lies: dict[str, float],
+    empty_tokenize: bool,
+    retry_after: str,
     cap_micro: int,
     max_n: int,
+    llama_usage: bool,
     seed: int,
     until_pass: bool,
 ) -> None:
+    """Any mix of transport faults and lies, any cap: the invariants of :func:`check_accounting`."""
     task = humaneval()
     policy = RunPolicy.UNTIL_PASS if until_pass else RunPolicy.FIXED
     faults = FaultMix(
-        p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05
-    )
+        p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05,
+        retry_after=retry_after, empty_tokenize=empty_tokenize, **lies,
+    )  # fmt: skip
     outcome, sink, stats, ledger = run_stub(
         task,
         faults=faults,
@@ -194,11 +240,11 @@ def test_fault_mix_accounting(
         problems=4,
         k=3,
         max_n=max_n,
-        llama_usage=True,
+        llama_usage=llama_usage,
         seed=seed,
         policy=policy,
     )
-    check_accounting(outcome, sink, stats, ledger, cap_micro)
+    check_accounting(outcome, sink, stats, ledger, cap_micro, faults)
     tally = outcome.tallies["stub"]
     if until_pass:  # every sample verified; none bought after a problem's first accepted one
         verdicts = {(r.problem_id, r.index): v["verifier"].passed for r, v in sink.verdicts_}
@@ -214,6 +260,9 @@ def test_fault_mix_accounting(
         assert "requests in a row failed" in outcome.error
     else:
         assert outcome.stop_reason is StopReason.BUDGET
+        if ledger.overrun_micro:  # a server billed past a reservation: the ledger reserves no more
+            assert stats.excess_completion_tokens > 0
+            return
         # it stopped only because no single-sample request fits in what is left
         worst_single = max(
             TokenCost(parse_price(PRICE)).worst_case_micro(
@@ -413,3 +462,33 @@ def test_machine_time_cap_under_faults(hang: float, p500: float, cap_micro: int,
     assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == outcome.spent_micro
     if cap_micro < 225:  # not even one reservation fits
         assert not sink.samples_ and outcome.stop_reason is StopReason.BUDGET
+
+
+# --- issue 9: a lying server, one lie at a time, through the runner --------------------------
+@pytest.mark.parametrize(
+    ("lie", "max_n"),
+    [("no_usage", 1), ("no_usage", 3), ("zero_usage", 1), ("bad_usage", 1), ("bad_usage", 3),
+     ("overlong", 1), ("overlong", 3), ("extra_choices", 1), ("extra_choices", 3)],
+)  # fmt: skip
+def test_a_lying_server_is_charged_at_least_its_bill(task: Task, lie: str, max_n: int) -> None:
+    faults = FaultMix(**{lie: 1.0})
+    cap = 10**9
+    outcome, sink, stats, ledger = run_stub(task, faults=faults, problems=3, k=3, max_n=max_n, cap_micro=cap)
+    check_accounting(outcome, sink, stats, ledger, cap, faults)
+    tally = outcome.tallies["stub"]
+    assert tally.provider_faults == stats.served > 0 and tally.fault_notes
+    assert all(s.provider_fault for s in sink.samples_)
+    if lie == "extra_choices":  # billed, kept out of the run's samples, counted
+        assert tally.extra_choices == stats.choices_served - len(sink.samples_) == 2 * stats.served
+    if lie == "overlong":  # recorded as reported: the samples carry the tokens the server billed
+        assert sum(s.output_tokens for s in sink.samples_) == stats.billed_completion_tokens
+        assert ledger.overrun_micro > 0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("retry_after", ["1e9", "inf"])
+def test_retry_after_forever_is_bounded_by_the_timeout(task: Task, retry_after: str) -> None:
+    faults = FaultMix(p429=1.0, retry_after=retry_after)
+    outcome, sink, stats, ledger = run_stub(task, faults=faults, problems=2, k=1, max_attempts=2)
+    assert not sink.samples_ and outcome.tallies["stub"].failed_samples == 2 and stats.requests == 4
+    check_accounting(outcome, sink, stats, ledger, 10**9, faults)

