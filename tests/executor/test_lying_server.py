@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.fakes.stub_server import BAD_COUNTS, BAD_FIELDS, FaultMix, Stats, StubServer
 
 from budget.errors import TransientBackendError
 from budget.executor.backends.base import parse_retry_after, status_error
 from budget.executor.backends.openai_server import OpenAIServerBackend
 from budget.executor.costs import TokenCost, parse_price
 from budget.executor.records import ChatMessage, Generation, GenerationRequest, Mode, Prompt
-from tests.fakes.stub_server import BAD_COUNTS, BAD_FIELDS, FaultMix, Stats, StubServer
 
 PRICE = "stub=3,15"
 CHAT = Prompt(mode=Mode.CHAT, messages=(ChatMessage(role="user", content="Say something."),))
@@ -39,7 +39,9 @@ def generate(
     else:
         from budget.executor.backends.litellm_api import LiteLLMBackend
 
-        b = LiteLLMBackend("openai/stub", api_base=server.url, max_n=request.n, extra={"api_key": "sk-local"})
+        b = LiteLLMBackend(
+            "openai/stub", api_base=server.url, max_n=request.n, extra={"api_key": "sk-local"}
+        )
 
     async def go() -> Generation:
         try:
@@ -92,9 +94,11 @@ def test_zero_usage_and_empty_tokenize_is_unknown_usage(serve: Any, n: int) -> N
 
 
 # --- item 5: output past max_tokens is recorded as reported, and a provider fault --------------
-@pytest.mark.parametrize(("backend", "n", "llama"), [
-    ("server", 1, False), ("server", 3, False), ("server", 3, True), ("litellm", 1, False), ("litellm", 3, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("backend", "n", "llama"),
+    [("server", 1, False), ("server", 3, False), ("server", 3, True), ("litellm", 1, False),
+     ("litellm", 3, False)],
+)  # fmt: skip
 def test_overlong_reply_is_recorded_as_reported(serve: Any, backend: str, n: int, llama: bool) -> None:
     server = serve(faults=FaultMix(overlong=1.0), llama_usage=llama)
     req = request(n=n)
@@ -162,7 +166,9 @@ def _reply_with(server: StubServer, req: GenerationRequest, field: str, value: o
     return doc
 
 
-@pytest.mark.parametrize("value", ["1e9", "inf", "Infinity", "nan", "-3", "1e999", "Fri, 31 Dec 9999 23:59:59 GMT"])
+@pytest.mark.parametrize(
+    "value", ["1e9", "inf", "Infinity", "nan", "-3", "1e999", "Fri, 31 Dec 9999 23:59:59 GMT"]
+)
 def test_retry_after_is_bounded_by_the_timeout(value: str) -> None:
     seconds = parse_retry_after(value, limit_s=5.0)
     assert (seconds is None and value == "nan") or (seconds is not None and 0 <= seconds <= 5.0)
@@ -228,6 +234,6 @@ def test_litellm_backend_refuses_a_host_it_was_not_pointed_at(
     # litellm told (by an extra argument) to go elsewhere: refused before any lookup
     backend.extra["base_url"] = "https://api.openai.com/v1"
     backend.extra["api_base"] = "https://api.openai.com/v1"
-    with pytest.raises(BackendError, match="api.openai.com"):
+    with pytest.raises(BackendError, match=r"api\.openai\.com"):
         asyncio.run(backend.generate(request()))
     assert "api.openai.com" not in lookups and server.stats.requests == 0

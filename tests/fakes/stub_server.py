@@ -261,6 +261,8 @@ class StubServer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # stop(): end quietly (a cancelled handler task is logged)
+            pass
         finally:
             writer.close()
 

@@ -152,6 +152,14 @@ def render_run(result: RunResult, console: Console) -> None:
         )
     if result.unattributed:
         notes.append(f"{fmt_usd(result.unattributed)} charged for failed or interrupted requests")
+    for m in result.models:
+        if m.provider_faults:
+            extra = f", {m.extra_choices} extra choices" if m.extra_choices else ""
+            first = m.fault_notes[0] if m.fault_notes else ""
+            notes.append(
+                f"{markup_safe(m.model)}: {m.provider_faults} replies broke the request's terms{extra}, "
+                f"charged as billed or as the worst case (first: {markup_safe(first)})"
+            )
     if result.lost_in_flight:
         notes.append(f"{fmt_usd(result.lost_in_flight)} reserved by requests lost when the run was killed")
     if result.verified == "none":

@@ -113,6 +113,12 @@ class ModelResult(BaseModel):
     spent: USD
     failed_samples: int = 0
     retries: int = 0
+    #: replies that broke the request's terms (usage unknown or nonsense, output past
+    #: max_tokens, choices beyond n): charged as billed or as the worst case (issue 9)
+    provider_faults: int = 0
+    #: choices a server returned beyond n: billed and charged, not samples of the run
+    extra_choices: int = 0
+    fault_notes: list[str] = []
 
 
 class RunResult(BaseModel):

@@ -48,6 +48,9 @@ def _result(
                 spent=row["spent"] + from_micro(tally.spent_micro),
                 failed_samples=tally.failed_samples,
                 retries=tally.retries,
+                provider_faults=tally.provider_faults,
+                extra_choices=tally.extra_choices,
+                fault_notes=list(tally.fault_notes),
             )
         )
     run = store.get_run(run_id)

@@ -109,6 +109,7 @@ class StoreWriter:
                 queued: list[Any] = []  # samples of this batch, written in one transaction
                 for kind, payload in batch:
                     if kind == "samples":
+                        self._note_faults(payload)
                         queued.extend(self._stored(r) for r in payload)
                         continue
                     if queued:  # a verdict's sample must be stored before the verdict
@@ -132,6 +133,18 @@ class StoreWriter:
             except BaseException as exc:
                 self.error = exc
                 return
+
+    def _note_faults(self, records: Sequence[SampleRecord]) -> None:
+        """Samples from replies that broke the request's terms (issue 9), kept in the run's
+        settings: per model, how many and the first few reasons."""
+        for r in records:
+            if not r.provider_fault:
+                continue
+            faults = self.settings.setdefault("provider_faults", {})
+            row = faults.setdefault(r.model, {"samples": 0, "notes": []})
+            row["samples"] += 1
+            if len(row["notes"]) < 5 and r.provider_fault not in row["notes"]:
+                row["notes"].append(r.provider_fault[:300])
 
     def _write_spend(self, spent_micro: int, reserved_micro: int) -> None:
         self.settings["ledger"] = {"spent_micro": spent_micro, "reserved_micro": reserved_micro}
