@@ -150,25 +150,31 @@ def check_accounting(
     cap_micro: int,
     faults: FaultMix | None = None,
 ) -> None:
-    """The cap's invariants, against the server's own bill ``S`` (never budget's record ``R``):
+    """The cap's invariants, against the server's own bill ``S`` (never budget's record ``R``),
+    with ``E`` = ``stats.excess_completion_tokens`` (tokens past ``max_tokens``, and extra choices
+    at up to ``max_tokens`` each: work the requests did not allow, 15 micro-dollars a token):
 
-        R >= S                                                   (never record less than billed)
-        R <= C                       when the server sent nothing past the requests (E = 0)
-        R <= C + 15 x E + requests   otherwise (E = stats.excess_completion_tokens: tokens past
-                                     max_tokens and extra choices at up to max_tokens each;
-                                     <= 1 micro-dollar of rounding per request)
-        R = sum of sample costs + unattributed
+        E = 0:  S <= R <= C                       never less than billed, never past the cap
+        E > 0:  S - 15 x E <= R <= C + 15 x E + requests
+
+    When ``E > 0`` the cap is exceeded only by what the server did past the requests (plus at
+    most a micro-dollar of rounding per request), and ``R`` may be below ``S`` only by work
+    past the requests in replies budget never received (a reply that timed out is charged its
+    reservation: budget cannot see what the server did beyond it); with every reply received,
+    ``R >= S`` holds exactly (``test_a_lying_server_is_charged_at_least_its_bill``).  Always
+    ``R = sum of sample costs + unattributed``.
     """
     keys = [(s.model, s.problem_id, s.index) for s in sink.samples_]
     assert len(keys) == len(set(keys)), "a sample was bought twice"
     assert ledger.open_reservations == 0 and ledger.reserved_micro == 0
     recorded, excess = outcome.spent_micro, stats.excess_completion_tokens
     assert recorded == ledger.spent_micro
-    assert recorded >= bill_micro(stats), "budget recorded less than the server billed"
     if excess == 0:
+        assert recorded >= bill_micro(stats), "budget recorded less than the server billed"
         assert ledger.overrun_micro == 0  # every charge stayed within its reservation
         assert recorded <= cap_micro
     else:
+        assert recorded >= bill_micro(stats) - 15 * excess, "budget recorded less than billed"
         assert recorded <= cap_micro + 15 * excess + stats.requests
     assert sum(s.cost_micro for s in sink.samples_) + outcome.unattributed_micro == recorded
     lying = sum(stats.faults[f] for f in LYING)
@@ -190,7 +196,7 @@ def test_clean_run_buys_every_sample_once(task: Task) -> None:
 
 
 #: Hypothesis examples of the fault-mix property (each runs a stub server and a run).
-FAULT_MIX_EXAMPLES = 25
+FAULT_MIX_EXAMPLES = 60
 
 
 @settings(max_examples=FAULT_MIX_EXAMPLES, deadline=None)
@@ -201,7 +207,7 @@ FAULT_MIX_EXAMPLES = 25
     malformed=st.floats(0, 0.1),
     drop=st.floats(0, 0.1),
     slow=st.floats(0, 0.2),
-    lies=st.fixed_dictionaries({name: st.one_of(st.just(0.0), st.floats(0, 0.15)) for name in LYING}),
+    lies=st.fixed_dictionaries({name: st.one_of(st.just(0.0), st.floats(0.05, 0.3)) for name in LYING}),
     empty_tokenize=st.booleans(),
     retry_after=st.sampled_from(["0.05", "1e9", "inf", "-1", "nan"]),
     cap_micro=st.one_of(st.integers(2_000, 40_000), st.just(10**9)),
