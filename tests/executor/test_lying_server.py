@@ -133,6 +133,25 @@ def test_extra_choices_without_usage_charge_each_at_max_tokens(serve: Any) -> No
     assert COST.charge(unknown).total_micro > COST.worst_case_micro(req)
 
 
+@pytest.mark.parametrize(
+    ("faults", "billed"),
+    [(FaultMix(p500=1.0), False), (FaultMix(malformed=1.0), True), (FaultMix(bad_usage=1.0), True)],
+    ids=["500", "malformed", "bad_usage"],
+)
+def test_litellm_unreadable_reply_counts_as_billed(
+    serve: Any, faults: FaultMix, billed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """litellm reports a reply it cannot read as a 500 of its own: that reply was served (and
+    billed), unlike the server's own 500."""
+    import tests.fakes.stub_server as stub
+
+    monkeypatch.setattr(stub, "BAD_COUNTS", (float("inf"),))  # litellm refuses this reply
+    server = serve(faults=faults)
+    with pytest.raises(TransientBackendError) as info:
+        generate(server, request(), backend="litellm")
+    assert info.value.maybe_billed is billed
+
+
 # --- item 7: nonsense numbers are a provider fault charged at the reservation; never a crash ----
 @pytest.mark.parametrize("field", BAD_FIELDS)
 @pytest.mark.parametrize("value", BAD_COUNTS, ids=repr)

@@ -7,7 +7,8 @@ budget's reservations.  ``n`` samples go in one request where litellm says the p
 takes ``n`` (``get_supported_openai_params``); elsewhere (Anthropic) one request per sample.
 
 Provider errors become budget errors here, at the edge: rate limits, timeouts, connection and
-server errors are transient (with ``Retry-After`` when the provider sent one); bad requests,
+server errors are transient (with ``Retry-After`` when the provider sent one, bounded by the
+request timeout; a reply litellm could not read counts as billed: ``maybe_billed``); bad requests,
 unknown models, context overflows and content-policy refusals are rejections; authentication
 failures are backend errors the user must fix.
 
@@ -71,6 +72,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
+def _from_server(exc: BaseException) -> bool:
+    """Whether the error status came from the server (a response with headers), not from
+    litellm itself: litellm reports a reply it could not read (broken JSON, nonsense usage) as
+    a 500 of its own making, a response without headers.  Such a reply was served, so billed."""
+    return bool(getattr(getattr(exc, "response", None), "headers", None))
+
+
 def translate_error(exc: BaseException, where: str, *, retry_after_limit_s: float = math.inf) -> BackendError:
     """A litellm (or OpenAI SDK) exception as a budget error."""
     litellm = import_litellm()
@@ -100,8 +108,11 @@ def translate_error(exc: BaseException, where: str, *, retry_after_limit_s: floa
             retry_after = parse_retry_after(headers.get("retry-after"), limit_s=retry_after_limit_s)
         except AttributeError:
             retry_after = None
-        maybe = isinstance(exc, litellm.Timeout) or (
-            isinstance(exc, litellm.APIConnectionError) and "connect" not in str(exc).lower()
+        connection = isinstance(exc, litellm.APIConnectionError)
+        maybe = (
+            isinstance(exc, litellm.Timeout)
+            or (connection and "connect" not in str(exc).lower())
+            or (not connection and not _from_server(exc))
         )
         return TransientBackendError(message, retry_after_s=retry_after, maybe_billed=maybe)
     if isinstance(exc, litellm.APIError) and isinstance(status, int) and status < 500:
