@@ -93,6 +93,15 @@ def test_zero_usage_and_empty_tokenize_is_unknown_usage(serve: Any, n: int) -> N
     assert COST.charge(generation).total_micro == COST.worst_case_micro(req) >= bill_micro(server.stats)
 
 
+def test_unknown_usage_of_a_visibly_overlong_reply_charges_its_recount() -> None:
+    from budget.executor.backends.usage import judge
+
+    req = request(n=1, max_tokens=20)
+    generation = judge(req, ["x " * 500], ["length"], None, None, None, [1000], latency=0.0)
+    assert generation.fault and generation.choices[0].output_tokens == 1000
+    assert COST.charge(generation).total_micro > COST.worst_case_micro(req)
+
+
 # --- item 5: output past max_tokens is recorded as reported, and a provider fault --------------
 @pytest.mark.parametrize(
     ("backend", "n", "llama"),

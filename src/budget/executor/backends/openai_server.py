@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from budget.errors import InputError, TransientBackendError
 from budget.executor.backends.base import status_error
-from budget.executor.backends.usage import judge
+from budget.executor.backends.usage import judge, token_count
 from budget.executor.records import Generation, GenerationRequest, Mode
 
 if TYPE_CHECKING:
@@ -172,7 +172,9 @@ class OpenAIServerBackend:
             raise TransientBackendError(
                 f"{self.name}: asked for {request.n} choices, got {len(texts)}", maybe_billed=True
             )
-        recount = await self._tokenize_all(texts) if len(texts) > 1 else None
+        # re-count each choice where usage cannot say it: n > 1, or usage missing or zero
+        reported = token_count(usage.get("completion_tokens"))
+        recount = await self._tokenize_all(texts) if len(texts) > 1 or not reported else None
         return judge(
             request,
             texts,

@@ -19,8 +19,9 @@ here, by one rule:
     ``max_tokens`` term leaves room for tokens that print nothing, such as reasoning tokens).
 
   Unknown usage is charged as the request's worst case, ``B`` prompt tokens and ``max_tokens``
-  per returned choice: exactly the reservation when the server returned the ``n`` choices asked
-  for, one ``max_tokens`` more per extra choice.  It is a provider fault.
+  per returned choice (or the choice's re-count where the backend has one and it is larger):
+  exactly the reservation when the server returned the ``n`` choices asked for, within
+  ``max_tokens``, one ``max_tokens`` more per extra choice.  It is a provider fault.
 * **Believed usage** is recorded as reported, even where it exceeds what the request allowed
   (a choice over ``max_tokens``, or more than ``n x max_tokens`` in all): the provider bills
   it, so budget records it, never clamped, and says it is a provider fault.  The ledger counts
@@ -102,9 +103,11 @@ def judge(
     cached = token_count(cached_tokens) or 0
     unknown = ""
     counts: list[int] = []
-    if recount is not None and (
+    recount_wrong = recount is not None and (
         len(recount) != returned or any(c <= 0 and t for c, t in zip(recount, texts, strict=False))
-    ):  # the server's tokenizer contradicts its own reply: its counts are not to be trusted
+    )
+    if recount_wrong:  # the server's tokenizer contradicts its own reply: its counts are not to be trusted
+        assert recount is not None
         unknown = f"the server re-counted {list(recount)[:8]} tokens for non-empty choices"
     elif prompt is None or completion is None:
         unknown = (
@@ -127,6 +130,8 @@ def judge(
         faults.append(f"{unknown}: charged as the worst case")
         prompt, cached, source = bound, 0, UNKNOWN_USAGE
         counts = [request.max_tokens] * returned
+        if recount is not None and not recount_wrong:  # a choice visibly past max_tokens
+            counts = [max(c, r) for c, r in zip(counts, recount, strict=True)]
     else:
         allowed = asked * request.max_tokens
         if sum(counts) > allowed or any(c > request.max_tokens for c in counts):
