@@ -16,8 +16,10 @@ code that judges it:
   ``/dev/mqueue`` (a sample may ``chmod`` them to 0) and their contents (files, POSIX message
   queues, POSIX shared memory and semaphores), and every System V shared memory segment,
   message queue and semaphore set of the sandbox's IPC namespace.  It then checks that all of
-  that is empty and writes a ``done`` frame saying whether it is (``clean``); a worker that
-  cannot prove it is clean is replaced before its next job.
+  that is empty, and that its own resource limits, nice value, scheduling and CPU affinity are
+  as they were at start (another process of its uid may lower them; the seccomp filter forbids
+  it inside the sandbox), and writes a ``done`` frame saying whether it is (``clean``); a worker
+  that cannot prove it is clean is replaced before its next job.
 * **tester** (per job, trusted code only): forks the sample process, and only then reads the
   test code and the nonce from the private pipe.  It executes the problem's prompt (its helper
   functions and the docstring-only stub) and the test code in its own namespace and calls
@@ -340,15 +342,39 @@ def _remove_sysv_ipc() -> None:
             getattr(libc, calls[kind])(ident, IPC_RMID, None)
 
 
-def reset(dirs: dict[str, int]) -> bool:
+def process_settings() -> tuple[Any, ...]:
+    """What another process of the same uid could change in this one without ptrace access:
+    its resource limits, nice value, scheduling policy and priority, and CPU affinity.
+
+    The sandbox's seccomp filter stops a sample from changing them in another process; the
+    zygote still compares them after every job, so a worker whose settings a job changed (on a
+    machine without the filter) is replaced instead of handing lowered limits to the next job.
+    """
+    limits = []
+    for name in sorted(n for n in dir(resource) if n.startswith("RLIMIT_")):
+        with contextlib.suppress(ValueError, OSError):
+            limits.append((name, resource.getrlimit(getattr(resource, name))))
+    return (
+        tuple(limits),
+        os.getpriority(os.PRIO_PROCESS, 0),
+        os.sched_getscheduler(0),
+        os.sched_getparam(0).sched_priority,
+        tuple(sorted(os.sched_getaffinity(0))),
+    )
+
+
+def reset(dirs: dict[str, int], settings: tuple[Any, ...] | None = None) -> bool:
     """Undo what a job may have left for the next one; ``True`` when all of it is provably gone:
-    each directory has its mode back and is empty, and no System V IPC object is left."""
+    each directory has its mode back and is empty, no System V IPC object is left, and this
+    process's limits and scheduling are still ``settings`` (see :func:`process_settings`)."""
     _remove_sysv_ipc()
     _wipe(dirs)
     try:
         for top, mode in dirs.items():
             if os.stat(top).st_mode & 0o7777 != mode or os.listdir(top):
                 return False
+        if settings is not None and process_settings() != settings:
+            return False
     except OSError:
         return False
     return not _sysv_objects()
@@ -407,6 +433,7 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
             call = read_frame(3)
         except BaseException:
             os._exit(0)
+        args: Any = None
         try:
             if entry is None and "get" in call:
                 value = namespace[str(call["get"])]
@@ -420,15 +447,36 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
                 value = func(*args, **kwargs)
         except BaseException as exc:
             reply: dict[str, Any] = {"exc": type(exc).__name__, "msg": _describe(exc)}
+            reply["bases"] = _builtin_bases(exc)
+            with contextlib.suppress(BaseException):
+                reply["exc_args"] = encode(list(exc.args))  # so that str(exc) reads as in one process
         else:
             try:
                 reply = {"ok": encode(value)}
             except (TypeError, ValueError, RecursionError) as exc:
                 reply = {"bad": f"return value not plain data: {exc}"}
+        if args is not None and "bad" not in reply:
+            # the arguments as the call left them: the tester changes its own copies the same way
+            # (a sample that sorts its list in place, or one that must not change it)
+            try:
+                after = [encode(args), encode(kwargs)]
+                if after != [call["args"], call["kwargs"]]:
+                    reply["args"] = after
+            except (TypeError, ValueError, RecursionError) as exc:
+                reply = {"bad": f"an argument was changed into something that is not plain data: {exc}"}
         try:
             write_all(4, frame(reply))
         except BaseException:
             os._exit(1)
+
+
+def _builtin_bases(exc: BaseException) -> list[str]:
+    """The names of the built-in exception classes ``exc`` is an instance of, most specific first
+    (the tester raises the first it can: a sample's own ``class E(ValueError)`` is a ValueError)."""
+    try:
+        return [c.__name__ for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c][:20]
+    except BaseException:
+        return []
 
 
 def _describe(exc: BaseException) -> str:
@@ -454,20 +502,45 @@ class SampleTimeout(BaseException):
     """The job's time ran out while waiting for the sample."""
 
 
-_REBUILT = {
-    "ValueError": ValueError,
-    "TypeError": TypeError,
-    "IndexError": IndexError,
-    "KeyError": KeyError,
-    "ZeroDivisionError": ZeroDivisionError,
-    "AttributeError": AttributeError,
-    "RecursionError": RecursionError,
-    "OverflowError": OverflowError,
-    "ArithmeticError": ArithmeticError,
-    "StopIteration": RuntimeError,
-    "AssertionError": AssertionError,
-    "NotImplementedError": NotImplementedError,
-}
+# Exceptions that end a loop when they come out of a call: a sample raising one inside the test's
+# ``map``/generator would end the test's iteration early instead of failing it, so they arrive as
+# RuntimeError (what PEP 479 makes of them in a generator).
+_LOOP_ENDERS = ("StopIteration", "StopAsyncIteration")
+
+
+def rebuilt(reply: dict[str, Any]) -> BaseException:
+    """The exception the sample raised, as the tester raises it.
+
+    The most specific built-in exception class of the sample's (its ``bases``, looked up in this
+    process's ``builtins``, so only real exception types come out) that can be made from a message:
+    a test's ``except RuntimeError`` catches what would be a RuntimeError in one process, and
+    nothing else.  A sample's exception that is not an ``Exception`` (``SystemExit``,
+    ``KeyboardInterrupt``, ``GeneratorExit``, a ``BaseException`` of its own) would end the test
+    in one process: it is :class:`BadReturn`, which no ``except Exception`` in a test catches and
+    which fails the sample even when a bare ``except`` does.
+    """
+    message = str(reply.get("msg", reply.get("exc", "")))[:300]
+    names = reply.get("bases")
+    if type(names) is not list:
+        names = [reply.get("exc")]
+    for name in names[:20]:
+        name = str(name)
+        if name in _LOOP_ENDERS:
+            return RuntimeError(message)
+        cls = getattr(builtins, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            continue
+        if not issubclass(cls, Exception):
+            return BadReturn(f"the sample raised {message}"[:300])
+        with contextlib.suppress(Exception):  # the sample's own arguments when they are plain data
+            args = decode(reply["exc_args"])
+            if type(args) is list and len(json.dumps(reply["exc_args"])) <= 4096:
+                return cls(*args)
+        try:
+            return cls(message)
+        except Exception:  # UnicodeDecodeError and others want more than a message: try a base
+            continue
+    return Exception(message)
 
 
 class _Channel:
@@ -512,30 +585,53 @@ class _Channel:
         del self.buf[: 4 + size]
         try:
             return json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise SampleDied("the sample broke the protocol") from exc
+        except Exception as exc:  # MemoryError too: a reply is the sample's, never the test's error
+            raise SampleDied(f"the sample broke the protocol ({type(exc).__name__})") from exc
 
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any], name: str | None = None) -> Any:
-        """Call the sample's function (its entry point, or ``name`` in module mode)."""
+        """Call the sample's function (its entry point, or ``name`` in module mode).
+
+        Arguments the sample changed in place (it reports them as the call left them) are changed
+        the same way here, so a test sees what it would see in one process: a list sorted in
+        place, or a list the sample must not have touched but did.
+        """
         try:
             request = {"args": encode(list(args)), "kwargs": encode(kwargs)}
         except TypeError as exc:
             raise HarnessError(f"cannot pass the test's argument to the sample: {exc}") from exc
         if name is not None:
             request["name"] = name
-        return self.request(request)
+        return self.request(request, (args, kwargs))
 
-    def request(self, request: dict[str, Any]) -> Any:
-        """One exchange with the sample; the first failure is remembered and raised again."""
+    def request(self, request: dict[str, Any], arguments: tuple[Any, ...] | None = None) -> Any:
+        """One exchange with the sample; the first failure is remembered and raised again.
+
+        Anything that goes wrong while the reply is read (a frame too big to parse in this
+        process's memory, data that is not plain) is the sample's failure, never an ordinary
+        exception that a test's ``except Exception`` could take for the sample's own.
+        """
         if self.failure is not None:
             raise self.failure
         try:
-            return self._exchange(frame(request))
+            reply = self._exchange(frame(request))
+            if "args" in reply and arguments is not None:
+                write_back(request, reply["args"], *arguments)
+            if "ok" in reply:
+                return decode(reply["ok"])
         except (SampleDied, SampleTimeout, BadReturn, HarnessError) as exc:
             self.failure = exc
             raise
+        except Exception as exc:
+            self.failure = SampleDied(f"the sample's reply cannot be read: {_describe(exc)}")
+            raise self.failure from None
+        if reply.get("callable") is True:
+            return CALLABLE
+        failure = BadReturn(str(reply["bad"])[:300]) if "bad" in reply else rebuilt(reply)
+        if isinstance(failure, BadReturn):
+            self.failure = failure
+        raise failure
 
-    def _exchange(self, message: bytes) -> Any:
+    def _exchange(self, message: bytes) -> dict[str, Any]:
         try:
             write_all(self.req, message)
         except OSError as exc:
@@ -543,17 +639,7 @@ class _Channel:
         reply = self.receive()
         if type(reply) is not dict:
             raise SampleDied("the sample broke the protocol")
-        if "ok" in reply:
-            try:
-                return decode(reply["ok"])
-            except (ValueError, TypeError, RecursionError, OverflowError) as exc:
-                raise SampleDied("the sample broke the protocol") from exc
-        if reply.get("callable") is True:
-            return CALLABLE
-        if "bad" in reply:
-            raise BadReturn(str(reply["bad"])[:300])
-        name = str(reply.get("exc", "Exception"))
-        raise _REBUILT.get(name, RuntimeError)(str(reply.get("msg", name))[:300])
+        return reply
 
 
 class HarnessError(BaseException):
@@ -565,7 +651,72 @@ CALLABLE = object()
 
 
 class BadReturn(BaseException):
-    """The sample returned something that is not plain data."""
+    """The sample returned something that is not plain data, changed an argument into something
+    that is not, or raised an exception that is not an ``Exception`` (``SystemExit``...)."""
+
+
+def write_back(request: dict[str, Any], after: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Change the test's arguments in place as the sample reports it changed its copies.
+
+    ``after`` is ``[args, kwargs]`` encoded as the call left them; only the arguments whose
+    encoding differs from what was sent are touched (a list passed twice and changed through one
+    name keeps that change), and only in ways a function can change its caller's objects: list,
+    dict and set contents, at any depth, never an immutable value (``ValueError`` otherwise).
+    """
+    if type(after) is not list or len(after) != 2 or type(after[0]) is not list:
+        raise ValueError("bad argument update")
+    sent_kwargs = dict(request["kwargs"]["d"])
+    kwargs_after = after[1].get("d") if type(after[1]) is dict else None
+    if type(kwargs_after) is not list or not all(type(p) is list and len(p) == 2 for p in kwargs_after):
+        raise ValueError("bad argument update")
+    got_kwargs = {str(k): v for k, v in kwargs_after}
+    if len(after[0]) != len(args) or not got_kwargs.keys() == sent_kwargs.keys() == kwargs.keys():
+        raise ValueError("bad argument update")
+    pairs = [(old, sent, got) for old, sent, got in zip(args, request["args"], after[0], strict=True)]
+    pairs += [(kwargs[k], sent_kwargs[k], got_kwargs[k]) for k in kwargs]
+    for old, sent, got in pairs:
+        if got != sent and not _sync(old, decode(got)):
+            raise ValueError("an argument that cannot change was reported changed")
+
+
+def _syncable(old: Any, new: Any, depth: int = 0) -> bool:
+    """Whether ``old`` can be changed in place into ``new``."""
+    if depth > 100 or type(old) is not type(new):
+        return False
+    if type(old) in (list, dict, set):
+        return True
+    if type(old) is tuple:
+        return len(old) == len(new) and all(_syncable(a, b, depth + 1) for a, b in zip(old, new, strict=True))
+    return bool(old == new) or (old != old and new != new)  # NaN is "unchanged" too
+
+
+def _sync(old: Any, new: Any, depth: int = 0) -> bool:
+    """Change ``old`` in place into ``new``; ``False`` (nothing changed) where that is impossible."""
+    if not _syncable(old, new, depth):
+        return False
+    if type(old) is list:
+        if len(old) != len(new):
+            old[:] = new
+        else:
+            for i, (a, b) in enumerate(zip(old, new, strict=True)):
+                if not _sync(a, b, depth + 1):
+                    old[i] = b
+    elif type(old) is dict:
+        if old.keys() != new.keys():
+            old.clear()
+            old.update(new)
+        else:
+            for key in list(old):
+                if not _sync(old[key], new[key], depth + 1):
+                    old[key] = new[key]
+    elif type(old) is set:
+        if old != new:
+            old.clear()
+            old.update(new)
+    elif type(old) is tuple:
+        for a, b in zip(old, new, strict=True):
+            _sync(a, b, depth + 1)
+    return True
 
 
 def _tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd: int, workdir: str) -> NoReturn:
@@ -839,6 +990,7 @@ def zygote(pidns: bool, preload: bool = True) -> None:
 
     gc.freeze()  # the preloaded modules' objects: children never scan (and so never copy) them
     scratch: dict[str, int] = {}
+    settings = process_settings()
     if pidns:
         for top in (tempfile.gettempdir(), os.getcwd(), *SHARED_DIRS):
             with contextlib.suppress(OSError):
@@ -877,7 +1029,7 @@ def zygote(pidns: bool, preload: bool = True) -> None:
             _, status = os.waitpid(pid, 0)
         sweep(pidns)
         shutil.rmtree(workdir, ignore_errors=True)
-        clean = reset(scratch) if pidns else True
+        clean = reset(scratch, settings) if pidns else True
         write_all(
             result_fd,
             frame({"kind": "done", "seq": job["seq"], "tester_status": status, "clean": clean}),
