@@ -741,6 +741,41 @@ STATE_CHANNELS: dict[str, tuple[str, str]] = {
             """
         ),
     ),
+    # the kernel lets a process lower the limits and priority of another of its uid, without
+    # ptrace access: a sample could shrink the long-lived harness's (so every later job's) limits,
+    # renice or pin it, or encode data in them for a later sample
+    "the harness's limits, nice value, scheduling and CPU affinity": (
+        body(
+            """
+            import os, resource
+            for change in (
+                lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (8, 8)),
+                lambda: os.setpriority(os.PRIO_PROCESS, 1, 19),
+                lambda: os.setpriority(os.PRIO_USER, 0, 18),
+                lambda: os.sched_setscheduler(1, os.SCHED_IDLE, os.sched_param(0)),
+                lambda: os.sched_setaffinity(1, {min(os.sched_getaffinity(0))}),
+            ):
+                try:
+                    change()
+                except OSError:
+                    pass
+            """
+        ),
+        body(
+            """
+            import os
+            with open("/proc/1/limits") as fh:
+                files = [line.split()[3:5] for line in fh if line.startswith("Max open files")][0]
+            found = (
+                files == ["8", "8"]
+                or os.getpriority(os.PRIO_PROCESS, 1) >= 18
+                or os.sched_getscheduler(1) == os.SCHED_IDLE
+            )
+            def add(x, y):
+                return x + y if found else None
+            """
+        ),
+    ),
 }
 
 
@@ -839,3 +874,131 @@ def test_pytest_file_cannot_be_forged(name: str) -> None:
     verdict = _pytest_file(PYTEST_FILE_ATTACKS[name])
     assert not verdict.passed, f"{name}: {verdict}"
     assert _pytest_file("def add(a, b):\n    return a + b\n").passed  # the control
+
+
+# --------------------------------------------------------------------------- the test sees one process
+
+# The tests run in another process than the sample, so what a call does (raise, change its
+# arguments, return) must reach the test as it would in one process, or a wrong sample passes.
+# Each case: its own check, a wrong sample that must fail, a right one that must pass.
+_RAISES_RUNTIME = """
+def check(candidate):
+    assert candidate(2, 3) == 5
+    try:
+        candidate(-1, 0)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("a negative x must raise RuntimeError")
+"""
+_RAISES_ANYTHING = _RAISES_RUNTIME.replace("except RuntimeError", "except Exception")
+_RIGHT_RUNTIME = "    if x < 0:\n        raise RuntimeError('negative')\n    return x + y\n"
+ONE_PROCESS: dict[str, tuple[str, str, str]] = {
+    "SystemExit where a RuntimeError is expected": (
+        _RAISES_RUNTIME,
+        "    if x < 0:\n        raise SystemExit(0)\n    return x + y\n",
+        _RIGHT_RUNTIME,
+    ),
+    "an exception class of its own where a RuntimeError is expected": (
+        _RAISES_RUNTIME,
+        body(
+            """
+            class Refused(Exception):
+                pass
+            def add(x, y):
+                if x < 0:
+                    raise Refused("negative")
+                return x + y
+            """
+        ),
+        body(
+            """
+            class Refused(RuntimeError):
+                pass
+            def add(x, y):
+                if x < 0:
+                    raise Refused("negative")
+                return x + y
+            """
+        ),
+    ),
+    "OSError where a RuntimeError is expected": (
+        _RAISES_RUNTIME,
+        "    if x < 0:\n        raise OSError('negative')\n    return x + y\n",
+        _RIGHT_RUNTIME,
+    ),
+    # the sample writes, as its reply, a frame that the tester runs out of memory parsing
+    # (five million empty lists): the tester's MemoryError is not the sample's exception
+    "a reply too big for the tester's memory where an exception is expected": (
+        _RAISES_ANYTHING,
+        body(
+            """
+            import os, struct
+            def add(x, y):
+                if x < 0:
+                    reply = b'{"ok":[' + b'[],' * 5_000_000 + b'[]]}'
+                    os.write(4, struct.pack(">I", len(reply)) + reply)
+                    os._exit(0)
+                return x + y
+            """
+        ),
+        "    if x < 0:\n        raise ValueError('negative')\n    return x + y\n",
+    ),
+    "StopIteration that would end the test's loop early": (
+        """
+def check(candidate):
+    for got, want in zip(map(candidate, [1, 2, 3], [1, 1, 1]), [2, 3, 4]):
+        assert got == want
+""",
+        "    raise StopIteration\n",
+        "    return x + y\n",
+    ),
+    "an exception's message as it reads in one process": (
+        """
+def check(candidate):
+    try:
+        candidate(-1, 0)
+    except KeyError as exc:
+        assert exc.args == ("negative",) and str(exc) == "'negative'", str(exc)
+    else:
+        raise AssertionError("a negative x must raise KeyError")
+""",
+        "    if x < 0:\n        raise KeyError('negativ')\n    return x + y\n",
+        "    if x < 0:\n        raise KeyError('negative')\n    return x + y\n",
+    ),
+    "changes an argument it must leave alone": (
+        """
+def check(candidate):
+    numbers = [3, 1, 2]
+    assert candidate(numbers, 0) == 6
+    assert numbers == [3, 1, 2], "the list passed in was changed"
+""",
+        "    total = sum(x) + y\n    x.clear()\n    return total\n",
+        "    return sum(x) + y\n",
+    ),
+    "does not change an argument that it must change in place": (
+        """
+def check(candidate):
+    rows = [[3, 1], [2]]
+    table = {"k": {1, 2}}
+    assert candidate(rows, table) is None
+    assert rows == [[1, 3], [2, 9]] and table == {"k": {1}, "n": 1}
+""",
+        "    x[0].sort()\n    x[1].append(9)\n    return None\n",
+        "    x[0].sort()\n    x[1].append(9)\n    y['k'].discard(2)\n    y['n'] = 1\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_PROCESS))
+def test_the_test_sees_what_one_process_would(name: str, pool: WorkerPool, add: dict[str, Any]) -> None:
+    check, wrong, right = ONE_PROCESS[name]
+
+    def run_with(completion: str) -> Any:
+        job = UnitTestJob(prompt=add["prompt"], completion=completion, test=check, entry_point="add")
+        return pool.run(job)
+
+    verdict = run_with(wrong)
+    assert not verdict.passed, f"{name}: {verdict}"
+    assert run_with(right).passed, name
+    assert run(pool, add, CANONICAL, timeout_s=10.0).passed

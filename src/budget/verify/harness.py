@@ -533,9 +533,10 @@ def rebuilt(reply: dict[str, Any]) -> BaseException:
         if not issubclass(cls, Exception):
             return BadReturn(f"the sample raised {message}"[:300])
         with contextlib.suppress(Exception):  # the sample's own arguments when they are plain data
-            args = decode(reply["exc_args"])
-            if type(args) is list and len(json.dumps(reply["exc_args"])) <= 4096:
-                return cls(*args)
+            if len(json.dumps(reply["exc_args"])) <= 4096:
+                args = decode(reply["exc_args"])
+                if type(args) is list:
+                    return cls(*args)
         try:
             return cls(message)
         except Exception:  # UnicodeDecodeError and others want more than a message: try a base
@@ -843,7 +844,10 @@ def _failed_line(exc: AssertionError) -> str:
         if tb.tb_frame.f_code.co_filename == "<test>":
             line = tb.tb_lineno
         tb = tb.tb_next
-    message = str(exc)[:200]
+    try:
+        message = str(exc)[:200]
+    except Exception:  # e.g. an int too long to print, raised by the sample
+        message = ""
     where = f" at test line {line}" if line else ""
     return f"assertion failed{where}" + (f": {message}" if message else "")
 
