@@ -1002,3 +1002,53 @@ def test_the_test_sees_what_one_process_would(name: str, pool: WorkerPool, add: 
     assert not verdict.passed, f"{name}: {verdict}"
     assert run_with(right).passed, name
     assert run(pool, add, CANONICAL, timeout_s=10.0).passed
+
+
+_PYTEST_ONE_PROCESS_TESTS = """
+import pytest
+from solution import add, tidy
+
+
+def test_negative_raises():
+    with pytest.raises(RuntimeError):
+        add(-1, 0)
+
+
+def test_tidy_leaves_its_argument():
+    numbers = [3, 1, 2]
+    assert tidy(numbers) == [1, 2, 3]
+    assert numbers == [3, 1, 2]
+"""
+_PYTEST_RIGHT = """
+def add(a, b):
+    if a < 0:
+        raise RuntimeError("negative")
+    return a + b
+
+
+def tidy(xs):
+    return sorted(xs)
+"""
+PYTEST_ONE_PROCESS = {
+    "SystemExit where a RuntimeError is expected": _PYTEST_RIGHT.replace(
+        'RuntimeError("negative")', "SystemExit(0)"
+    ),
+    "sorts the list it must leave alone": _PYTEST_RIGHT.replace(
+        "return sorted(xs)", "xs.sort()\n    return xs"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PYTEST_ONE_PROCESS))
+def test_pytest_file_sees_what_one_process_would(name: str) -> None:
+    from types import SimpleNamespace
+
+    from budget.verify.plugins import load_verifier
+    from budget.verify.sandbox import probe
+
+    problem = SimpleNamespace(id="p", prompt="", tests=_PYTEST_ONE_PROCESS_TESTS)
+    settings = {"timeout_s": 30, "program": "completion", "unsafe_no_sandbox": not probe().available}
+    verifier = load_verifier("pytest_file")
+    verdict = verifier.verify(problem, PYTEST_ONE_PROCESS[name], settings)
+    assert not verdict.passed, f"{name}: {verdict}"
+    assert verifier.verify(problem, _PYTEST_RIGHT, settings).passed

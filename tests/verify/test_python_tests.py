@@ -180,3 +180,65 @@ def test_plain_data_survives_the_wire(value: object) -> None:
     import json
 
     assert _same(decode(json.loads(json.dumps(encode(value)))), value)
+
+
+@given(_PLAIN, _PLAIN)
+def test_write_back_changes_in_place_or_not_at_all(old: object, new: object) -> None:
+    """``_sync`` makes the test's object equal to the sample's copy, keeping the object itself
+    (and its mutable parts where they survive); a change no function could make in its caller's
+    object (an immutable value) leaves it untouched.  Reference: a deep copy compared after."""
+    import copy
+
+    from budget.verify.harness import _sync, _syncable
+
+    before = copy.deepcopy(old)
+    ident = id(old)
+    can = _syncable(old, new)
+    done = _sync(old, new)
+    assert done == can and id(old) == ident
+    if done:
+        assert _same(old, new)
+    else:
+        assert _same(old, before)
+
+
+def test_write_back_keeps_a_list_passed_twice_changed() -> None:
+    """``f(a, a)`` that changes its first argument: the second, reported unchanged, does not undo it."""
+    from budget.verify.harness import write_back
+
+    shared = [3, 1, 2]
+    request = {"args": encode([shared, shared]), "kwargs": encode({"k": [1]})}
+    kwargs = {"k": [1]}
+    write_back(request, [encode([[1, 2, 3], [3, 1, 2]]), encode({"k": [1, 5]})], (shared, shared), kwargs)
+    assert shared == [1, 2, 3] and kwargs == {"k": [1, 5]}
+    with pytest.raises(ValueError, match="cannot change"):
+        write_back(request, [encode([[1], 7]), encode({"k": [1]})], (shared, shared), kwargs)
+    with pytest.raises(ValueError, match="bad argument update"):
+        write_back(request, [encode([[1]]), encode({"k": [1]})], (shared, shared), kwargs)
+
+
+def test_process_settings_see_a_lowered_limit_or_priority() -> None:
+    """What the zygote compares after each job changes when a limit or the nice value does."""
+    import os
+    import resource
+
+    from budget.verify.harness import process_settings
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a child, so the test process keeps its own limits and priority
+        try:
+            before = process_settings()
+            stable = process_settings() == before
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft - 1, hard))
+            lowered = process_settings()
+            os.nice(1)
+            reniced = process_settings()
+            os.write(write, b"1" if stable and lowered != before and reniced != lowered else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    os.close(read)

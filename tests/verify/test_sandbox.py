@@ -171,6 +171,44 @@ def test_seccomp_blocks_kernel_attack_surface(box: Sandbox) -> None:
     assert res.stdout.split() == [b"EPERM", b"EPERM", b"EPERM", b"EPERM", b"ok"], res.stderr
 
 
+@pytest.mark.skipif(sb.seccomp_program() is None, reason="seccomp filter only on x86_64")
+def test_seccomp_keeps_limits_and_scheduling_to_the_caller(box: Sandbox) -> None:
+    """A sandboxed process may change its own limits, priority and scheduling, never another's:
+    the kernel allows a same-uid process to lower them without ptrace access (issue 9: a sample
+    would shrink the warm harness's limits for every later job)."""
+    code = (
+        "import os, resource, time\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "def attempt(fn):\n"
+        "    try:\n"
+        "        fn()\n"
+        "        return 'ok'\n"
+        "    except OSError as exc:\n"
+        "        return os.strerror(exc.errno).split()[0]\n"
+        "mine = os.sched_getaffinity(0)\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "print(attempt(lambda: resource.prlimit(0, resource.RLIMIT_NOFILE, (soft - 1, hard))),\n"
+        "      attempt(lambda: resource.setrlimit(resource.RLIMIT_CPU, (5, 5))),\n"
+        "      attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, 3)),\n"
+        "      attempt(lambda: os.sched_setaffinity(0, mine)),\n"
+        "      attempt(lambda: os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))),\n"
+        "      attempt(lambda: resource.prlimit(child, resource.RLIMIT_NOFILE, (8, 8))),\n"
+        "      attempt(lambda: resource.prlimit(child, resource.RLIMIT_NOFILE)),\n"
+        "      attempt(lambda: os.setpriority(os.PRIO_PROCESS, child, 19)),\n"
+        "      attempt(lambda: os.setpriority(os.PRIO_USER, 0, 19)),\n"
+        "      attempt(lambda: os.setpriority(os.PRIO_PGRP, 0, 19)),\n"
+        "      attempt(lambda: os.sched_setaffinity(child, mine)),\n"
+        "      attempt(lambda: os.sched_setscheduler(child, os.SCHED_IDLE, os.sched_param(0))),\n"
+        "      attempt(lambda: os.sched_setparam(child, os.sched_param(0))))\n"
+        "os.kill(child, 9)\n"
+    )
+    res = py(box, code)
+    assert res.stdout.split() == [b"ok"] * 5 + [b"Operation"] * 8, res.stderr
+
+
 def test_seccomp_program_shape() -> None:
     import struct
 
