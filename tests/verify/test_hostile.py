@@ -557,6 +557,37 @@ def test_exact_answer_still_reads_thousands_separators(gold: str, sample: str) -
     assert verdict.passed, f"gold {gold!r} rejected {sample!r}: {verdict.detail}"
 
 
+# One final answer that hedges between two (a list, "or", a second math region opened with "$",
+# a relation, a tag, a second box): it may equal one of the two golds, never both.
+HEDGES = [
+    ("3", "4", "\\boxed{3 \\text{ or } 4}"),
+    ("3", "4", "\\boxed{3, 4}"),
+    ("3", "-3", "\\boxed{\\pm 3}"),
+    ("3", "4", "\\boxed{4$ or $3}"),
+    ("3", "4", "#### 4$ or $3"),
+    ("3", "4", "The answer is 4$, $3"),
+    ("3", "4", "\\boxed{4 \\text{ (or } 3)}"),
+    ("3", "4", "\\boxed{4 ~ 3}"),
+    ("3", "4", "\\boxed{x=3 \\text{ and } x=4}"),
+    ("3", "4", "\\boxed{3 = 4}"),
+    ("3", "4", "\\boxed{4 \\tag{3}}"),
+    ("3", "4", "\\boxed{4} and finally \\boxed{3$ $}"),
+    ("3", "4", "\\boxed{4 \\boxed{3}}"),
+    ("3", "4", "\\boxed{\\begin{cases}3\\\\4\\end{cases}}"),
+]
+
+
+@pytest.mark.parametrize(("gold", "other", "sample"), HEDGES)
+def test_exact_answer_accepts_a_hedge_for_at_most_one_gold(gold: str, other: str, sample: str) -> None:
+    from types import SimpleNamespace
+
+    from budget.verify.plugins import load_verifier
+
+    verifier = load_verifier("exact_answer")
+    passed = [verifier.verify(SimpleNamespace(id="p", answer=g), sample, {}).passed for g in (gold, other)]
+    assert passed != [True, True], f"{sample!r} accepted for both {gold!r} and {other!r}"
+
+
 # --------------------------------------------------------------------------- text that is not text (item 11)
 
 POISONED_TEXT = {
