@@ -807,6 +807,33 @@ STATE_CHANNELS: dict[str, tuple[str, str]] = {
             """
         ),
     ),
+    # and what /proc/<pid> lets the same uid write in a non-dumpable process: its OOM score
+    # (first to be killed) and its session's autogroup nice value (a smaller CPU share)
+    "the harness's OOM score and autogroup nice value through /proc/1": (
+        body(
+            """
+            for path, value in (("/proc/1/oom_score_adj", "1000"), ("/proc/1/autogroup", "19")):
+                try:
+                    with open(path, "w") as fh:
+                        fh.write(value)
+                except OSError:
+                    pass
+            """
+        ),
+        body(
+            """
+            with open("/proc/1/oom_score_adj") as fh:
+                found = fh.read().strip() == "1000"
+            try:
+                with open("/proc/1/autogroup") as fh:
+                    found = found or fh.read().split()[-1] == "19"
+            except OSError:
+                pass
+            def add(x, y):
+                return x + y if found else None
+            """
+        ),
+    ),
 }
 
 

@@ -199,8 +199,11 @@ class Sandbox:
         for name, fd in ro_file_fds.items():
             args += ["--file", str(fd), f"{VERIFIER_DIR}/{name}"]
         # bubblewrap's own root and /dev are unbounded tmpfs: read-only, so that the three
-        # size-capped ones above are the only places a sample can write (and the harness wipes)
-        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        # size-capped ones above are the only places a sample can write (and the harness wipes).
+        # /proc too: the files of a non-dumpable process there (the warm harness's) belong to the
+        # sandbox's root, which is the sample's uid, so it could raise their oom_score_adj or their
+        # session's autogroup nice value, for every later job on that worker
+        args += ["--remount-ro", "/dev", "--remount-ro", "/proc", "--remount-ro", "/"]
         args += ["--chdir", WORKDIR, "--clearenv"]
         for k, v in _sandbox_env(env).items():
             args += ["--setenv", k, v]

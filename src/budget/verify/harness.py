@@ -344,22 +344,32 @@ def _remove_sysv_ipc() -> None:
 
 def process_settings() -> tuple[Any, ...]:
     """What another process of the same uid could change in this one without ptrace access:
-    its resource limits, nice value, scheduling policy and priority, and CPU affinity.
+    its resource limits, nice value, scheduling policy and priority, CPU affinity, and (through
+    ``/proc/<pid>``) its OOM score adjustment and its session's autogroup nice value.
 
-    The sandbox's seccomp filter stops a sample from changing them in another process; the
-    zygote still compares them after every job, so a worker whose settings a job changed (on a
-    machine without the filter) is replaced instead of handing lowered limits to the next job.
+    Inside the sandbox the seccomp filter and a read-only ``/proc`` stop a sample from changing
+    them in another process; the zygote still compares them after every job, so a worker whose
+    settings a job changed (on a machine without the filter) is replaced instead of handing
+    lowered limits or priority to the next job.
     """
     limits = []
     for name in sorted(n for n in dir(resource) if n.startswith("RLIMIT_")):
         with contextlib.suppress(ValueError, OSError):
             limits.append((name, resource.getrlimit(getattr(resource, name))))
+    proc = []
+    for name in ("oom_score_adj", "autogroup"):  # writable by the same uid through /proc/<pid>
+        try:
+            with open(f"/proc/self/{name}", "rb") as fh:
+                proc.append(fh.read().split(b"nice")[-1].strip())  # "/autogroup-N nice K": K
+        except OSError:
+            proc.append(b"")
     return (
         tuple(limits),
         os.getpriority(os.PRIO_PROCESS, 0),
         os.sched_getscheduler(0),
         os.sched_getparam(0).sched_priority,
         tuple(sorted(os.sched_getaffinity(0))),
+        tuple(proc),
     )
 
 

@@ -25,7 +25,7 @@ What the sandbox gives every command:
 * namespaces: user (``--cap-drop ALL``, no nested user namespaces), pid, net (loopback only),
   ipc, uts, cgroup; ``--die-with-parent`` and ``--new-session`` (no terminal injection);
 * file system: ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin`` as on the host) and an allow-list
-  of ``/etc`` files read-only, fresh ``/dev`` and ``/proc``, a size-capped private tmpfs at
+  of ``/etc`` files read-only, fresh read-only ``/dev`` and ``/proc``, a size-capped private tmpfs at
   ``/tmp``, ``/dev/shm`` and the working directory ``/sandbox`` (where ``files`` are copied),
   the IPC namespace's own POSIX message queue file system at ``/dev/mqueue``, and the checking
   code's ``ro_files`` in ``/verifier``; everything else, bubblewrap's root (and so
@@ -33,7 +33,9 @@ What the sandbox gives every command:
   ``/run`` (daemon sockets) and every other path are absent;
 * seccomp (x86_64): a filter that makes about fifty system calls fail with EPERM (ptrace,
   keyrings, BPF, perf, io_uring, userfaultfd, mount and namespace calls, modules, kexec, ...;
-  see ``budget.verify.seccomp._BLOCKED_X86_64``);
+  see ``budget.verify.seccomp._BLOCKED_X86_64``), and limits, priority and scheduling calls
+  (``prlimit64``, ``setpriority``, ``sched_set*``, ``ioprio_set``) fail unless aimed at the
+  caller itself;
 * environment: cleared, both for the sandboxed command and for bubblewrap itself (so
   ``/proc/1/environ`` inside holds no secret), then a fixed ``PATH``/``HOME``/``LANG``;
 * limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE=0 and RLIMIT_NPROC
@@ -57,6 +59,8 @@ namespace, mapped to the caller's uid, with no capabilities):
 * signal, but not ptrace, the other processes of its own sandbox: killing the tester is a
   ``sandbox_violation`` verdict; the harness, as pid 1, ignores signals from inside; it can
   list (not open) ``/proc/<pid>/fd`` of non-dumpable processes there, since root owns them;
+  it cannot lower their limits or priority (seccomp) nor write their ``/proc`` files
+  (``oom_score_adj``, ``autogroup``: read-only ``/proc``);
 * use loopback networking inside its own network namespace, CPU and memory up to the limits,
   and the two tmpfs;
 * attack the kernel through the system calls the seccomp filter leaves: that, and side channels
