@@ -28,8 +28,9 @@ Settings: ``timeout_s`` (wall, default 30), ``program`` (``prompt+completion`` |
 How it can be fooled.  Weak tests (a sample that special-cases the tested inputs) pass as with
 any unit-test verifier; the sample can read the test module (it is in the sandbox).  What the
 proxy cannot carry fails instead of passing: a test that uses the sample's classes or other
-objects (only functions and plain-data values cross the process boundary), passes functions to
-the sample, or checks a mutation of its argument in place.
+objects (only functions and plain-data values cross the process boundary), or passes functions
+to the sample.  Arguments changed in place and exceptions reach the tests as in one process (see
+``python_tests``).
 """
 
 from __future__ import annotations

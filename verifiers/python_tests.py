@@ -23,8 +23,16 @@ How it can be fooled.
   ``complex``, ``list``, ``tuple``, ``dict``, ``set``, ``frozenset``, exact types): an object with
   a forged ``__eq__`` fails instead of passing, and so does a correct answer of another type
   (a ``map``/generator where a list is expected fails, as it does in HumanEval).
-- Tests that check a mutation of their argument in place, or pass functions to the candidate,
-  cannot be forwarded (none of HumanEval's 164 do); such a check fails with an ``error`` verdict.
+- What a call does reaches the test as in one process: arguments the sample changed in place
+  (list, dict, set contents, at any depth) are changed the same way in the tester, so a test
+  that checks an in-place sort, or that the input was left alone, sees the truth; an exception
+  arrives as the most specific built-in class it is an instance of, with its arguments (a
+  test's ``except RuntimeError`` does not catch an ``OSError``); ``SystemExit`` and other
+  non-``Exception`` raises fail the sample; ``StopIteration`` arrives as ``RuntimeError`` (it
+  would end a test's loop early); a reply the tester cannot read fails the sample even inside
+  the test's ``except Exception``.
+- Tests that pass functions to the candidate cannot be forwarded (none of HumanEval's 164 do);
+  such a check fails with an ``error`` verdict.
 - Not a defence against kernel exploits: the sandbox is bubblewrap namespaces plus rlimits.
 """
 

@@ -904,7 +904,9 @@ def pytest_main(
     for fd in (req_r, rep_w, out_w, program_fd):
         os.close(fd)
     nonce = sys.stdin.readline().strip()  # after the fork: the sample process never had it
-    output = os.open("/tmp/budget-pytest-output.txt", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    # pytest's own output: a file without a name, so that the sample (which shares /tmp) cannot
+    # put a symbolic link or a FIFO where it would be opened
+    output = os.memfd_create("budget-pytest-output")
     os.dup2(output, 1)
     os.dup2(output, 2)
     chan = _Channel(req_w, rep_r, out_r, time.monotonic() + wall_s)
