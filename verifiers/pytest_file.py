@@ -182,6 +182,13 @@ class PytestFileVerifier:
                 passed=False, outcome=Outcome.ERROR, duration_s=took, detail="garbled runner result"
             )
         outcome, detail = _judge(result)
+        if outcome is Outcome.PASS and "frames_without_changes" in result:
+            # the sample changed its arguments in place: the tests must pass without those changes
+            # too (else they passed only because of them: `add(xs) == sorted(xs)` with xs emptied)
+            again, why = _judge({"frames": result["frames_without_changes"]})
+            if again is not Outcome.PASS:
+                outcome = Outcome.FAIL
+                detail = f"the tests pass only with the sample's changes to its arguments; {why}"
         if outcome is Outcome.ERROR and result.get("tail"):
             detail += f"; output: {_one_line(str(result['tail']), 200)}"
         return Verdict(passed=outcome is Outcome.PASS, outcome=outcome, duration_s=took, detail=detail[:500])

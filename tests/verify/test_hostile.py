@@ -1034,7 +1034,19 @@ def check(candidate):
         "    total = sum(x) + y\n    x.clear()\n    return total\n",
         "    return sum(x) + y\n",
     ),
-    "does not change an argument that it must change in place": (
+    "empties the list the test computes its expectation from": (
+        """
+def check(candidate):
+    numbers = [3, 1, 2]
+    assert candidate(numbers, 0) == sorted(numbers)
+""",
+        "    x.clear()\n    return []\n",
+        "    return sorted(x)\n",
+    ),
+    # the tests see the change (the first run fails the partial one) but a pass that needs it is
+    # not trusted: a test of a function that must change its argument in place cannot tell it
+    # from the case above, so no sample passes it (stricter than one process; documented)
+    "changes nested arguments in place, partly": (
         """
 def check(candidate):
     rows = [[3, 1], [2]]
@@ -1043,7 +1055,7 @@ def check(candidate):
     assert rows == [[1, 3], [2, 9]] and table == {"k": {1}, "n": 1}
 """,
         "    x[0].sort()\n    x[1].append(9)\n    return None\n",
-        "    x[0].sort()\n    x[1].append(9)\n    y['k'].discard(2)\n    y['n'] = 1\n",
+        "",
     ),
 }
 
@@ -1058,13 +1070,14 @@ def test_the_test_sees_what_one_process_would(name: str, pool: WorkerPool, add: 
 
     verdict = run_with(wrong)
     assert not verdict.passed, f"{name}: {verdict}"
-    assert run_with(right).passed, name
+    if right:
+        assert run_with(right).passed, name
     assert run(pool, add, CANONICAL, timeout_s=10.0).passed
 
 
 _PYTEST_ONE_PROCESS_TESTS = """
 import pytest
-from solution import add, tidy
+from solution import add, largest, tidy
 
 
 def test_negative_raises():
@@ -1076,6 +1089,11 @@ def test_tidy_leaves_its_argument():
     numbers = [3, 1, 2]
     assert tidy(numbers) == [1, 2, 3]
     assert numbers == [3, 1, 2]
+
+
+def test_largest():
+    numbers = [3, 1, 2]
+    assert largest(numbers) == max(numbers)
 """
 _PYTEST_RIGHT = """
 def add(a, b):
@@ -1086,6 +1104,10 @@ def add(a, b):
 
 def tidy(xs):
     return sorted(xs)
+
+
+def largest(xs):
+    return max(xs)
 """
 PYTEST_ONE_PROCESS = {
     "SystemExit where a RuntimeError is expected": _PYTEST_RIGHT.replace(
@@ -1093,6 +1115,9 @@ PYTEST_ONE_PROCESS = {
     ),
     "sorts the list it must leave alone": _PYTEST_RIGHT.replace(
         "return sorted(xs)", "xs.sort()\n    return xs"
+    ),
+    "empties the list the test computes its expectation from": _PYTEST_RIGHT.replace(
+        "return max(xs)", "xs[:] = [0]\n    return 0"
     ),
 }
 

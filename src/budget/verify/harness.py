@@ -563,6 +563,8 @@ class _Channel:
         self.output = bytearray()
         self.out_open = True
         self.failure: BaseException | None = None
+        self.write_back = True  # apply the sample's in-place changes of arguments to the test's
+        self.changed = False  # whether the sample changed an argument in place
 
     def _fill(self) -> None:
         left = self.deadline - time.monotonic()
@@ -626,7 +628,9 @@ class _Channel:
         try:
             reply = self._exchange(frame(request))
             if "args" in reply and arguments is not None:
-                write_back(request, reply["args"], *arguments)
+                self.changed = True
+                if self.write_back:
+                    write_back(request, reply["args"], *arguments)
             if "ok" in reply:
                 return decode(reply["ok"])
         except (SampleDied, SampleTimeout, BadReturn, HarnessError) as exc:
@@ -765,38 +769,22 @@ def _run_tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd:
         return
     chan = _Channel(req_w, rep_r, out_r, started + float(job["timeout_s"]))
     try:
-        tests: dict[str, Any] = {"__name__": "__tests__", "__builtins__": builtins}
-        try:
-            exec(_prompt_code(secret["prompt"]), tests)
-            exec(compile(secret["test"], "<test>", "exec"), tests)
-            check = tests[secret.get("check", "check")]
-        except BaseException as exc:
-            raise HarnessError(f"the tests do not load: {_describe(exc)}") from exc
+        check = _load_tests(secret, job, chan)
         init = chan.receive()
         if type(init) is not dict or init.get("init") is not True:
             error = init.get("error", "") if type(init) is dict else ""
             outcome, detail = "fail", f"the program does not load: {error}"[:300]
         else:
-
-            def candidate(*args: Any, **kwargs: Any) -> Any:
-                return chan.call(args, kwargs)
-
-            candidate.__name__ = str(job["entry_point"])
-            tests[candidate.__name__] = candidate  # tests may call the function by its name, too
-            try:
-                check(candidate)
-            except SampleTimeout:
-                raise
-            except (SampleDied, HarnessError, BadReturn):
-                raise
-            except AssertionError as exc:
-                outcome, detail = "fail", _failed_line(exc)
-            except BaseException as exc:
-                outcome, detail = "fail", f"test raised {_describe(exc)}"
-            else:
-                if chan.failure is not None:  # the test swallowed it; it still counts
-                    raise chan.failure
-                outcome, detail = "pass", "all tests passed"
+            outcome, detail = _checked(check, chan)
+            if outcome == "pass" and chan.changed:
+                # The sample changed an argument in place.  The tests saw that (as in one
+                # process), which also lets a sample pass a test that computes its expectation
+                # from the argument after the call (`candidate(xs) == sorted(xs)` with xs
+                # emptied).  So they must pass again, on fresh test state, without the changes.
+                chan.write_back = False
+                outcome, detail = _checked(_load_tests(secret, job, chan), chan)
+                if outcome != "pass":
+                    detail = f"the tests pass only with the sample's changes to its arguments; {detail}"
     except SampleTimeout:
         outcome, detail = "timeout", f"no answer within {job['timeout_s']} s"
     except BadReturn as exc:
@@ -816,6 +804,41 @@ def _run_tester(job: dict[str, Any], program_fd: int, secret_fd: int, result_fd:
     )
     with contextlib.suppress(ChildProcessError):
         os.waitpid(sample_pid, 0)  # reaped here, the harness's sweep usually finds nothing left
+
+
+def _load_tests(secret: dict[str, Any], job: dict[str, Any], chan: _Channel) -> Any:
+    """A fresh namespace with the prompt's helpers and the tests; its ``check``."""
+    tests: dict[str, Any] = {"__name__": "__tests__", "__builtins__": builtins}
+    try:
+        exec(_prompt_code(secret["prompt"]), tests)
+        exec(compile(secret["test"], "<test>", "exec"), tests)
+        check = tests[secret.get("check", "check")]
+    except BaseException as exc:
+        raise HarnessError(f"the tests do not load: {_describe(exc)}") from exc
+
+    def candidate(*args: Any, **kwargs: Any) -> Any:
+        return chan.call(args, kwargs)
+
+    candidate.__name__ = str(job["entry_point"])
+    tests[candidate.__name__] = candidate  # tests may call the function by its name, too
+    return lambda: check(candidate)
+
+
+def _checked(check: Any, chan: _Channel) -> tuple[str, str]:
+    """Run the loaded tests: ``pass``, or ``fail`` with the reason; harness signals propagate."""
+    try:
+        check()
+    except SampleTimeout:
+        raise
+    except (SampleDied, HarnessError, BadReturn):
+        raise
+    except AssertionError as exc:
+        return "fail", _failed_line(exc)
+    except BaseException as exc:
+        return "fail", f"test raised {_describe(exc)}"
+    if chan.failure is not None:  # the test swallowed it; it still counts
+        raise chan.failure
+    return "pass", "all tests passed"
 
 
 def _prompt_code(prompt: str) -> Any:
@@ -911,6 +934,7 @@ def pytest_main(
     os.dup2(output, 2)
     chan = _Channel(req_w, rep_r, out_r, time.monotonic() + wall_s)
     frames: list[dict[str, Any]] = []
+    unchanged: list[dict[str, Any]] | None = None
     try:
         init = chan.receive()
     except (SampleDied, SampleTimeout) as exc:
@@ -919,7 +943,10 @@ def pytest_main(
         error = init.get("error", "") if type(init) is dict else ""
         frames.append({"load_error": str(error)[:300]})
     else:
-        frames = _run_pytest(test_file, module, chan)
+        frames, changed = _pytest_session(test_file, module, chan)
+        if changed:  # as in python_tests: a pass must not need the sample's changes to its arguments
+            chan.write_back = False
+            unchanged, _ = _pytest_session(test_file, module, chan)
     with contextlib.suppress(OSError):
         os.killpg(sample_pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
@@ -929,9 +956,37 @@ def pytest_main(
         size = os.lseek(output, 0, os.SEEK_END)
         os.lseek(output, max(0, size - 600), os.SEEK_SET)
         tail += os.read(output, 600).decode("utf-8", "replace")
-    result = {"frames": frames[-2000:], "tail": tail[-600:]}
+    result: dict[str, Any] = {"frames": frames[-2000:], "tail": tail[-600:]}
+    if unchanged is not None:
+        result["frames_without_changes"] = unchanged[-2000:]
     write_all(result_fd, ("\n" + PYTEST_TAG + " " + nonce + " " + json.dumps(result) + "\n").encode())
     os._exit(0)
+
+
+def _pytest_session(test_file: str, module: str, chan: _Channel) -> tuple[list[dict[str, Any]], bool]:
+    """One pytest session in a child process (so a second one starts from fresh modules): its
+    reports, and whether the sample changed an argument in place during it."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            frames = _run_pytest(test_file, module, chan)
+            write_all(write, json.dumps({"frames": frames[-2000:], "changed": chan.changed}).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 1 << 20):
+        chunks.append(chunk)
+    os.close(read)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    try:
+        report = json.loads(b"".join(chunks))
+        return list(report["frames"]), report["changed"] is True
+    except (ValueError, KeyError, TypeError):
+        return [{"session_lost": True}], False
 
 
 def _run_pytest(test_file: str, module: str, chan: _Channel) -> list[dict[str, Any]]:
