@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fakes.stub_server import StubServer
 
 from budget.store import Store
-from tests.fakes.stub_server import StubServer
 
 CLI = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
 PRICE_IN, PRICE_OUT = Decimal(3), Decimal(15)  # --price stub=3,15, USD per million tokens
