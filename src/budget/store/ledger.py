@@ -33,7 +33,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -97,6 +98,22 @@ def _alive_here(holder: LeaseRow) -> bool:
     except OSError:  # exists, owned by someone else
         return True
     return True
+
+
+_RESERVATIONS = ReservationRow.__table__  # type: ignore[attr-defined]
+_LEASES = LeaseRow.__table__  # type: ignore[attr-defined]
+#: The statements written per request, compiled once (SQLAlchemy caches them): Core, not the ORM.
+_RENEW = (
+    sa_update(_LEASES)
+    .where(_LEASES.c.run_id == bindparam("b_run"), _LEASES.c.token == bindparam("b_token"))
+    .values(expires_ms=bindparam("b_expires"))
+)
+_OPEN = sa_insert(_RESERVATIONS)
+_SETTLE = (
+    sa_update(_RESERVATIONS)
+    .where(_RESERVATIONS.c.id == bindparam("b_id"), _RESERVATIONS.c.state == "open")
+    .values(state="settled", charged_micro=bindparam("b_charged"), closed_ms=bindparam("b_closed"))
+)
 
 
 class LedgerStore(StoreBase):
@@ -187,22 +204,26 @@ class LedgerStore(StoreBase):
         if amount_micro < 0:
             raise ValueError("a reservation cannot be negative")
         now = _now_ms()
-        with self._guard(), Session(self.engine) as s:
-            held = s.exec(  # type: ignore[call-overload]
-                sa_update(LeaseRow)
-                .where(col(LeaseRow.run_id) == run_id, col(LeaseRow.token) == token)
-                .values(expires_ms=now + int(ttl_s * 1000))
-            )
+        with self._guard(), self.engine.begin() as conn:  # SQLAlchemy Core: one short transaction
+            expires = now + int(ttl_s * 1000)
+            held = conn.execute(_RENEW, {"b_run": run_id, "b_token": token, "b_expires": expires})
             if held.rowcount != 1:
-                s.rollback()
+                conn.rollback()
                 raise RunBusyError(f"run {run_id}: this process lost its lease; another process runs it now")
-            row = ReservationRow(
-                run_id=run_id, lease_token=token, model=model[:300], amount_micro=amount_micro, opened_ms=now
+            row = conn.execute(
+                _OPEN,
+                {
+                    "run_id": run_id,
+                    "lease_token": token,
+                    "model": model[:300],
+                    "amount_micro": amount_micro,
+                    "state": "open",
+                    "opened_ms": now,
+                },
             )
-            s.add(row)
-            s.commit()
-            assert row.id is not None
-            return row.id
+            key = row.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def settle_reservations(self, settlements: Iterable[tuple[int, int]]) -> None:
         """Close open reservations with their actual costs ((id, charged micro-dollars) pairs).
@@ -212,17 +233,11 @@ class LedgerStore(StoreBase):
         items = list(settlements)
         if not items:
             return
+        if any(charged < 0 for _, charged in items):
+            raise ValueError("a cost cannot be negative")
         now = _now_ms()
-        with self._guard(), Session(self.engine) as s:
-            for ident, charged in items:
-                if charged < 0:
-                    raise ValueError("a cost cannot be negative")
-                s.exec(  # type: ignore[call-overload]
-                    sa_update(ReservationRow)
-                    .where(col(ReservationRow.id) == ident, col(ReservationRow.state) == "open")
-                    .values(state="settled", charged_micro=charged, closed_ms=now)
-                )
-            s.commit()
+        with self._guard(), self.engine.begin() as conn:
+            conn.execute(_SETTLE, [{"b_id": i, "b_charged": c, "b_closed": now} for i, c in items])
 
     def charge_lost_reservations(self, run_id: str, token: str) -> int:
         """Charge every open reservation of the run at its whole amount (its process is gone).
