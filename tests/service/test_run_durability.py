@@ -78,7 +78,8 @@ def test_a_full_disk_stops_the_run_without_spending_unrecorded_money(
         book = store.ledger_book(run.run_id)
     # every request the provider received has its reservation on record, charged at most in full
     assert book.rows >= stub.stats.requests > 0
-    assert Decimal(book.spend_micro) / 10**6 >= billed(stub)
+    at_failure = Decimal(book.spend_micro) / 10**6  # settlements the disk refused count whole
+    assert at_failure >= billed(stub)
     # the disk has room again: the run resumes and finishes within the cap
     again = execute_run(RunRequest(resume=run.run_id, db=db, api_base=stub.url))
     assert again.run_id == run.run_id and again.status == "finished"
@@ -86,5 +87,8 @@ def test_a_full_disk_stops_the_run_without_spending_unrecorded_money(
         final = store.get_run(run.run_id)
         book = store.ledger_book(run.run_id)
     bill = billed(stub)
-    assert bill <= CAP and bill <= final.spent <= CAP
+    assert bill <= CAP and final.spent >= bill
+    # the resume buys only within the cap; the record may be above it only by what it could not
+    # know (reservations whose settlement the full disk refused are charged whole: an upper bound)
+    assert final.spent <= max(CAP, at_failure)
     assert book.open_count == 0 and book.charged_micro == int(final.spent * 10**6)
