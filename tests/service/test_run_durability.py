@@ -72,7 +72,7 @@ def test_a_full_disk_stops_the_run_without_spending_unrecorded_money(
     )  # fmt: skip
     with FullDisk(allowed) as disk, pytest.raises(BudgetError) as err:
         execute_run(req)
-    assert disk.refused > 0 and "\n" not in str(err.value)
+    assert disk.refused > 0 and "\n" not in str(err.value) and "resume with --resume" in str(err.value)
     with Store(db) as store:
         (run,) = store.runs()
         book = store.ledger_book(run.run_id)

@@ -240,7 +240,12 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             with contextlib.suppress(StoreError):
                 store.update_run(run_id, status=stopped)
             raise
-        writer.close()
+        try:
+            writer.close()
+        except StoreError as exc:  # e.g. a full disk: what was sent is on record as reservations
+            with contextlib.suppress(StoreError):
+                store.update_run(run_id, status=RunStatus.FAILED)
+            raise StoreError(f"{exc} (run {run_id} stopped; resume with --resume {run_id})") from exc
         elapsed = time.monotonic() - started
         status = {
             StopReason.COMPLETED: RunStatus.FINISHED,
