@@ -116,3 +116,39 @@ def test_a_version_1_store_gains_the_ledger_tables(tmp_path: Path) -> None:
         assert store.ledger_book(run_id).open_micro == 5
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM budget_schema").fetchone() == (STORE_SCHEMA_VERSION,)
+
+
+def test_a_run_and_its_resume_keep_one_ledger_on_every_backend(store_url: str) -> None:
+    """execute_run on SQLite and PostgreSQL: every reservation settled, the lease given back, and
+    a reservation left open by a dead process charged once by the resume."""
+    from tests.fakes.stub_server import StubServer
+
+    from budget.service.running import RunRequest, execute_run
+    from budget.store import RunStatus
+
+    server = StubServer(seed=2)
+    server.start_in_thread()
+    try:
+        request = {
+            "task": "humaneval", "models": ["stub"], "dollars": "0.05", "problems": 3, "samples": 2,
+            "api_base": server.url, "prices": ["stub=3,15"], "db": store_url, "verify": "none",
+            "max_tokens": 64,
+        }  # fmt: skip
+        first = execute_run(RunRequest.model_validate(request))
+        with Store(store_url) as store:
+            book = store.ledger_book(first.run_id)
+            assert book.open_count == 0 and book.rows >= 6
+            assert Decimal(book.charged_micro) / 10**6 == first.spent
+            assert store.lease_holder(first.run_id) is None
+            dead = LeaseHolder("d" * 32, LeaseHolder.this_process().host, _dead_pid())
+            store.acquire_lease(first.run_id, dead)  # a process that died with a request in flight
+            store.open_reservation(first.run_id, dead.token, 999)
+            store.update_run(first.run_id, status=RunStatus.RUNNING)
+        again = execute_run(RunRequest(resume=first.run_id, db=store_url, api_base=server.url))
+        lost = Decimal("0.000999")
+        assert again.lost_in_flight == lost and again.spent == first.spent + lost
+        with Store(store_url) as store:
+            assert store.lease_holder(first.run_id) is None
+            assert store.ledger_book(first.run_id).open_count == 0
+    finally:
+        server.stop()
