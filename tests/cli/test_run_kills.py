@@ -29,7 +29,7 @@ from budget.store import Store
 
 CLI = "import sys; from budget.cli import main; sys.argv = ['budget', *sys.argv[1:]]; main()"
 PRICE_IN, PRICE_OUT = Decimal(3), Decimal(15)  # --price stub=3,15, USD per million tokens
-CAP = Decimal("0.05")
+CAP = Decimal("0.1")
 
 
 class GatedStub(StubServer):
@@ -101,7 +101,7 @@ def _first_args(stub: GatedStub, db: str) -> list[str]:
     return [
         "run", "--task", "humaneval", "--models", "stub", "--dollars", str(CAP), "--problems", "20",
         "--samples", "5", "--api-base", stub.url, "--price", "stub=3,15", "--db", db,
-        "--concurrency", "8", "--max-tokens", "64", "--verify", "none", "--json",
+        "--concurrency", "4", "--max-tokens", "64", "--verify", "none", "--json",
     ]  # fmt: skip
 
 

@@ -22,9 +22,9 @@ from budget.service.running.backends import (
     _sizing,
     _verifier,
 )
+from budget.service.running.lease import RunLease, cancel_on_stop_signals, stop_signals_interrupt
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
 from budget.service.running.result import _failure, _result
-from budget.service.running.lease import RunLease, cancel_on_stop_signals, stop_signals_interrupt
 from budget.service.running.store_writer import ReservationJournal, StoreWriter
 
 if TYPE_CHECKING:
