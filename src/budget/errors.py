@@ -123,3 +123,9 @@ class RunFailedError(BackendError):
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)
         self.result = result
+
+
+class RunBusyError(BudgetError):
+    """Another budget process holds the run (its lease in the store): one run has one ledger."""
+
+    exit_code = 9

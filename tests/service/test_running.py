@@ -128,14 +128,46 @@ def test_errors_are_one_line(stub: StubServer, db: str) -> None:
         execute_run(request(stub, db, problems=10_000, verify="none"))
 
 
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    code = "import os; print(os.getpid())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
 def test_resume_after_a_kill_counts_reservations_lost_in_flight_once(stub: StubServer, db: str) -> None:
+    import socket
+
+    from budget.store import RunStatus
+    from budget.store.ledger import LeaseHolder
+
     first = execute_run(request(stub, db, verify="none"))
-    with Store(db) as store:  # what a SIGKILL mid-run leaves: status running, requests in flight
+    with Store(db) as store:  # what a SIGKILL mid-run leaves: its lease, a reservation still open
+        dead = LeaseHolder("d" * 32, socket.gethostname(), _dead_pid())
+        store.acquire_lease(first.run_id, dead)
+        store.open_reservation(first.run_id, dead.token, 1234)
+        store.update_run(first.run_id, status=RunStatus.RUNNING)
+    second = execute_run(RunRequest(resume=first.run_id, db=db))
+    assert second.lost_in_flight == Decimal("0.001234")
+    assert second.spent == first.spent + Decimal("0.001234") and second.samples == first.samples
+    third = execute_run(RunRequest(resume=first.run_id, db=db))
+    assert third.lost_in_flight == 0 and third.spent == second.spent
+
+
+def test_a_run_recorded_before_reservations_carries_its_spend(stub: StubServer, db: str) -> None:
+    import sqlite3
+
+    from budget.store import RunStatus
+
+    first = execute_run(request(stub, db, verify="none"))
+    with Store(db) as store:  # an older budget killed mid-run: spend and in-flight in the settings
         run = store.get_run(first.run_id)
         settings = {**run.settings, "ledger": {"spent_micro": 0, "reserved_micro": 1234}}
-        from budget.store import RunStatus
-
         store.update_run(first.run_id, status=RunStatus.RUNNING, settings=settings)
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM ledger_reservations")
     second = execute_run(RunRequest(resume=first.run_id, db=db))
     assert second.lost_in_flight == Decimal("0.001234")
     assert second.spent == first.spent + Decimal("0.001234") and second.samples == first.samples

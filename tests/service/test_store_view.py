@@ -34,3 +34,21 @@ def test_runs_newest_first_with_samples_and_spend(tmp_path: Path) -> None:
     assert second.samples == 3 and second.spent == Decimal("0.3") and second.cap == Decimal("2")
     assert [r.task for r in list_runs(db, task="a").runs] == ["a"]
     assert len(list_runs(db, limit=1).runs) == 1
+
+
+def test_a_killed_run_shows_what_it_may_have_spent(tmp_path: Path) -> None:
+    """A process killed with requests in flight: its recorded spend lags, its reservations do not."""
+    from budget.store.ledger import LeaseHolder
+
+    db = str(tmp_path / "k.db")
+    with Store(db) as s:
+        run = s.create_run("a", models=["m"], cap=Decimal("1"))
+        me = LeaseHolder.this_process()
+        s.acquire_lease(run.run_id, me)
+        settled = s.open_reservation(run.run_id, me.token, 500_000)
+        s.open_reservation(run.run_id, me.token, 200_000)  # in flight when the process died
+        s.settle_reservations([(settled, 100_000)])
+        s.update_run(run.run_id, status=RunStatus.RUNNING, spent=Decimal("0.05"))  # written earlier
+        s.release_lease(run.run_id, me.token)
+    (got,) = list_runs(db).runs
+    assert got.spent == Decimal("0.3")  # 0.1 settled + 0.2 in flight, charged whole

@@ -8,9 +8,10 @@ picks a unit, reserves, sends, records, and picks again.  A backend shared by se
 (one server) bounds their requests in flight together with one semaphore.
 
 **The cap** (:mod:`budget.executor.ledger`).  A request is launched only after its worst
-case is reserved; a worker that cannot reserve waits for a settlement while other requests
-are in flight, and stops when nothing is in flight (it then first retries a round of ``n``
-samples as single samples, which need less).  A retry is a new reservation.
+case is reserved (with a journal: and on record, so a kill cannot lose it); a worker that
+cannot reserve waits for a settlement while other requests are in flight, and stops when
+nothing is in flight (it then first retries a round of ``n`` samples as single samples, which
+need less).  A retry is a new reservation.
 
 **Failures.**  Transient errors (429 with ``Retry-After``, 5xx, timeouts, dropped
 connections, garbled replies) are retried with exponential backoff and full jitter: attempt
@@ -165,7 +166,11 @@ class Runner(RunnerAccounts):
                     continue
                 assert isinstance(unit, _Unit)
                 request = self._request(model, unit)
-                reservation = self.ledger.try_reserve(cost.worst_case_micro(request))
+                reservation = await self._reserve(model, cost.worst_case_micro(request))
+                if self._stop:
+                    if reservation is not None:  # not sent: nothing to charge
+                        self.ledger.release(reservation)
+                    return None
                 if reservation is not None:
                     for i in unit.indices:
                         unit.problem.remaining.remove(i)
@@ -184,13 +189,27 @@ class Runner(RunnerAccounts):
         amount = self.costs[model].worst_case_micro(request)
         async with self._cond:
             while not self._stop:
-                reservation = self.ledger.try_reserve(amount)
+                reservation = await self._reserve(model, amount)
                 if reservation is not None:
                     return reservation
                 if self.ledger.open_reservations == 0:
                     return None
                 await self._cond.wait()
         return None
+
+    async def _reserve(self, model: str, amount: int) -> Reservation | None:
+        """A reservation, durable in the ledger's journal (if any) before it is returned.
+
+        A journal that cannot be written (a full disk, a lost lease) stops the run: nothing is
+        sent without its reservation on record.
+        """
+        if self.ledger.journal is None:
+            return self.ledger.try_reserve(amount, label=model)
+        try:  # a database write: off the event loop
+            return await asyncio.to_thread(self.ledger.try_reserve, amount, label=model)
+        except Exception as exc:
+            self._fatal(exc)
+            return None
 
     # --- one unit -----------------------------------------------------------------------------
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from budget import SCHEMA_VERSION
 from budget.money import USD
+
+if TYPE_CHECKING:
+    from budget.store import RunRecord, Store
 
 
 class RunSummary(BaseModel):
@@ -27,6 +32,15 @@ class RunList(BaseModel):
     schema_version: int = SCHEMA_VERSION
     db: str
     runs: list[RunSummary]
+
+
+def _spent(store: Store, run: RunRecord) -> Decimal:
+    """What a run has spent at most: its recorded spend, or its reservations' (a process killed
+    mid-run recorded its spend late; its reservations, charged whole while open, do not lag)."""
+    from budget.money import from_micro
+
+    spent = max(run.spent, from_micro(store.ledger_book(run.run_id).spend_micro))
+    return spent if spent else store.sample_spend(run.run_id)
 
 
 def list_runs(db: str | None = None, *, task: str | None = None, limit: int | None = 20) -> RunList:
@@ -51,7 +65,7 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
                 status=r.status.value,
                 models=r.models,
                 samples=len(store.finished_keys(r.run_id)),
-                spent=r.spent if r.spent else store.sample_spend(r.run_id),
+                spent=_spent(store, r),
                 cap=r.cap,
                 created_at=r.created_at,
                 reason=r.note if r.status.value == "failed" else "",

@@ -10,20 +10,22 @@ executor's worker threads (SQLite runs in WAL mode with a busy timeout).
 
 The class is assembled from parts: :mod:`budget.store.engine` (opening, schema version,
 sessions), :mod:`budget.store.runs` (tasks, problems, runs, prices), :mod:`budget.store.samples`
-(samples and verdicts) and :mod:`budget.store.aggregates` (counts, costs, fitted curves).
+(samples and verdicts), :mod:`budget.store.aggregates` (counts, costs, fitted curves) and
+:mod:`budget.store.ledger` (a run's reservations and its one-process lease).
 """
 
 from __future__ import annotations
 
 from budget.store.aggregates import AggregateStore
 from budget.store.engine import NoStoreError, StoreBase, new_run_id, text_hash
+from budget.store.ledger import LedgerStore
 from budget.store.runs import RunStore
 from budget.store.samples import SampleStore
 
 __all__ = ["NoStoreError", "Store", "StoreBase", "new_run_id", "text_hash"]
 
 
-class Store(RunStore, SampleStore, AggregateStore):
+class Store(RunStore, SampleStore, AggregateStore, LedgerStore):
     """The results store at ``url`` (an SQLAlchemy URL; see :func:`budget.store.location.resolve`).
 
     Opening checks the schema version: a database written by another store version raises

@@ -16,14 +16,23 @@ from decimal import Decimal
 from typing import Any, Self
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from budget.errors import StoreError
 from budget.store import location
 from budget.store.records import utcnow
-from budget.store.tables import ADDITIVE_TABLES, STORE_SCHEMA_VERSION, TABLES, RunRow, SchemaRow, metadata
+from budget.store.tables import (
+    ADDITIVE_TABLES,
+    OLDEST_UPGRADABLE_VERSION,
+    STORE_SCHEMA_VERSION,
+    TABLES,
+    RunRow,
+    SchemaRow,
+    metadata,
+)
 
 
 class NoStoreError(StoreError):
@@ -145,7 +154,8 @@ class StoreBase:
             row = s.get(SchemaRow, 1)
         if row is None:
             raise StoreError(f"the store at {where} has an empty schema version table (use another --db)")
-        if row.version != STORE_SCHEMA_VERSION:
+        upgrade = OLDEST_UPGRADABLE_VERSION <= row.version < STORE_SCHEMA_VERSION
+        if row.version != STORE_SCHEMA_VERSION and not upgrade:
             newer = "a newer" if row.version > STORE_SCHEMA_VERSION else "an older"
             raise StoreError(
                 f"the store at {where} is from {newer} budget (store schema version {row.version}; "
@@ -157,6 +167,14 @@ class StoreBase:
         if missing:
             tables = [t.__table__ for t in TABLES if t.__tablename__ in missing]  # type: ignore[attr-defined]
             metadata.create_all(self.engine, tables=tables)
+        if upgrade:  # only tables were added since: the store is now of this version
+            with Session(self.engine) as s:
+                s.exec(  # type: ignore[call-overload]
+                    sa_update(SchemaRow)
+                    .where(col(SchemaRow.version) == row.version)
+                    .values(version=STORE_SCHEMA_VERSION)
+                )
+                s.commit()
 
     def _create(self) -> None:
         from budget import __version__

@@ -12,8 +12,14 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-#: Bump when a table changes; a database from another version is refused with a message.
-STORE_SCHEMA_VERSION = 1
+#: Bump when a table changes; a database from another version is refused with a message, except
+#: an older one whose difference is only additive tables (:data:`ADDITIVE_TABLES`): it is upgraded
+#: in place when opened.  Version 2 added the run's durable ledger (reservations and lease,
+#: :mod:`budget.store.ledger_tables`): a budget that reads version 1 would ignore the lease.
+STORE_SCHEMA_VERSION = 2
+
+#: The oldest store schema version that opening upgrades in place (by adding tables).
+OLDEST_UPGRADABLE_VERSION = 1
 
 #: The tables of this module share this metadata (and nothing else does).
 metadata = SQLModel.metadata
@@ -146,7 +152,12 @@ class CurveCountRow(SQLModel, table=True):
     c: int
 
 
-TABLES = [SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow, CurveCountRow]
+from budget.store.ledger_tables import LEDGER_TABLES  # noqa: E402 (they share this metadata)
 
-#: Tables added without changing the schema version: created when a store lacks them.
-ADDITIVE_TABLES = frozenset({"curve_counts"})
+TABLES = [
+    SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow, CurveCountRow,
+    *LEDGER_TABLES,
+]  # fmt: skip
+
+#: Tables added later: created when a store lacks them (see :data:`STORE_SCHEMA_VERSION`).
+ADDITIVE_TABLES = frozenset({"curve_counts", "ledger_reservations", "run_leases"})

@@ -9,17 +9,22 @@ store.  What to sample comes from ``--samples K`` (K per problem for every model
 queued up since the last write (gathered for :data:`WRITE_GATHER_S`) is committed in one
 transaction, and verdicts follow their samples.  The run's spend (settled, and reserved by
 requests in flight) is written with them, at most every :data:`SPEND_WRITE_INTERVAL_S`
-seconds.  A killed process loses at most the requests in flight and the samples not yet
-committed.  ``--resume RUN_ID`` reloads the run's
-request, skips every stored sample, verifies stored samples that lack a verdict, and starts
-its ledger at the spend already recorded -- plus, if the run did not stop cleanly, the
-reservations that were in flight when it died (they may have been billed), so the cap holds
-across kills too.
+seconds.  Every request's reservation is written to the store before the request is sent
+(:mod:`budget.store.ledger`), and closed with its actual cost when it settles; a killed process
+loses at most the samples not yet committed, never the record of what it sent.  SIGTERM and
+SIGHUP stop a run as Ctrl-C does.  ``--resume RUN_ID`` takes the run's lease (one process runs
+a run at a time: a second one is refused with :class:`~budget.errors.RunBusyError`; the lease of
+a dead process is taken over), reloads the run's request, skips every stored sample, verifies
+stored samples that lack a verdict, and starts its ledger at the run's recorded spend: its
+settled reservations, plus the reservations still open, charged whole (they were in flight when
+its process died and may have been billed: ``lost_in_flight``), so the cap holds across kills,
+full disks and concurrent resumes.
 
 The parts: :mod:`~budget.service.running.request` (request and result models),
 :mod:`~budget.service.running.allocation` (what to sample), :mod:`~budget.service.running.backends`
 (backends, cost models, verifier), :mod:`~budget.service.running.store_writer` (the writer
-thread), :mod:`~budget.service.running.result` (the totals) and
+thread, the ledger's journal), :mod:`~budget.service.running.lease` (the run's lease, stop
+signals), :mod:`~budget.service.running.result` (the totals) and
 :mod:`~budget.service.running.execution` (:func:`execute_run`).
 """
 

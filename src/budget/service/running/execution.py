@@ -6,6 +6,7 @@ See :mod:`budget.service.running` for durability and resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,10 @@ from budget.service.running.backends import (
     _sizing,
     _verifier,
 )
+from budget.service.running.lease import RunLease, cancel_on_stop_signals, stop_signals_interrupt
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
 from budget.service.running.result import _failure, _result
-from budget.service.running.store_writer import StoreWriter
+from budget.service.running.store_writer import ReservationJournal, StoreWriter
 
 if TYPE_CHECKING:
     from budget.executor.backends.base import Backend
@@ -53,12 +55,42 @@ def _resume_request(store: Store, request: RunRequest) -> tuple[RunRequest, Any]
     return merged, run
 
 
+def _resume_spend(store: Store, run: Any, lease: RunLease) -> tuple[int, int]:
+    """What a resumed run has spent, and what of it was lost in flight (micro-dollars).
+
+    Its reservations still open were in flight when its process died: they are charged whole
+    (the provider may have billed them).  A run recorded before reservations were kept carries
+    its recorded spend (and the reservations it recorded as in flight) into one row.
+    """
+    from budget.store import RunStatus
+
+    book = store.ledger_book(run.run_id)
+    if book.rows == 0:
+        lost = 0
+        if run.status in (RunStatus.RUNNING, RunStatus.CREATED):  # died without settling
+            lost = int((run.settings.get("ledger") or {}).get("reserved_micro", 0))
+        carried = max(to_micro(run.spent), to_micro(store.sample_spend(run.run_id))) + lost
+        if carried:
+            store.carry_spend(run.run_id, carried)
+    else:
+        lost = store.charge_lost_reservations(run.run_id, lease.token)
+    return store.ledger_book(run.run_id).charged_micro, lost
+
+
 #: Options a resumed run may change (where the server is, how hard to push it).
 _SESSION_FIELDS = frozenset({"api_base", "concurrency", "timeout_s", "unsafe_no_sandbox", "verify_workers"})
 
 
 def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None) -> RunResult:
-    """Run (or resume) a sampling run; see the module docstring."""
+    """Run (or resume) a sampling run; see the module docstring.
+
+    SIGTERM and SIGHUP stop it as Ctrl-C does (see :mod:`budget.service.running.lease`).
+    """
+    with stop_signals_interrupt():
+        return _execute_run(request, progress)
+
+
+def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunResult:
     from budget.executor.ledger import Ledger
     from budget.executor.runner import Runner, RunnerSettings, RunPolicy, StopReason
     from budget.store import ProblemRecord, RunStatus, text_hash
@@ -66,16 +98,14 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
     from budget.tasks import load_task
 
     store = _open_store(request)
+    lease: RunLease | None = None
     try:
         prior_spent = 0
         lost = 0
         if request.resume is not None:
             request, run = _resume_request(store, request)
-            ledger_doc = run.settings.get("ledger") or {}
-            prior_spent = max(to_micro(run.spent), to_micro(store.sample_spend(run.run_id)))
-            if run.status in (RunStatus.RUNNING, RunStatus.CREATED):  # died without settling
-                lost = int(ledger_doc.get("reserved_micro", 0))
-            prior_spent += lost
+            lease = RunLease(store, run.run_id).acquire()  # one process runs a run: else RunBusyError
+            prior_spent, lost = _resume_spend(store, run, lease)
             plan_doc = run.plan
             run_id = run.run_id
             settings = dict(run.settings)
@@ -141,6 +171,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 task.name, models=models, cap=cap_dollars, plan=plan_doc, settings=settings
             )
             run_id = run_record.run_id
+            lease = RunLease(store, run_id).acquire()
             store.record_prices(run_id, snapshots)
         else:
             settings["request"] = stored_request
@@ -179,7 +210,9 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
                 work = [
                     w.__class__(**{**w.__dict__, "solved": (w.model, w.problem_id) in solved}) for w in work
                 ]
-            ledger = Ledger(to_micro(cap_dollars), spent_micro=prior_spent)
+            assert lease is not None
+            journal = ReservationJournal(store, run_id, lease.token, writer)
+            ledger = Ledger(to_micro(cap_dollars), spent_micro=prior_spent, journal=journal)
             runner = Runner(
                 backends=backends,
                 costs=costs,
@@ -203,9 +236,16 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
         except BaseException as exc:  # the run did not end on its own terms: say so in the store
             writer.close_quietly()
             stopped = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
-            store.update_run(run_id, status=stopped)
+            # a full disk may refuse this too: the open reservations still tell the next resume
+            with contextlib.suppress(StoreError):
+                store.update_run(run_id, status=stopped)
             raise
-        writer.close()
+        try:
+            writer.close()
+        except StoreError as exc:  # e.g. a full disk: what was sent is on record as reservations
+            with contextlib.suppress(StoreError):
+                store.update_run(run_id, status=RunStatus.FAILED)
+            raise StoreError(f"{exc} (run {run_id} stopped; resume with --resume {run_id})") from exc
         elapsed = time.monotonic() - started
         status = {
             StopReason.COMPLETED: RunStatus.FINISHED,
@@ -236,6 +276,8 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
             raise RunFailedError(f"{reason} (run {run_id} stopped; resume with --resume {run_id})", result)
         return result
     finally:
+        if lease is not None:
+            lease.release()
         store.close()
 
 
@@ -264,9 +306,13 @@ def _cheapest_prompts(
 
 
 async def _run_and_close(runner: Any, work: Sequence[ProblemWork], backends: Mapping[str, Backend]) -> Any:
+    task = asyncio.current_task()
+    assert task is not None
+    undo = cancel_on_stop_signals(task)  # SIGTERM, SIGHUP: stop as Ctrl-C does
     try:
         return await runner.run(work)
     finally:
+        undo()
         for b in {id(b): b for b in backends.values()}.values():
             await b.aclose()
 

@@ -3,6 +3,12 @@
 What has queued up since the last write (gathered for :data:`WRITE_GATHER_S`) is committed in
 one transaction, and verdicts follow their samples.  The run's spend (settled, and reserved by
 requests in flight) is written with them, at most every :data:`SPEND_WRITE_INTERVAL_S` seconds.
+
+:class:`ReservationJournal` is the ledger's journal in the store (see
+:mod:`budget.executor.ledger` and :mod:`budget.store.ledger`): a reservation is written (under the
+run's lease) by the thread that asks for it, before its request is sent; its settlement goes
+through the writer, with the samples.  A settlement that never reaches the store (a kill, a full
+disk) leaves its reservation open, and the next resume charges it whole: more, never less.
 """
 
 from __future__ import annotations
@@ -70,6 +76,10 @@ class StoreWriter:
     def spend(self, spent_micro: int, reserved_micro: int) -> None:
         self._queue.put(("spend", (spent_micro, reserved_micro)))
 
+    def settled(self, key: int, charged_micro: int) -> None:
+        """Close reservation ``key`` in the store (queued; never raises)."""
+        self._queue.put(("settle", (key, charged_micro)))
+
     def close_quietly(self) -> None:
         """Flush and stop, keeping the first error for :meth:`close` to raise."""
         if self._thread.is_alive():
@@ -106,8 +116,12 @@ class StoreWriter:
                 batch.append(nxt)
             spend: tuple[int, int] | None = None
             try:
+                settlements = [payload for kind, payload in batch if kind == "settle"]
+                self.store.settle_reservations(settlements)
                 queued: list[Any] = []  # samples of this batch, written in one transaction
                 for kind, payload in batch:
+                    if kind == "settle":
+                        continue
                     if kind == "samples":
                         self._note_faults(payload)
                         queued.extend(self._stored(r) for r in payload)
@@ -174,3 +188,18 @@ class StoreWriter:
             verdicts={},
         )
 
+
+class ReservationJournal:
+    """The ledger's journal in the store: reservations written at once, settlements via the writer."""
+
+    def __init__(self, store: Store, run_id: str, lease_token: str, writer: StoreWriter) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.lease_token = lease_token
+        self.writer = writer
+
+    def opened(self, amount_micro: int, label: str) -> int:
+        return self.store.open_reservation(self.run_id, self.lease_token, amount_micro, model=label)
+
+    def settled(self, key: int, charged_micro: int) -> None:
+        self.writer.settled(key, charged_micro)
