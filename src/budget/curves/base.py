@@ -9,7 +9,6 @@ intervals are read.  Curves are pure data: they serialise to JSON and to the sto
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,14 +75,6 @@ class CoverageCurve(BaseModel):
     ``params`` is the point estimate; ``draws`` holds bootstrap draws of the parameter
     vector (rows, in the order of the form's ``param_names``) from which intervals come.
     ``max_observed_k`` is the largest k backed by data: predictions beyond it extrapolate.
-
-    ``extrapolation_sd`` (optional) is the standard deviation of the form's own error in
-    ``y = log(-log coverage)`` per unit of ``log(k / max_observed_k)`` beyond the data (a
-    model-error term the draws do not hold; see :func:`budget.curves.estimators.power_law_model_error`).
-    Draw ``r`` is then shifted, at every k past the data, by
-    ``z_r * extrapolation_sd * log(k / max_observed_k)`` in y, where ``z_r`` are standard-normal
-    scores ``Phi^-1((r + 1/2) / R)`` in an order fixed per (model, task): one error per draw,
-    the same at every k (a wrong slope), independent of the sampling error it is added to.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -97,7 +88,6 @@ class CoverageCurve(BaseModel):
     n_problems: int | None = None
     source: str = ""
     notes: list[str] = Field(default_factory=list)
-    extrapolation_sd: float | None = None
 
     def _form(self) -> CurveForm:
         if self.form not in FORMS:
@@ -130,28 +120,7 @@ class CoverageCurve(BaseModel):
         kk = np.atleast_1d(np.asarray(k, dtype=float))
         if not self.draws:
             return self.coverage(kk)[None, :]
-        out: FloatArray = self._form().evaluate(np.asarray(self.draws, dtype=float), kk)
-        if not self.extrapolation_sd or not self.max_observed_k:
-            return out
-        dist = np.log(np.maximum(kk, 1.0) / float(self.max_observed_k))
-        if not np.any(dist > 0):
-            return out
-        shift = self._model_error_scores(out.shape[0])[:, None] * self.extrapolation_sd * np.maximum(dist, 0.0)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            y = np.log(-np.log(out)) + shift
-            moved = np.exp(-np.exp(y))
-        # coverage 0 or 1 stays where it is (y = +-inf); k = 0 keeps coverage 0.
-        shifted: FloatArray = np.where((out > 0) & (out < 1), moved, out)
-        return shifted
-
-    def _model_error_scores(self, count: int) -> FloatArray:
-        """Standard-normal scores for ``count`` draws, in an order fixed by (model, task)."""
-        from scipy.special import ndtri
-
-        z = ndtri((np.arange(count) + 0.5) / count)
-        order = np.random.default_rng(zlib.crc32(f"{self.model}\0{self.task}".encode())).permutation(count)
-        scores: FloatArray = z[order]
-        return scores
+        return self._form().evaluate(np.asarray(self.draws, dtype=float), kk)
 
     def interval(self, k: ArrayLike, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
         """Equal-tailed ``level`` interval of coverage at each k, from the draws."""

@@ -81,13 +81,6 @@ def power_law_rows(
     per = pass_at_k_per_problem(n, c, ks)
     w = np.atleast_2d(weights)
     cov = (w @ per) / w.sum(axis=1, keepdims=True)
-    return _power_law_from_coverage(n, c, ks, cov, degenerate=degenerate)
-
-
-def _power_law_from_coverage(
-    n: FloatArray, c: FloatArray, ks: FloatArray, cov: FloatArray, *, degenerate: bool
-) -> FloatArray:
-    """Least squares of log(-log cov) on log k, one row of ``cov`` (R, len(ks)) at a time."""
     use = (cov > 0) & (cov < 1)
     x = np.log(ks)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -106,85 +99,6 @@ def _power_law_from_coverage(
         data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
         out[few] = _degenerate_rows(ks, cov[few], use[few], data_fit)
     return out
-
-
-def coverage_of_counts(n: FloatArray, counts: FloatArray, ks: FloatArray) -> FloatArray:
-    """Unbiased pass@k averaged over problems for each row of ``counts`` (R, P): (R, len(ks)).
-
-    A problem's pass@k depends only on (n_i, c_i), so it is read from one table per distinct
-    n_i (rows c = 0..n_i) instead of being recomputed per row.
-    """
-    counts = np.atleast_2d(counts)
-    out = np.zeros((counts.shape[0], ks.size))
-    for n_u in np.unique(n):
-        cols = np.flatnonzero(n == n_u)
-        table = pass_at_k_per_problem(np.full(int(n_u) + 1, n_u), np.arange(int(n_u) + 1.0), ks)
-        out += table[counts[:, cols].astype(np.int64)].sum(axis=1)
-    result: FloatArray = out / n.size
-    return result
-
-
-def posterior_counts(n: FloatArray, c: FloatArray, rows: int, rng: np.random.Generator) -> FloatArray:
-    """Counts of a *fixed-problem* parametric bootstrap: (rows, P).
-
-    The question a user asks is about their task's problems, so the uncertainty an interval
-    should carry is that of the samples, given the problems (not that of a new draw of
-    problems, which a bootstrap over problems adds).  Each problem's rate is drawn from its
-    empirical-Bayes posterior under the Beta-Binomial fitted by maximum likelihood (Efron
-    2010, "Large-Scale Inference", Ch. 1; the Beta-Binomial as in Schaeffer et al., ICML 2025),
-    ``p_i* ~ Beta(alpha + c_i, beta + n_i - c_i)``, and its count redrawn,
-    ``c_i* ~ Binomial(n_i, p_i*)`` (the posterior predictive of a fresh set of n_i samples).
-    A problem never solved keeps a small chance to be solved, as its posterior says.
-    """
-    family = BetaFamily(free_scale=False, free_zero=False)
-    alpha, beta = family.params(mle(family, n, c))[0][:2]
-    p = rng.beta(alpha + c[None, :], beta + (n - c)[None, :], size=(rows, n.size))
-    out: FloatArray = rng.binomial(n.astype(np.int64)[None, :], p).astype(float)
-    return out
-
-
-def power_law_fixed_draws(n: FloatArray, c: FloatArray, rows: int, rng: np.random.Generator) -> FloatArray:
-    """Least-squares power law refitted on :func:`posterior_counts`: (rows, 2) [a, b]."""
-    ks = lsq_ks(int(n.min()))
-    cov = coverage_of_counts(n, posterior_counts(n, c, rows, rng), ks)
-    return _power_law_from_coverage(n, c, ks, cov, degenerate=True)
-
-
-#: Share of the internal curvature slope taken as the standard deviation of the form's slope
-#: error (see :func:`power_law_model_error`); calibrated on the pythia backtest (BENCHMARKS.md).
-MODEL_ERROR_SCALE = 0.3
-#: The short fit of :func:`power_law_model_error` uses k <= min n / CURVATURE_SPLIT.
-CURVATURE_SPLIT = 4
-
-
-def power_law_model_error(n: FloatArray, c: FloatArray) -> float:
-    """Standard deviation of the power law's error in ``y = log(-log coverage)`` per unit of
-    ``log(k / min n)`` past the data, estimated out of sample inside the data.
-
-    Brown's form is a straight line in (log k, y); where the true curve bends, a line fitted
-    on k in [1, K] misses beyond K by a slope error times the distance.  Fitting the same
-    line on k <= K / f (f = :data:`CURVATURE_SPLIT`, with all samples: pass@k is measured
-    with its full n, so this is the bend, not noise) and predicting y at K gives
-    ``s = |y_hat(K) - y(K)| / log f``, the slope error of an extrapolation over log f.  The
-    bend of real curves shrinks with k (on pythia, s from f = 4 overstates the error at
-    100x by a factor of about 3: BENCHMARKS.md), so the standard deviation used is
-    :data:`MODEL_ERROR_SCALE` x s, calibrated so that the 90% intervals of the pythia
-    backtest hold the truth in 85-95% of cases at m = 100 and 1,000, and checked on the
-    synthetic populations (tests/curves/test_intervals.py).  0 when the short range has
-    fewer than two points inside (0, 1) (no bend measurable).
-    """
-    top = int(n.min())
-    short = top // CURVATURE_SPLIT
-    if short < 2:
-        return 0.0
-    ks = lsq_ks(short)
-    cov = pass_at_k_per_problem(n, c, np.append(ks, top)).mean(axis=0)
-    fit = _power_law_from_coverage(n, c, ks, cov[None, :-1], degenerate=False)[0]
-    if not np.all(np.isfinite(fit)) or not 0.0 < cov[-1] < 1.0:
-        return 0.0
-    y_hat = np.log(-fit[0]) + fit[1] * np.log(top)
-    slope_error = abs(float(y_hat - np.log(-np.log(cov[-1])))) / np.log(top / ks[-1])
-    return MODEL_ERROR_SCALE * slope_error
 
 
 #: ``a`` of a curve with coverage 0 at every k (exp(-1000) underflows to 0; finite for JSON).
@@ -395,18 +309,13 @@ class Fitter:
     """A named way from counts to parameters of ``form``.
 
     ``fit(n, c, weights)`` returns (point, draws): the parameter vector for the data and one
-    row per row of ``weights`` (bootstrap replicates over problems).  A fitter may also give
-    ``fixed_draws(n, c, rows, rng)``, draws for the task's own (fixed) problems, which the
-    selection then uses for intervals instead, and ``model_error(n, c)``, the
-    ``extrapolation_sd`` of its curves (:class:`~budget.curves.base.CoverageCurve`).
+    row per row of ``weights`` (bootstrap replicates over problems).
     """
 
     name: str
     form: str
     description: str
     fit: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
-    fixed_draws: Callable[[FloatArray, FloatArray, int, np.random.Generator], FloatArray] | None = None
-    model_error: Callable[[FloatArray, FloatArray], float] | None = None
 
 
 def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -436,8 +345,6 @@ FITTERS: dict[str, Fitter] = {
             "power_law",
             "coverage = exp(a k^b) by least squares on log(-log pass@k) (Brown et al. 2024, App. C.1)",
             _fit_power_law,
-            fixed_draws=power_law_fixed_draws,
-            model_error=power_law_model_error,
         ),
         Fitter(
             "beta_binomial",

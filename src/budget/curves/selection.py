@@ -193,12 +193,8 @@ def fit_counts_detailed(
             + " one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
-    if chosen.fixed_draws is not None:
-        point, _ = chosen.fit(n, c, np.empty((0, n.size)))
-        draws = chosen.fixed_draws(n, c, n_boot, rng) if n_boot else np.empty((0, point.size))
-    else:
-        point, draws = chosen.fit(n, c, _bootstrap_weights(n.size, n_boot, rng))
-    model_error = chosen.model_error(n, c) if chosen.model_error is not None else None
+    weights = _bootstrap_weights(n.size, n_boot, rng)
+    point, draws = chosen.fit(n, c, weights)
     if not np.all(np.isfinite(point)):
         from budget.errors import DataError
 
@@ -230,7 +226,6 @@ def fit_counts_detailed(
         n_problems=int(n.size),
         source=f"fitted to per-problem counts by {chosen.name}: {chosen.description}",
         notes=notes,
-        extrapolation_sd=model_error,
     )
     return FitOutcome(
         curve=curve,
@@ -266,11 +261,6 @@ def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
     if ratio > FAR:
         return (
             f"k = {int(k):,} is {ratio:.0f}x the largest observed k ({curve.max_observed_k:,}): "
-            + (
-                "an extrapolation; the interval adds the form's error measured inside the data"
-                " (a bend of the curve), not every way the shape can be wrong"
-                if curve.extrapolation_sd
-                else "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
-            )
+            "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
         )
     return None
