@@ -33,7 +33,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--m", type=int, nargs="+", default=[20, 50, 200])
     ap.add_argument("--populations", nargs="+", default=list(POPULATIONS))
-    ap.add_argument("--fitters", nargs="+", default=["selection", *FITTERS], help="'selection' and/or fitter names")
+    ap.add_argument(
+        "--fitters", nargs="+", default=["selection", *FITTERS], help="'selection' and/or fitter names"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     cols = " | ".join(f"{kind} k={int(r)}x" for kind in ("MAE", "hit", "width") for r in RATIOS)
