@@ -33,6 +33,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--m", type=int, nargs="+", default=[20, 50, 200])
     ap.add_argument("--populations", nargs="+", default=list(POPULATIONS))
+    ap.add_argument(
+        "--fitters", nargs="+", default=["selection", *FITTERS], help="'selection' and/or fitter names"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     cols = " | ".join(f"{kind} k={int(r)}x" for kind in ("MAE", "hit", "width") for r in RATIOS)
@@ -45,7 +48,7 @@ def main() -> None:
     for name in args.populations:
         pop = POPULATIONS[name]
         for m in args.m:
-            for fitter in [None, *FITTERS]:
+            for fitter in [None if f == "selection" else f for f in args.fitters]:
                 errs, hits, widths, chosen = [], [], [], []
                 for seed in range(args.seeds):
                     p, n, c = sample(pop, m, seed)
