@@ -8,7 +8,7 @@ import numpy as np
 
 from budget.errors import InputError, PlanningError
 from budget.money import fmt_usd
-from budget.planner.allocation import Options, Vertex, hull_vertices, options_for, solve
+from budget.planner.allocation import Options, Vertex, allocate, hull_vertices, options_for
 from budget.planner.estimate import crossings, estimate, frontier_values
 from budget.planner.models import (
     Allocation,
@@ -30,7 +30,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
         raise InputError("no candidate models to plan with")
     s = settings
     options = [options_for(c, s) for c in candidates]
-    best = estimate(solve(hull_vertices(options), s.dollars, s.problems), s)
+    best = estimate(allocate(options, s.dollars, s.problems), s)
     if not best.allocations:
         cheapest = min(candidates, key=lambda c: c.cost.worst_first if s.hard_cap else c.cost.first)
         raise PlanningError(
@@ -40,7 +40,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
     hulls = {o.cand.model: hull_vertices([o]) for o in options}
     alternatives = []
     for o in options:
-        est = estimate(solve(hulls[o.cand.model], s.dollars, s.problems), s)
+        est = estimate(allocate([o], s.dollars, s.problems), s)
         main_k = est.allocations[0].samples_per_problem if est.allocations else 0
         alternatives.append(
             Alternative(
