@@ -12,8 +12,18 @@ from rich.text import Text
 
 from budget.money import fmt_usd
 from budget.planner import PlanResult, Policy
+from budget.planner.provenance import Provenance
 from budget.report.chart import line_chart
 from budget.service.reporting import PlanSweep
+
+
+def _basis(p: Provenance | None) -> str:
+    """'fitted', 'extrapolated 4.0x', 'measured', 'borrowed' + how the cost is known."""
+    if p is None:
+        return ""
+    far = p.coverage in ("extrapolated", "borrowed") and p.extrapolation > 1
+    cov = f"{p.coverage} {p.extrapolation:.1f}x" if far else p.coverage
+    return f"{cov}; cost {p.cost}"
 
 
 def _per_solved(x: object) -> str:
@@ -81,6 +91,7 @@ def comparison_table(result: PlanResult) -> Table:
         ("90%", {"justify": "right", "no_wrap": True}),
         ("cost", {"justify": "right", "no_wrap": True}),
         ("$/solved", {"justify": "right", "no_wrap": True}),
+        ("basis", {"no_wrap": True}),
     ]:
         table.add_column(col, **kw)  # type: ignore[arg-type]
     best_models = {a.model for a in rec.allocations}
@@ -94,6 +105,7 @@ def comparison_table(result: PlanResult) -> Table:
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
             fmt_usd(alt.expected_cost),
             _per_solved(alt.dollars_per_solved),
+            _basis(alt.provenance),
         )
     table.add_section()
     for one in sorted(result.frontier_single_sample, key=lambda x: -x.expected_solved):
@@ -104,6 +116,7 @@ def comparison_table(result: PlanResult) -> Table:
             "",
             fmt_usd(one.cost) + ("" if one.within_budget else "[red]![/red]"),
             _per_solved(float(one.cost) / one.expected_solved if one.expected_solved > 0 else None),
+            _basis(one.provenance),
         )
     if any(not one.within_budget for one in result.frontier_single_sample):
         table.caption = "! one sample of every problem costs more than the budget"

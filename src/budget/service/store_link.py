@@ -82,4 +82,5 @@ def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidat
         f"fitted to your samples: {stored.samples} samples of {stored.problems} problems "
         f"({stored.correct} accepted), {fitted}"
     )
-    return Candidate(model=stored.model, curve=stored.curve, cost=sample_cost, source=source)
+    tokens = (round(cost.mean_prompt_tokens), cost.mean_output_tokens, max(1, cost.max_output_tokens))
+    return Candidate(model=stored.model, curve=stored.curve, cost=sample_cost, source=source, tokens=tokens)
