@@ -48,6 +48,12 @@ def replay_uniform(
 ) -> tuple[IntArray, IntArray]:
     """(pilot samples, pilot passes) per problem: a uniform pilot drawn from recorded counts."""
     want = np.minimum(uniform_counts(total, n.size, rng), n)
+    left = min(total, int(n.sum())) - int(want.sum())
+    while left > 0:  # problems with fewer recorded samples than their share: spread the rest
+        room = np.flatnonzero(want < n)
+        extra = uniform_counts(left, room.size, rng)
+        want[room] = np.minimum(want[room] + extra, n[room])
+        left = min(total, int(n.sum())) - int(want.sum())
     got = rng.hypergeometric(c, n - c, np.maximum(want, 0)) if want.any() else np.zeros_like(c)
     return want.astype(np.int64), np.asarray(got, dtype=np.int64)
 
