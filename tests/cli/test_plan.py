@@ -281,7 +281,10 @@ def test_every_row_says_where_its_figures_come_from() -> None:
         assert row["provenance"]["coverage"] in {"measured", "fitted", "extrapolated", "borrowed"}
         assert row["provenance"]["cost"] in {"measured", "published", "user-given", "estimated"}
     deepseek = next(x for x in doc["frontier_single_sample"] if x["model"] == "deepseek-coder-v2-instruct")
-    assert deepseek["provenance"]["coverage"] == "fitted" and "15.9%" in deepseek["provenance"]["coverage_detail"]
+    assert (
+        deepseek["provenance"]["coverage"] == "fitted"
+        and "15.9%" in deepseek["provenance"]["coverage_detail"]
+    )
     gpt = next(x for x in doc["frontier_single_sample"] if x["model"] == "gpt-4o")
     assert gpt["provenance"]["coverage"] == "measured"
     listing = json.loads(budget("models", "--json").stdout)

@@ -48,7 +48,10 @@ def test_replay_is_the_exact_expectation_over_held_back_samples() -> None:
     c_p = np.array([2, 0, 4])
     k = 6
     ref = np.mean(
-        [1 - math.comb((nn - pn) - (cc - pc), k) / math.comb(nn - pn, k) for nn, cc, pn, pc in zip(n, c, n_p, c_p)]
+        [
+            1 - math.comb((nn - pn) - (cc - pc), k) / math.comb(nn - pn, k)
+            for nn, cc, pn, pc in zip(n, c, n_p, c_p)
+        ]
     )
     got, short = _replayed(n, c, n_p, c_p, k)
     assert got == pytest.approx(ref, rel=1e-12) and not short
@@ -111,7 +114,12 @@ def test_pilot_dollars_buys_the_samples_it_pays_for(tmp_path: Path) -> None:
     counts = _write(tmp_path / "c.csv", {"m": _population(5)})
     res = backtest(
         BacktestRequest(
-            source=str(counts), pilot_dollars=Decimal("6"), prices=["m=0.001"], predict=[200], seeds=1, pilot="uniform"
+            source=str(counts),
+            pilot_dollars=Decimal("6"),
+            prices=["m=0.001"],
+            predict=[200],
+            seeds=1,
+            pilot="uniform",
         )
     )
     assert res.cases[0].pilot_samples == pytest.approx(6000 / 60)
@@ -156,7 +164,9 @@ def test_cli_backtest_json(tmp_path: Path) -> None:
 @pytest.mark.skipif(not DATA.exists(), reason="../shared/data/math-pythia-counts.csv is absent")
 def test_pythia_backtest_runs_on_the_shared_data() -> None:
     res = backtest(
-        BacktestRequest(source=str(DATA), pilot_samples=100, predict=[10_000], seeds=1, models=["pythia-6.9b"])
+        BacktestRequest(
+            source=str(DATA), pilot_samples=100, predict=[10_000], seeds=1, models=["pythia-6.9b"]
+        )
     )
     assert len(res.cases) == 1 and res.cases[0].replayed_from == "all recorded"
     assert res.summary.mae_points < 15

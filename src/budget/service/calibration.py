@@ -108,6 +108,10 @@ def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = 
         fits = fit_from_store(store, task, request.models, tier=request.tier, seed=request.seed)
         where = location.display(store.url)
     fitted = [f.model for f in fits if f.status == "fitted"]
+    if fitted:  # the next `budget plan` reads this snapshot instead of opening the store
+        from budget.service.store_link import refresh_snapshot
+
+        refresh_snapshot(request.db, [None, task])
     hint = (
         f"budget plan --dollars D --task {task}" + (f" --models {','.join(fitted)}" if fitted else "")
         if fitted
