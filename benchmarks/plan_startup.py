@@ -113,7 +113,8 @@ def measure(
     heavy = _modules(plan[plan.index("plan") :], env)
     print(
         f"[{label}] budget plan --dollars 50: median {mp * 1000:.0f} ms (min {min(t_plan) * 1000:.0f}); "
-        f"import numpy, scipy.special, rich: median {mb * 1000:.0f} ms; ratio {mp / mb:.2f}x (target <= 1.5x); "
+        f"import numpy, scipy.special, rich: median {mb * 1000:.0f} ms; "
+        f"ratio {mp / mb:.2f}x (target <= 1.5x); "
         f"heavy modules on the plan path: {heavy or 'none'}"
     )
     return mp / mb, heavy

@@ -200,7 +200,7 @@ def test_plan_db_option_overrides_budget_db(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["inputs"]["task"] == "my-task"
 
 
-# ----------------------------------------------------------------- issue 11: re-pricing, hard cap, every row honest
+# ------------------------------------------------ issue 11: re-pricing, hard cap, every row honest
 def _alt(doc: dict, model: str) -> dict:
     return next(a for a in doc["alternatives"] if a["model"] == model)
 

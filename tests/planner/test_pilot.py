@@ -29,7 +29,7 @@ def test_a_pilot_never_invents_samples(
     rows: list[tuple[int, float]], share: float, rule: PilotRule, seed: int
 ) -> None:
     n = np.array([r[0] for r in rows])
-    c = np.array([int(round(r[0] * r[1])) for r in rows])
+    c = np.array([round(r[0] * r[1]) for r in rows])
     total = int(share * n.sum())
     taken, passed = replay(rule, n, c, total, np.random.default_rng(seed))
     assert taken.sum() == min(total, n.sum())

@@ -50,7 +50,7 @@ def test_replay_is_the_exact_expectation_over_held_back_samples() -> None:
     ref = np.mean(
         [
             1 - math.comb((nn - pn) - (cc - pc), k) / math.comb(nn - pn, k)
-            for nn, cc, pn, pc in zip(n, c, n_p, c_p)
+            for nn, cc, pn, pc in zip(n, c, n_p, c_p, strict=True)
         ]
     )
     got, short = _replayed(n, c, n_p, c_p, k)
