@@ -170,3 +170,39 @@ def test_pythia_backtest_runs_on_the_shared_data() -> None:
     )
     assert len(res.cases) == 1 and res.cases[0].replayed_from == "all recorded"
     assert res.summary.mae_points < 15
+
+
+def test_backtest_of_a_run_in_the_store_uses_its_measured_cost(tmp_path: Path) -> None:
+    from budget.store import ProblemRecord, SampleRecord, Store
+    from budget.verify.protocol import Outcome, Verdict
+
+    ok = Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.0)
+    bad = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0.0)
+    db = str(tmp_path / "s.db")
+    rng = np.random.default_rng(8)
+    with Store(db) as store:
+        store.add_task("t", [ProblemRecord(problem_id=f"p{i}") for i in range(30)])
+        run = store.create_run("t", models=["m"])
+        for i, p in enumerate(rng.beta(0.4, 1.5, 30)):
+            for j in range(40):
+                store.add_sample(
+                    SampleRecord(
+                        run_id=run.run_id,
+                        model="m",
+                        problem_id=f"p{i}",
+                        sample_index=j,
+                        cost=Decimal("0.001"),
+                        verdicts={"verifier": ok if rng.random() < p else bad},
+                    )
+                )
+    res = backtest(
+        BacktestRequest(
+            source=run.run_id, db=db, pilot_samples=8, dollars=Decimal("0.6"), seeds=2, pilot="uniform"
+        )
+    )
+    assert res.inputs.task == "t" and res.inputs.problems == 30
+    assert "measured" in res.inputs.costs["m"]
+    for c in res.cases:
+        assert c.replayed_cost is not None and c.replayed_cost <= Decimal("0.6")
+    with pytest.raises(InputError, match="neither a counts file nor a run"):
+        backtest(BacktestRequest(source="no-such-run", db=str(tmp_path / "absent.db"), pilot_samples=2))
