@@ -229,6 +229,8 @@ def test_price_per_token_and_machine_reprice_local_models() -> None:
     one = next(x for x in doc["frontier_single_sample"] if x["model"] == "pythia-70m")
     # 1000 prompt tokens x $0.1/M + 256 output x $0.2/M, per problem, 128 problems
     assert one["cost"] == pytest.approx((1000 * 0.1 + 256 * 0.2) / 1e6 * 128)
+    assert "user-given" in _alt(doc, "pythia-70m")["cost_model"]
+    assert _alt(doc, "pythia-70m")["provenance"]["cost"] == "user-given"
     h100 = json.loads(budget("plan", "--dollars", "50", "--task", "math", "--json").stdout)
     l4 = json.loads(budget("plan", "--dollars", "50", "--task", "math", "--json", "--machine", "l4").stdout)
     c_h = next(x for x in h100["frontier_single_sample"] if x["model"] == "pythia-1b")["cost"]

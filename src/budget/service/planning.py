@@ -127,15 +127,9 @@ def _reprice_tokens(cands: list[Candidate], task: str, book: PriceBook) -> list[
                 f"attempt is published); give {c.model}=USD_PER_ATTEMPT"
             )
         prompt, output, max_out = tokens
-        out.append(
-            c.model_copy(
-                update={
-                    "cost": api_sample_cost(
-                        price, prompt_tokens=prompt, output_tokens=output, max_output_tokens=max_out
-                    )
-                }
-            )
-        )
+        cost = api_sample_cost(price, prompt_tokens=prompt, output_tokens=output, max_output_tokens=max_out)
+        formula = f"{cost.formula}; prices {price.source}, as of {price.as_of}"
+        out.append(c.model_copy(update={"cost": cost.model_copy(update={"formula": formula})}))
     return out
 
 
