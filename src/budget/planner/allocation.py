@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -116,37 +117,19 @@ def upper_hull(points: list[tuple[float, float, int, int]]) -> list[tuple[float,
     return hull
 
 
-def hull_vertices(options: Sequence[Options]) -> list[Vertex]:
+class HullPoint(NamedTuple):
+    """A vertex of a frontier: cost per problem and value (floats: drawing, not paying)."""
+
+    cost: float
+    value: float
+
+
+def hull_vertices(options: Sequence[Options]) -> list[HullPoint]:
+    """The LP frontier of ``options``: the upper concave hull of their (cost, value) points."""
     pts: list[tuple[float, float, int, int]] = []
     for idx, o in enumerate(options):
         pts.extend(zip(o.cost.tolist(), o.value.tolist(), [idx] * o.ks.size, o.ks.tolist(), strict=True))
-    hull = upper_hull(pts)
-    verts = [Vertex(options[i], k, options[i].exact_cost(k), v) for _, v, i, k in hull]
-    # exact costs must stay increasing along the hull (float ties can reorder by an ulp)
-    out: list[Vertex] = []
-    for v in verts:
-        if not out or (v.cost > out[-1].cost and v.value > out[-1].value):
-            out.append(v)
-    return out
-
-
-def solve(verts: list[Vertex], budget: Decimal, n: int) -> list[tuple[Vertex, int]]:
-    """Whole-problem rounding of the hull LP between the two vertices around ``B / N``.
-
-    Kept as the LP's rounding (see :func:`allocate`, which is what plans use): never over
-    budget and within one problem's gain of the LP optimum, but *not* monotone in ``B``.
-    """
-    if not verts or verts[0].cost > 0:
-        raise PlanningError("no zero-cost option (internal)")
-    i = max(idx for idx, v in enumerate(verts) if v.cost * n <= budget)
-    if i == len(verts) - 1:
-        return [(verts[i], n)]
-    lo, hi = verts[i], verts[i + 1]
-    n_hi = int((budget - lo.cost * n) // (hi.cost - lo.cost))
-    n_hi = max(0, min(n_hi, n))
-    while n_hi > 0 and lo.cost * (n - n_hi) + hi.cost * n_hi > budget:
-        n_hi -= 1
-    return [(v, m) for v, m in ((hi, n_hi), (lo, n - n_hi)) if m > 0]
+    return [HullPoint(c, v) for c, v, _, _ in upper_hull(pts)]
 
 
 def pareto_options(options: Sequence[Options]) -> tuple[list[Options], FloatArray, FloatArray, np.ndarray]:
@@ -211,8 +194,9 @@ def allocate(options: Sequence[Options], budget: Decimal, n: int) -> list[tuple[
     allows, ``m = min(n, floor((B - n c_i) / (c_j - c_i)))``.  Because the family does
     not depend on ``B`` (a larger budget only adds options: the k grid is fixed), the best
     feasible member's value can only rise with ``B``: "more money never predicts fewer
-    solved" holds at every nearby budget, not only at ``2B`` (issue 11, item 7).  The hull
-    rounding of :func:`solve` is a member, so the result keeps its guarantee: within one
+    solved" holds at every nearby budget, not only at ``2B`` (issue 11, item 7).  The rounding
+    of the LP between the two hull vertices around ``B / N`` (which the planner used before:
+    not monotone in ``B``) is a member, so the result keeps its guarantee: within one
     problem's gain of the LP optimum.  Restricted to the Pareto-efficient options, which
     loses nothing: replacing an option by one at most as dear and at least as good keeps
     an allocation feasible and does not lower its value.

@@ -8,7 +8,7 @@ import numpy as np
 
 from budget.errors import InputError, PlanningError
 from budget.money import fmt_usd
-from budget.planner.allocation import Options, Vertex, allocate, hull_vertices, options_for
+from budget.planner.allocation import HullPoint, Options, allocate, hull_vertices, options_for
 from budget.planner.estimate import crossings, estimate, frontier_values
 from budget.planner.models import (
     Allocation,
@@ -193,15 +193,15 @@ def _assumptions(s: PlanSettings, candidates: Sequence[Candidate]) -> list[str]:
     return out
 
 
-def _frontier_grid(hulls: dict[str, list[Vertex]], budget: float, n: int) -> np.ndarray:
+def _frontier_grid(hulls: dict[str, list[HullPoint]], budget: float, n: int) -> np.ndarray:
     """Budgets at which to draw the frontier: where the lines move, and the user's budget.
 
     From the cheaper of budget/20 and one sample of every problem from the cheapest model,
     to budget x 5, but no further than 1.25 x budget past the point where every model's
     frontier is flat (its last hull vertex).
     """
-    firsts = [float(h[1].cost) * n for h in hulls.values() if len(h) > 1]
-    lasts = [float(h[-1].cost) * n for h in hulls.values()]
+    firsts = [h[1].cost * n for h in hulls.values() if len(h) > 1]
+    lasts = [h[-1].cost * n for h in hulls.values()]
     lo = min([budget / 20, *firsts])
     hi = max(budget * 1.25, min(budget * 5, max(lasts, default=budget)))
     return np.unique(np.concatenate([np.geomspace(lo, hi, 48), [budget]]))
