@@ -222,6 +222,12 @@ def allocate(options: Sequence[Options], budget: Decimal, n: int) -> list[tuple[
     cand_i = np.concatenate([f[0] for f in found])
     cand_j = np.concatenate([f[1] for f in found])
     cand_ub = np.concatenate([f[2] for f in found])
+    # one entry per pair (i, j), at its largest bound: the exact count decides below
+    order = np.lexsort((-cand_ub, cand_j, cand_i))
+    cand_i, cand_j, cand_ub = cand_i[order], cand_j[order], cand_ub[order]
+    first = np.ones(cand_i.size, dtype=bool)
+    first[1:] = (cand_i[1:] != cand_i[:-1]) | (cand_j[1:] != cand_j[:-1])
+    cand_i, cand_j, cand_ub = cand_i[first], cand_j[first], cand_ub[first]
     exact: dict[int, Decimal] = {}
 
     def cost_of(x: int) -> Decimal:
