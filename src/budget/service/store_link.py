@@ -188,6 +188,7 @@ def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidat
             f"worst case the largest seen, {fmt_usd(cost.max)}"
         ),
         sources=[f"your runs in {where}" if where else "your runs"],
+        worst_basis=f"the largest cost seen in {cost.samples} of your samples (measured, not a bound)",
     )
     fitted = stored.fitted_at.strftime("%Y-%m-%d %H:%M UTC")
     source = (
