@@ -46,7 +46,7 @@ class PlanRequest(BaseModel):
         default_factory=list, description="--price MODEL=IN,OUT or MODEL=USD_PER_ATTEMPT"
     )
     machine: str | None = Field(default=None, description="--machine NAME or NAME=USD_PER_HOUR")
-    worst_attempt_multiple: Decimal | None = Field(default=None, gt=1)
+    worst_attempt_multiple: Decimal | None = Field(default=None, ge=1)
 
     @classmethod
     def parse(cls, dollars: str, **kw: object) -> PlanRequest:
