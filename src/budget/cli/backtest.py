@@ -51,14 +51,16 @@ def backtest_command(
     json_out: JsonOut = False,
 ) -> None:
     """Keep a pilot of your recorded samples, fit, predict, and replay on the held-back samples."""
-    from budget.money import usd
+    from budget.money import positive_dollars
     from budget.service.backtest import BacktestRequest, backtest
 
     request = BacktestRequest(
         source=source,
         pilot_samples=pilot_samples,
-        pilot_dollars=usd(pilot_dollars, what="--pilot-dollars") if pilot_dollars is not None else None,
-        dollars=usd(dollars, what="--dollars") if dollars is not None else None,
+        pilot_dollars=positive_dollars(pilot_dollars, what="--pilot-dollars")
+        if pilot_dollars is not None
+        else None,
+        dollars=positive_dollars(dollars) if dollars is not None else None,
         predict=list(predict or []),
         pilot=pilot,
         seeds=seeds,

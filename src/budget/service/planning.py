@@ -9,7 +9,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from budget.catalog import catalog_candidates, load_catalog
-from budget.errors import UnknownNameError
+from budget.errors import InputError, UnknownNameError
 from budget.money import positive_dollars
 from budget.planner import Candidate, PlanResult, PlanSettings, Policy, plan
 from budget.pricing import PriceBook, default_price_book
