@@ -152,6 +152,10 @@ def test_cli_backtest_json(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert len(doc["cases"]) == 2 and doc["inputs"]["pilot"] == "adaptive"
+    import jsonschema
+
+    schema = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "backtest.schema.json"
+    jsonschema.validate(doc, json.loads(schema.read_text(encoding="utf-8")))
     bad = subprocess.run(
         [sys.executable, "-c", code, "backtest", str(tmp_path / "nope.csv"), "--pilot-samples", "2"],
         capture_output=True,
