@@ -14,7 +14,11 @@ from budget.planner.pilot import DEFAULT_PILOT, PilotRule
 @app.command("backtest")
 def backtest_command(
     source: Annotated[
-        str, typer.Argument(help="A counts CSV (model, problem_id, num_samples, num_correct) or a RUN_ID.")
+        str,
+        typer.Argument(
+            metavar="FILE|RUN_ID",
+            help="A counts CSV (model, problem_id, num_samples, num_correct) or a run id.",
+        ),
     ],
     pilot_samples: Annotated[
         int | None, typer.Option("--pilot-samples", help="Pilot of M samples per problem (on average).")

@@ -18,12 +18,17 @@ from budget.service.reporting import PlanSweep
 
 
 def _basis(p: Provenance | None) -> str:
-    """'fitted', 'extrapolated 4.0x', 'measured', 'borrowed' + how the cost is known."""
+    """Where the row's coverage comes from: (fitted), (measured), (extrapolated 4x), (borrowed 2x).
+
+    The cost's basis (measured, published, user-given, estimated) is in --json and in the
+    cost models below the table.
+    """
     if p is None:
         return ""
-    far = p.coverage in ("extrapolated", "borrowed") and p.extrapolation > 1
-    cov = f"{p.coverage} {p.extrapolation:.1f}x" if far else p.coverage
-    return f"{cov}; cost {p.cost}"
+    if p.coverage in ("extrapolated", "borrowed") and p.extrapolation > 1:
+        word = "extrapolated" if p.coverage == "extrapolated" else "borrowed"
+        return f" [dim]({word} {p.extrapolation:.3g}x)[/dim]"
+    return f" [dim]({p.coverage})[/dim]"
 
 
 def _per_solved(x: object) -> str:
@@ -91,7 +96,6 @@ def comparison_table(result: PlanResult) -> Table:
         ("90%", {"justify": "right", "no_wrap": True}),
         ("cost", {"justify": "right", "no_wrap": True}),
         ("$/solved", {"justify": "right", "no_wrap": True}),
-        ("basis", {"no_wrap": True}),
     ]:
         table.add_column(col, **kw)  # type: ignore[arg-type]
     best_models = {a.model for a in rec.allocations}
@@ -99,24 +103,22 @@ def comparison_table(result: PlanResult) -> Table:
         groups = [(a.samples_per_problem, a.problems) for a in alt.allocations]
         best = best_models == {alt.model}
         table.add_row(
-            f"[bold green]{alt.display}[/bold green]" if best else alt.display,
+            (f"[bold green]{alt.display}[/bold green]" if best else alt.display) + _basis(alt.provenance),
             _k(groups, s.problems, s.policy),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
             fmt_usd(alt.expected_cost),
             _per_solved(alt.dollars_per_solved),
-            _basis(alt.provenance),
         )
     table.add_section()
     for one in sorted(result.frontier_single_sample, key=lambda x: -x.expected_solved):
         table.add_row(
-            f"[dim]{one.display}[/dim]",
+            f"[dim]{one.display}[/dim]" + _basis(one.provenance),
             "1",
             f"{one.expected_solved:.1f}",
             "",
             fmt_usd(one.cost) + ("" if one.within_budget else "[red]![/red]"),
             _per_solved(float(one.cost) / one.expected_solved if one.expected_solved > 0 else None),
-            _basis(one.provenance),
         )
     if any(not one.within_budget for one in result.frontier_single_sample):
         table.caption = "! one sample of every problem costs more than the budget"
