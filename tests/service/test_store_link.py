@@ -139,3 +139,70 @@ def test_store_from_another_version_fails_with_one_line(tmp_path: Path) -> None:
     assert lookup is not None
     with pytest.raises(StoreError, match="schema version 42"):
         make_plan(PlanRequest.parse("5"), user_candidates=lookup)
+
+
+# ----------------------------------------------------------------- the plan snapshot (issue 11, start-up)
+def _lookup_in_fresh_process(db: Path) -> tuple[bool, list[str], list[float]]:
+    """(was SQLAlchemy imported, models, params a) of a lookup in a new interpreter."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from budget.service.store_link import user_candidates; "
+        f"r = user_candidates({str(db)!r})(None); "
+        "print(json.dumps(['sqlalchemy' in sys.modules, [c.model for c in r.candidates], "
+        "[c.curve.params['a'] for c in r.candidates]]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported, models, a = json.loads(out.stdout)
+    return imported, models, a
+
+
+def test_second_plan_reads_the_snapshot_without_sqlalchemy(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    _fill(db, "humaneval", "qwen-0.5b", ["0.001"] * 40, -1.2, datetime.now(UTC))
+    first = _lookup_in_fresh_process(db)
+    assert first[0] is True and (tmp_path / "b.db.plan-snapshot.json").is_file()
+    second = _lookup_in_fresh_process(db)
+    assert second == (False, first[1], first[2])
+
+
+def test_a_write_to_the_store_makes_the_snapshot_stale(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    _fill(db, "humaneval", "m", ["0.001"] * 40, -3.0, t0)
+    lookup = user_candidates(str(db))
+    assert lookup is not None and lookup(None).candidates[0].curve.params["a"] == -3.0
+    with Store(str(db)) as s:
+        s.save_curve(_curve("m", "humaneval", -0.5), samples=40, fitted_at=t0 + timedelta(hours=1))
+    again = user_candidates(str(db))
+    assert again is not None and again(None).candidates[0].curve.params["a"] == -0.5
+
+
+@pytest.mark.parametrize(
+    "junk", [b"", b"{not json", b'{"format": 1, "key": [1], "lookups": {"null": 5}}', b"\xff\xfe"]
+)
+def test_a_damaged_snapshot_is_ignored(tmp_path: Path, junk: bytes) -> None:
+    db = tmp_path / "b.db"
+    _fill(db, "humaneval", "m", ["0.001"] * 40, -3.0, datetime.now(UTC))
+    (tmp_path / "b.db.plan-snapshot.json").write_bytes(junk)
+    lookup = user_candidates(str(db))
+    assert lookup is not None and lookup(None).candidates[0].curve.params["a"] == -3.0
+
+
+def test_a_snapshot_from_another_store_state_is_not_used(tmp_path: Path) -> None:
+    """A snapshot whose key does not match the store file (copied, edited) is rebuilt."""
+    import json
+
+    db = tmp_path / "b.db"
+    _fill(db, "humaneval", "m", ["0.001"] * 40, -3.0, datetime.now(UTC))
+    lookup = user_candidates(str(db))
+    assert lookup is not None
+    lookup(None)
+    snap = tmp_path / "b.db.plan-snapshot.json"
+    doc = json.loads(snap.read_text())
+    doc["lookups"]["null"]["candidates"][0]["curve"]["params"]["a"] = -9.0
+    doc["key"][1] += 1
+    snap.write_text(json.dumps(doc))
+    assert lookup(None).candidates[0].curve.params["a"] == -3.0

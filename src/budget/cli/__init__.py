@@ -95,6 +95,7 @@ COMMAND_MODULES = {
     "local": "local",
     "report": "report",
     "schema": "schema",
+    "backtest": "backtest",
 }
 
 

@@ -25,6 +25,7 @@ from budget.cli._options import (
     UnsafeNoSandbox,
     split_models,
 )
+from budget.planner.pilot import DEFAULT_PILOT, PilotRule
 
 
 @app.command("calibrate")
@@ -35,8 +36,14 @@ def calibrate_command(
         str | None,
         typer.Option("--dollars", "-d", metavar="USD", help="Hard cap of the pilot run in US dollars."),
     ] = None,
-    problems: Annotated[int, typer.Option(help="Pilot on the first N problems of the task.")] = 20,
-    samples: Annotated[int, typer.Option(help="Samples per problem and model (at least 2).")] = 5,
+    problems: Annotated[
+        int, typer.Option(help="Pilot on N problems of the task (a seeded random subset).")
+    ] = 20,
+    samples: Annotated[int, typer.Option(help="Samples per problem and model, on average (at least 2).")] = 5,
+    pilot: Annotated[
+        PilotRule,
+        typer.Option(help="uniform: K per problem; adaptive: a floor, then to the fewest successes."),
+    ] = DEFAULT_PILOT,
     api_base: ApiBase = None,
     price: Price = None,
     machine: Machine = None,
@@ -81,6 +88,7 @@ def calibrate_command(
         unsafe_no_sandbox=unsafe_no_sandbox,
         tier=tier,
         fit_only=fit_only,
+        pilot=pilot,
         db=db,
     )
     if fit_only:

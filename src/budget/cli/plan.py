@@ -36,6 +36,27 @@ def plan_command(
         float, typer.Option(help="Never plan k beyond this multiple of the largest measured k.")
     ] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed for interval draws.")] = 0,
+    price: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--price",
+            help="Re-price a model: MODEL=IN,OUT (USD per million tokens) "
+            "or MODEL=USD per attempt (repeatable).",
+        ),
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option(
+            help="Run local models on this machine: NAME (see `budget pricing show`) or NAME=USD_PER_HOUR."
+        ),
+    ] = None,
+    worst_attempt_multiple: Annotated[
+        str | None,
+        typer.Option(
+            help="--hard-cap: bound each per-attempt cost at this multiple of its average "
+            "where none is published."
+        ),
+    ] = None,
     db: Db = None,
     json_out: JsonOut = False,
     export: Annotated[
@@ -44,6 +65,7 @@ def plan_command(
     ] = None,
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
+    from budget.money import usd
     from budget.service.planning import PlanRequest, make_plan
     from budget.service.reporting import parse_budgets, plan_sweep
     from budget.service.store_link import user_candidates
@@ -62,6 +84,11 @@ def plan_command(
         hard_cap=hard_cap,
         max_extrapolation=max_extrapolation,
         seed=seed,
+        prices=list(price or []),
+        machine=machine,
+        worst_attempt_multiple=usd(worst_attempt_multiple, what="--worst-attempt-multiple")
+        if worst_attempt_multiple is not None
+        else None,
     )
     lookup = user_candidates(db)
     if len(budgets) > 1:

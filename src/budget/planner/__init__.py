@@ -18,10 +18,14 @@ worst case (every sample bought, each at its maximum cost) instead of the expect
 **Solution.**  The linear relaxation (fractions of problems per option) is solved exactly by
 the upper concave hull of the points ``(c, f)``: at per-problem budget ``b = B / N`` the
 optimum mixes the two hull vertices around ``b`` (Lagrangian duality for the multiple-choice
-knapsack; e.g. Sinha & Zoltners 1979, "The Multiple-Choice Knapsack Problem", Sec. 2).  budget
-rounds it to whole problems by giving ``n_j = floor((B - N c_i) / (c_j - c_i))`` problems the
-dearer vertex and the rest the cheaper one, in exact Decimal arithmetic: never over budget,
-within one problem's gain ``f_j - f_i`` of the optimum, and non-decreasing in ``B``.
+knapsack; e.g. Sinha & Zoltners 1979, "The Multiple-Choice Knapsack Problem", Sec. 2); it
+draws the frontier.  Whole problems: budget takes the best allocation of the form "``N - m``
+problems at option i, ``m`` at option j" over *every* pair of options, ``m`` as large as the
+budget allows, in exact Decimal arithmetic (:func:`budget.planner.allocation.allocate`).  The
+hull rounding is one such pair, so the plan is within one problem's gain ``f_j - f_i`` of the
+optimum; the family does not depend on ``B``, so the predicted value never falls when ``B``
+rises, by a cent or by any amount (rounding between the two vertices around ``B / N`` alone
+does: with 2 problems, $9.99 could predict 1.13 solved and $10.00 1.00).  Never over budget.
 
 **Uncertainty.**  Each curve's bootstrap draws give draws of the plan's coverage; the
 interval of expected coverage is their equal-tailed quantiles.  The interval of problems

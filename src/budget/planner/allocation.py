@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -116,30 +117,140 @@ def upper_hull(points: list[tuple[float, float, int, int]]) -> list[tuple[float,
     return hull
 
 
-def hull_vertices(options: Sequence[Options]) -> list[Vertex]:
+class HullPoint(NamedTuple):
+    """A vertex of a frontier: cost per problem and value (floats: drawing, not paying)."""
+
+    cost: float
+    value: float
+
+
+def hull_vertices(options: Sequence[Options]) -> list[HullPoint]:
+    """The LP frontier of ``options``: the upper concave hull of their (cost, value) points."""
     pts: list[tuple[float, float, int, int]] = []
     for idx, o in enumerate(options):
         pts.extend(zip(o.cost.tolist(), o.value.tolist(), [idx] * o.ks.size, o.ks.tolist(), strict=True))
-    hull = upper_hull(pts)
-    verts = [Vertex(options[i], k, options[i].exact_cost(k), v) for _, v, i, k in hull]
-    # exact costs must stay increasing along the hull (float ties can reorder by an ulp)
-    out: list[Vertex] = []
-    for v in verts:
-        if not out or (v.cost > out[-1].cost and v.value > out[-1].value):
-            out.append(v)
-    return out
+    return [HullPoint(c, v) for c, v, _, _ in upper_hull(pts)]
 
 
-def solve(verts: list[Vertex], budget: Decimal, n: int) -> list[tuple[Vertex, int]]:
-    """Whole-problem rounding of the hull LP (see module docstring). Exact, never over."""
-    if not verts or verts[0].cost > 0:
+def pareto_options(options: Sequence[Options]) -> tuple[list[Options], FloatArray, FloatArray, np.ndarray]:
+    """The Pareto-efficient (cost ascending, value strictly rising) options of all candidates.
+
+    Returns (owner options, float costs, values, ks) with the zero option first.
+    """
+    cost = np.concatenate([o.cost for o in options] + [np.zeros(1)])
+    value = np.concatenate([o.value for o in options] + [np.zeros(1)])
+    owner = np.concatenate([np.full(o.ks.size, i) for i, o in enumerate(options)] + [np.zeros(1, dtype=int)])
+    ks = np.concatenate([o.ks for o in options] + [np.zeros(1, dtype=np.int64)])
+    order = np.lexsort((-value, cost))
+    cost, value, owner, ks = cost[order], value[order], owner[order], ks[order]
+    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], value[:-1]]))
+    keep = value > best_before + 1e-15
+    keep[0] = True
+    return [options[int(i)] for i in owner[keep]], cost[keep], value[keep], ks[keep]
+
+
+#: Relative slack on float costs when shortlisting pairs; exact Decimal arithmetic decides.
+_SLACK = 1e-9
+_CELLS = 1 << 20  # float cells per chunk of the shortlist search
+
+
+def _pair_bounds(
+    c: FloatArray, v: FloatArray, i: np.ndarray, b: float, n: int
+) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """Upper and lower float bounds on the value of the best partner j for each lo option i.
+
+    For a count ``m`` of dearer problems the best partner is the dearest option with
+    ``c_j <= c_i + S / m`` (values rise with cost), ``S = B - n c_i``; so either scan every
+    count ``m = 1..n`` (few problems) or every partner ``j`` with its largest count (many).
+    Returns (ub value, lb value, j at the upper bound) per (i, column).
+    """
+    slack = b - n * c[i]
+    vi = v[i][:, None]
+    if n <= c.size:
+        m = np.arange(1, n + 1, dtype=float)[None, :]
+        reach = slack[:, None] / m
+        j_ub = np.searchsorted(c, c[i][:, None] + reach * (1 + _SLACK) + _SLACK * b, side="right") - 1
+        j_lb = np.searchsorted(c, c[i][:, None] + reach * (1 - _SLACK) - _SLACK * b, side="right") - 1
+        j_ub, j_lb = np.maximum(j_ub, i[:, None]), np.maximum(j_lb, i[:, None])
+        ub = n * vi + m * (v[j_ub] - vi)
+        lb = n * vi + m * (v[j_lb] - vi)
+        return ub, np.where(slack[:, None] >= b * _SLACK, lb, -np.inf), j_ub
+    dc = c[None, :] - c[i][:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(dc > 0, slack[:, None] / dc, -1.0)
+    cnt_ub = np.clip(np.floor(ratio * (1 + _SLACK) + _SLACK), 0, n)
+    cnt_lb = np.clip(np.floor(ratio * (1 - _SLACK) - _SLACK), 0, n)
+    gain = np.maximum(v[None, :] - vi, 0)
+    j = np.broadcast_to(np.arange(c.size)[None, :], dc.shape)
+    lb = np.where(slack[:, None] >= b * _SLACK, n * vi + cnt_lb * gain, -np.inf)
+    return n * vi + cnt_ub * gain, lb, j
+
+
+def allocate(options: Sequence[Options], budget: Decimal, n: int) -> list[tuple[Vertex, int]]:
+    """The best two-option allocation of ``n`` whole problems within ``budget`` (exact).
+
+    The family searched is fixed: every pair of options (i, j) (i = j allowed), with
+    ``n - m`` problems at option i and ``m`` at option j, ``m`` the largest count the budget
+    allows, ``m = min(n, floor((B - n c_i) / (c_j - c_i)))``.  Because the family does
+    not depend on ``B`` (a larger budget only adds options: the k grid is fixed), the best
+    feasible member's value can only rise with ``B``: "more money never predicts fewer
+    solved" holds at every nearby budget, not only at ``2B`` (issue 11, item 7).  The rounding
+    of the LP between the two hull vertices around ``B / N`` (which the planner used before:
+    not monotone in ``B``) is a member, so the result keeps its guarantee: within one
+    problem's gain of the LP optimum.  Restricted to the Pareto-efficient options, which
+    loses nothing: replacing an option by one at most as dear and at least as good keeps
+    an allocation feasible and does not lower its value.
+
+    Floats shortlist the pairs (with a relative slack of 1e-9 on every cost); the exact
+    Decimal cost of each shortlisted pair decides feasibility and counts, so the plan is
+    never over budget.
+    """
+    owners, c, v, ks = pareto_options(options)
+    b = float(budget)
+    lo_idx = np.nonzero(c * n <= b * (1 + _SLACK))[0]
+    width = min(n, c.size)
+    rows = max(1, _CELLS // max(1, width))
+    best_lb = -np.inf
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, lo_idx.size, rows):
+        i = lo_idx[start : start + rows]
+        ub, lb, j = _pair_bounds(c, v, i, b, n)
+        best_lb = max(best_lb, float(lb.max()), float(n * v[i].max()))
+        r, col = np.nonzero(ub >= best_lb - 1e-12)
+        found.append((i[r], j[r, col], ub[r, col]))
+    found.append((lo_idx, lo_idx, n * v[lo_idx]))  # every problem at one option
+    cand_i = np.concatenate([f[0] for f in found])
+    cand_j = np.concatenate([f[1] for f in found])
+    cand_ub = np.concatenate([f[2] for f in found])
+    # one entry per pair (i, j), at its largest bound: the exact count decides below
+    order = np.lexsort((-cand_ub, cand_j, cand_i))
+    cand_i, cand_j, cand_ub = cand_i[order], cand_j[order], cand_ub[order]
+    first = np.ones(cand_i.size, dtype=bool)
+    first[1:] = (cand_i[1:] != cand_i[:-1]) | (cand_j[1:] != cand_j[:-1])
+    cand_i, cand_j, cand_ub = cand_i[first], cand_j[first], cand_ub[first]
+    exact: dict[int, Decimal] = {}
+
+    def cost_of(x: int) -> Decimal:
+        if x not in exact:
+            exact[x] = owners[x].exact_cost(int(ks[x]))
+        return exact[x]
+
+    best: tuple[float, Decimal, int, int, int] | None = None
+    for t in np.argsort(-cand_ub, kind="stable"):
+        if best is not None and cand_ub[t] < best[0] - 1e-12:
+            break
+        lo, hi = int(cand_i[t]), int(cand_j[t])
+        ci, cj = cost_of(lo), cost_of(hi)
+        if ci * n > budget:
+            continue
+        m = 0 if cj <= ci or v[hi] <= v[lo] else min(n, int((budget - ci * n) // (cj - ci)))
+        value = float(n * v[lo] + m * (v[hi] - v[lo]))
+        spend = ci * (n - m) + cj * m
+        if best is None or value > best[0] + 1e-15 or (abs(value - best[0]) <= 1e-15 and spend < best[1]):
+            best = (value, spend, lo, hi, m)
+    if best is None:
         raise PlanningError("no zero-cost option (internal)")
-    i = max(idx for idx, v in enumerate(verts) if v.cost * n <= budget)
-    if i == len(verts) - 1:
-        return [(verts[i], n)]
-    lo, hi = verts[i], verts[i + 1]
-    n_hi = int((budget - lo.cost * n) // (hi.cost - lo.cost))
-    n_hi = max(0, min(n_hi, n))
-    while n_hi > 0 and lo.cost * (n - n_hi) + hi.cost * n_hi > budget:
-        n_hi -= 1
-    return [(v, m) for v, m in ((hi, n_hi), (lo, n - n_hi)) if m > 0]
+    _, _, lo, hi, m = best
+    vi = Vertex(owners[lo], int(ks[lo]), cost_of(lo), float(v[lo]))
+    vj = Vertex(owners[hi], int(ks[hi]), cost_of(hi), float(v[hi]))
+    return [(x, cnt) for x, cnt in ((vj, m), (vi, n - m)) if cnt > 0]

@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 
 from budget.curves.base import FloatArray
-from budget.planner.allocation import Vertex
+from budget.planner.allocation import HullPoint, Vertex
 from budget.planner.models import N_DRAWS, Allocation, Crossing, Estimate, PlanSettings
 
 
@@ -74,16 +74,16 @@ def estimate(groups: list[tuple[Vertex, int]], s: PlanSettings) -> Estimate:
     )
 
 
-def frontier_values(verts: list[Vertex], dollars: FloatArray, n: int) -> FloatArray:
+def frontier_values(verts: list[HullPoint], dollars: FloatArray, n: int) -> FloatArray:
     """LP value (expected solved) at each budget, interpolated along the hull."""
-    c = np.array([float(v.cost) for v in verts]) * n
+    c = np.array([v.cost for v in verts]) * n
     f = np.array([v.value for v in verts]) * n
     out: FloatArray = np.interp(dollars, c, f)
     return out
 
 
 def crossings(
-    hulls: dict[str, list[Vertex]], labels: dict[str, str], budget: float, n: int
+    hulls: dict[str, list[HullPoint]], labels: dict[str, str], budget: float, n: int
 ) -> list[Crossing]:
     grid = np.geomspace(budget / 1000, budget * 1000, 2001)
     out: list[Crossing] = []

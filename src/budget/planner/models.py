@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from budget import SCHEMA_VERSION
 from budget.curves import CoverageCurve
 from budget.money import USD
+from budget.planner.provenance import Provenance
 from budget.pricing import SampleCost
 
 DENSE_K = 2048  # every integer k up to here is an option; geometric steps beyond
@@ -34,6 +35,11 @@ class Candidate(BaseModel):
     curve: CoverageCurve
     cost: SampleCost
     source: str = ""
+    #: (prompt, mean output, max output) tokens of one sample, where measured or stated;
+    #: lets ``--price MODEL=IN,OUT`` re-price a cost measured per sample.
+    tokens: tuple[int, float, int] | None = None
+    #: Published (k, coverage) points behind the curve, to say which figures are measured.
+    published: dict[int, float] = Field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -99,6 +105,7 @@ class Alternative(Estimate):
     samples_per_problem: int
     cost_model: str
     source: str
+    provenance: Provenance | None = None
 
 
 class SingleSample(BaseModel):
@@ -111,6 +118,7 @@ class SingleSample(BaseModel):
     expected_solved: float
     cost: USD
     within_budget: bool
+    provenance: Provenance | None = None
 
 
 class FrontierPoint(BaseModel):

@@ -8,7 +8,7 @@ import numpy as np
 
 from budget.errors import InputError, PlanningError
 from budget.money import fmt_usd
-from budget.planner.allocation import Options, Vertex, hull_vertices, options_for, solve
+from budget.planner.allocation import HullPoint, Options, allocate, hull_vertices, options_for
 from budget.planner.estimate import crossings, estimate, frontier_values
 from budget.planner.models import (
     Allocation,
@@ -22,6 +22,7 @@ from budget.planner.models import (
     Recommendation,
     SingleSample,
 )
+from budget.planner.provenance import provenance
 
 
 def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
@@ -29,8 +30,16 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
     if not candidates:
         raise InputError("no candidate models to plan with")
     s = settings
+    if s.hard_cap:
+        unbounded = [c.label for c in candidates if not c.cost.worst_stated]
+        if unbounded:
+            raise PlanningError(
+                f"--hard-cap needs an upper bound on the cost of one attempt, and none is stated for "
+                f"{', '.join(unbounded)} (only an average is known); pass --worst-attempt-multiple X "
+                "to bound each attempt at X times its average, or leave those models out with --models"
+            )
     options = [options_for(c, s) for c in candidates]
-    best = estimate(solve(hull_vertices(options), s.dollars, s.problems), s)
+    best = estimate(allocate(options, s.dollars, s.problems), s)
     if not best.allocations:
         cheapest = min(candidates, key=lambda c: c.cost.worst_first if s.hard_cap else c.cost.first)
         raise PlanningError(
@@ -40,8 +49,9 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
     hulls = {o.cand.model: hull_vertices([o]) for o in options}
     alternatives = []
     for o in options:
-        est = estimate(solve(hulls[o.cand.model], s.dollars, s.problems), s)
+        est = estimate(allocate([o], s.dollars, s.problems), s)
         main_k = est.allocations[0].samples_per_problem if est.allocations else 0
+        top_k = max((a.samples_per_problem for a in est.allocations), default=0)  # the least certain figure
         alternatives.append(
             Alternative(
                 **est.model_dump(),
@@ -51,6 +61,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
                 samples_per_problem=main_k,
                 cost_model=o.cand.cost.formula,
                 source=o.cand.source,
+                provenance=provenance(o.cand.curve, o.cand.cost, top_k, o.cand.published) if top_k else None,
             )
         )
     singles = []
@@ -67,6 +78,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
                 expected_solved=cov * s.problems,
                 cost=cost,
                 within_budget=cost <= s.dollars,
+                provenance=provenance(o.cand.curve, o.cand.cost, 1, o.cand.published),
             )
         )
     budget_f = float(s.dollars)
@@ -168,20 +180,28 @@ def _assumptions(s: PlanSettings, candidates: Sequence[Candidate]) -> list[str]:
         out.append("until-pass stops a problem at its first accepted sample; cost is the expectation")
     if s.hard_cap:
         out.append("hard cap: planned on the worst-case cost of every sample")
+        out.extend(
+            f"hard cap for {c.label}: at most {fmt_usd(c.cost.worst_first)} per sample ({c.cost.worst_basis})"
+            for c in candidates
+            if c.cost.worst_basis
+        )
     if any(c.cost.kind == "per_attempt" for c in candidates):
-        out.append("per-attempt costs are published averages at the prices of their date")
+        out.append("per-attempt costs are averages (published at the prices of their date, or given by you)")
+    user = sorted({src for c in candidates for src in c.cost.sources if src.startswith("user-given")})
+    if user:
+        out.append("re-priced at prices you gave: " + "; ".join(user))
     return out
 
 
-def _frontier_grid(hulls: dict[str, list[Vertex]], budget: float, n: int) -> np.ndarray:
+def _frontier_grid(hulls: dict[str, list[HullPoint]], budget: float, n: int) -> np.ndarray:
     """Budgets at which to draw the frontier: where the lines move, and the user's budget.
 
     From the cheaper of budget/20 and one sample of every problem from the cheapest model,
     to budget x 5, but no further than 1.25 x budget past the point where every model's
     frontier is flat (its last hull vertex).
     """
-    firsts = [float(h[1].cost) * n for h in hulls.values() if len(h) > 1]
-    lasts = [float(h[-1].cost) * n for h in hulls.values()]
+    firsts = [h[1].cost * n for h in hulls.values() if len(h) > 1]
+    lasts = [h[-1].cost * n for h in hulls.values()]
     lo = min([budget / 20, *firsts])
     hi = max(budget * 1.25, min(budget * 5, max(lasts, default=budget)))
     return np.unique(np.concatenate([np.geomspace(lo, hi, 48), [budget]]))

@@ -57,6 +57,10 @@ class AttemptPrice(BaseModel):
     usd_per_attempt: USD
     source: str
     as_of: str
+    #: A stated upper bound on one attempt's cost (``--hard-cap`` plans on it), and its basis:
+    #: a published maximum, or a multiple of the average the user set.  None: no bound known.
+    worst_usd_per_attempt: USD | None = None
+    worst_source: str = ""
 
 
 class MachinePrice(BaseModel):
@@ -105,6 +109,10 @@ class SampleCost(BaseModel):
     worst_repeat: USD
     formula: str
     sources: list[str] = Field(default_factory=list)
+    #: Whether ``worst_*`` is a stated upper bound (False: only the average is known, so a
+    #: hard cap cannot promise anything), and where the bound comes from.
+    worst_stated: bool = True
+    worst_basis: str = ""
 
     def fixed_cost(self, k: int) -> Decimal:
         """Exact cost of ``k`` samples of one problem (``k`` >= 0), expected."""
@@ -149,16 +157,30 @@ def api_sample_cost(
 
 
 def attempt_sample_cost(price: AttemptPrice) -> SampleCost:
-    """Cost of a sample priced as a published average per attempt."""
+    """Cost of a sample priced as an average per attempt (published, or given by the user).
+
+    The worst case is the price's stated upper bound when it has one; without one it is not
+    known (``worst_stated=False``): the average stands in for planning, but a hard cap
+    refuses to promise anything on it.
+    """
     c = price.usd_per_attempt
+    w = price.worst_usd_per_attempt
+    what = "user-given" if price.source.startswith("user-given") else "published"
+    bound = (
+        f"worst case {fmt_usd(w)} per attempt ({price.worst_source})"
+        if w is not None
+        else "no stated worst case per attempt"
+    )
     return SampleCost(
         kind="per_attempt",
         first=c,
         repeat=c,
-        worst_first=c,
-        worst_repeat=c,
-        formula=f"published average {fmt_usd(c)} per attempt on {price.task} (worst case taken equal)",
+        worst_first=w if w is not None else c,
+        worst_repeat=w if w is not None else c,
+        formula=f"{what} average {fmt_usd(c)} per attempt on {price.task}; {bound}",
         sources=[f"{price.source} ({price.as_of})"],
+        worst_stated=w is not None,
+        worst_basis=price.worst_source if w is not None else "none stated: only the average is known",
     )
 
 

@@ -6,7 +6,21 @@ from rich.console import Console
 
 from budget.money import fmt_usd
 from budget.report.tables import Column, fitted_table
-from budget.service.catalog_view import ModelListing, PriceListing
+from budget.service.catalog_view import ModelListing, ModelRow, PriceListing
+
+#: What each coverage cell's tag means (every row says where its figure comes from).
+TAGS = (
+    "M measured (reproduces a published point), F fitted (a fitted value, even where a published "
+    "point differs), E extrapolated (x past the data), B shape borrowed from other models"
+)
+
+
+def _tag(row: ModelRow, k: int) -> str:
+    p = row.provenance.get(k)
+    if p is None:
+        return ""
+    tag = {"measured": "M", "fitted": "F", "extrapolated": "E", "borrowed": "B"}[p.coverage]
+    return f" {tag}{p.extrapolation:.0f}x" if tag in "EB" and p.extrapolation > 1 else f" {tag}"
 
 
 def render_models(listing: ModelListing, console: Console) -> None:
@@ -24,14 +38,15 @@ def render_models(listing: ModelListing, console: Console) -> None:
                 r.model,
                 r.tier,
                 fmt_usd(r.cost_per_sample),
-                *(f"{r.coverage[k]:.1%}" for k in ks),
+                *(f"{r.coverage[k]:.1%}{_tag(r, k)}" for k in ks),
                 f"{r.max_observed_k:,}" if r.max_observed_k else "-",
             ]
             for r in listing.models
             if r.task == t.id
         ]
         title = f"{t.id}: {t.name} ({t.problems:,} {t.unit}; verifier: {t.verifier})"
-        console.print(fitted_table(columns, rows, console.width, title=title, caption=t.source))
+        caption = f"{TAGS}\n{t.source}"
+        console.print(fitted_table(columns, rows, console.width, title=title, caption=caption))
         console.print()
 
 

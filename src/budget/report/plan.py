@@ -12,8 +12,23 @@ from rich.text import Text
 
 from budget.money import fmt_usd
 from budget.planner import PlanResult, Policy
+from budget.planner.provenance import Provenance
 from budget.report.chart import line_chart
 from budget.service.reporting import PlanSweep
+
+
+def _basis(p: Provenance | None) -> str:
+    """Where the row's coverage comes from: (fitted), (measured), (extrapolated 4x), (borrowed 2x).
+
+    The cost's basis (measured, published, user-given, estimated) is in --json and in the
+    cost models below the table.
+    """
+    if p is None:
+        return ""
+    if p.coverage in ("extrapolated", "borrowed") and p.extrapolation > 1:
+        word = "extrapolated" if p.coverage == "extrapolated" else "borrowed"
+        return f" [dim]({word} {p.extrapolation:.3g}x)[/dim]"
+    return f" [dim]({p.coverage})[/dim]"
 
 
 def _per_solved(x: object) -> str:
@@ -88,7 +103,7 @@ def comparison_table(result: PlanResult) -> Table:
         groups = [(a.samples_per_problem, a.problems) for a in alt.allocations]
         best = best_models == {alt.model}
         table.add_row(
-            f"[bold green]{alt.display}[/bold green]" if best else alt.display,
+            (f"[bold green]{alt.display}[/bold green]" if best else alt.display) + _basis(alt.provenance),
             _k(groups, s.problems, s.policy),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
@@ -98,7 +113,7 @@ def comparison_table(result: PlanResult) -> Table:
     table.add_section()
     for one in sorted(result.frontier_single_sample, key=lambda x: -x.expected_solved):
         table.add_row(
-            f"[dim]{one.display}[/dim]",
+            f"[dim]{one.display}[/dim]" + _basis(one.provenance),
             "1",
             f"{one.expected_solved:.1f}",
             "",

@@ -1,11 +1,19 @@
 """Use case: calibrate -- a pilot run on the user's models and task, then fit their own curves.
 
-``budget calibrate --task T --models a,b --dollars D`` samples the first ``--problems N``
-problems ``--samples K`` times per model (policy ``fixed``, under the hard cap ``D``) through
-:func:`budget.service.running.execute_run`, then fits a coverage curve per model to every
+``budget calibrate --task T --models a,b --dollars D`` samples a seeded random subset of
+``--problems N`` problems (not the first N: a task's order is often by source or difficulty),
+``--samples K`` per problem and model on average (policy ``fixed``, under the hard cap ``D``)
+through :func:`budget.service.running.execute_run`, then fits a coverage curve per model to every
 verified sample of that model on the task in the store and stores the curves.  From then on
 ``budget plan`` plans with these curves and the measured cost per sample
 (:mod:`budget.service.store_link`).
+
+**The pilot** (``--pilot``, :mod:`budget.planner.pilot`): ``uniform`` gives every problem K
+samples in one run; ``adaptive`` (the default; Kazdan et al. 2025) first gives every problem
+a floor of ``max(2, floor(0.8 K))`` samples, then spends the rest (``(K - floor) x N`` samples
+per model) in two rounds, each to the problems with the fewest successes so far (one run per
+model and count), all under the one cap ``D``.  BENCHMARKS.md ("Pilot") compares the two at
+equal total samples.
 
 **Which samples a fit uses.**  Per (model, problem): ``n`` verified samples and ``c``
 accepted ones (a sample is accepted when every verifier tier that judged it passed it, or by
@@ -31,6 +39,7 @@ from budget import SCHEMA_VERSION
 from budget.curves import CoverageCurve
 from budget.errors import BudgetError, InputError
 from budget.money import USD
+from budget.planner.pilot import ADAPTIVE_FLOOR, DEFAULT_PILOT, PilotRule
 from budget.service.running import SamplingOptions
 
 if TYPE_CHECKING:
@@ -55,6 +64,7 @@ class CalibrateRequest(SamplingOptions):
     verify: Literal["both", "verifier"] = "both"
     tier: str | None = None
     fit_only: bool = False
+    pilot: PilotRule = DEFAULT_PILOT
 
     @model_validator(mode="after")
     def _pilot_has_a_cap(self) -> CalibrateRequest:
@@ -85,6 +95,10 @@ class CalibrationResult(BaseModel):
     schema_version: int = SCHEMA_VERSION
     task: str
     run_id: str | None = None
+    run_ids: list[str] = Field(default_factory=list, description="every run of the pilot (adaptive: several)")
+    problem_ids: list[str] = Field(
+        default_factory=list, description="the pilot's problems (a seeded random subset)"
+    )
     run_status: str | None = None
     spent: USD = Decimal(0)
     cap: USD | None = None
@@ -97,17 +111,23 @@ def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = 
     """Pilot run (unless ``fit_only``), then fit and store a curve per model."""
     from budget.store import Store, location
 
-    run: RunResult | None = None
+    runs: list[RunResult] = []
     task = request.task
+    problem_ids: list[str] = []
     if not request.fit_only:
-        run = pilot_run(request, progress=progress)
-        task = run.task
+        problem_ids = pilot_problems(request)
+        runs = pilot_runs(request, problem_ids, progress=progress)
+        task = runs[0].task
     with Store(request.db) as store:
         if request.fit_only:
             task = _task_name(store, request.task)
         fits = fit_from_store(store, task, request.models, tier=request.tier, seed=request.seed)
         where = location.display(store.url)
     fitted = [f.model for f in fits if f.status == "fitted"]
+    if fitted:  # the next `budget plan` reads this snapshot instead of opening the store
+        from budget.service.store_link import refresh_snapshot
+
+        refresh_snapshot(request.db, [None, task])
     hint = (
         f"budget plan --dollars D --task {task}" + (f" --models {','.join(fitted)}" if fitted else "")
         if fitted
@@ -115,22 +135,87 @@ def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = 
     )
     return CalibrationResult(
         task=task,
-        run_id=run.run_id if run else None,
-        run_status=run.status if run else None,
-        spent=run.spent if run else Decimal(0),
-        cap=run.cap if run else None,
+        run_id=runs[0].run_id if runs else None,
+        run_ids=[r.run_id for r in runs],
+        problem_ids=problem_ids,
+        run_status=runs[-1].status if runs else None,
+        spent=sum((r.spent for r in runs), Decimal(0)),
+        cap=request.dollars if runs else None,
         db=where,
         fits=fits,
         next_step=hint,
     )
 
 
-def pilot_run(request: CalibrateRequest, *, progress: ProgressCallback | None = None) -> RunResult:
-    """The pilot: ``samples`` per problem of each model on the first ``problems`` problems."""
+def pilot_problems(request: CalibrateRequest) -> list[str]:
+    """A seeded random subset of ``request.problems`` problems of the task (all when None)."""
+    import numpy as np
+
+    from budget.tasks import load_task
+
+    ids = load_task(request.task).problem_ids()
+    n = request.problems or len(ids)
+    if n > len(ids):
+        raise InputError(f"--problems {n} exceeds the {len(ids)} problems of {request.task}")
+    pick = np.random.default_rng([request.seed, 0x9E3779B9]).choice(len(ids), size=n, replace=False)
+    return [ids[i] for i in sorted(pick.tolist())]
+
+
+def pilot_runs(
+    request: CalibrateRequest, problem_ids: list[str], *, progress: ProgressCallback | None = None
+) -> list[RunResult]:
+    """The pilot's runs (see the module docstring): one uniform run, or a floor and two rounds."""
     from budget.service.running import RunRequest, execute_run
 
-    run_request = RunRequest(**request.sampling(), policy="fixed")
-    return execute_run(run_request, progress=progress)
+    samples = request.samples or 5
+    base = {**request.sampling(), "problem_ids": problem_ids, "problems": None}
+    if request.pilot is PilotRule.UNIFORM:
+        return [execute_run(RunRequest(**base, policy="fixed"), progress=progress)]
+    floor = min(samples, max(2, int(ADAPTIVE_FLOOR * samples)))
+    runs = [execute_run(RunRequest(**{**base, "samples": floor}, policy="fixed"), progress=progress)]
+    rest = {m: (samples - floor) * len(problem_ids) for m in request.models}
+    for round_ in range(2):
+        for model in request.models:
+            share = rest[model] if round_ == 1 else rest[model] // 2
+            left = None if request.dollars is None else request.dollars - sum(r.spent for r in runs)
+            if share <= 0 or runs[-1].status != "finished" or (left is not None and left <= 0):
+                continue
+            for count, ids in _adaptive_groups(request, runs, model, problem_ids, share).items():
+                run = RunRequest(
+                    **{**base, "models": [model], "problem_ids": ids, "samples": count, "dollars": left},
+                    policy="fixed",
+                )
+                runs.append(execute_run(run, progress=progress))
+                rest[model] -= count * len(ids)
+                left = None if request.dollars is None else request.dollars - sum(r.spent for r in runs)
+                if runs[-1].status != "finished" or (left is not None and left <= 0):
+                    break
+    return runs
+
+
+def _adaptive_groups(
+    request: CalibrateRequest, runs: list[RunResult], model: str, problem_ids: list[str], share: int
+) -> dict[int, list[str]]:
+    """The next ``share`` samples of ``model`` by the adaptive rule, as {count: problems}."""
+    import numpy as np
+
+    from budget.planner.pilot import adaptive_order
+    from budget.store import Store
+
+    with Store(request.db) as store:
+        got = store.problem_counts(
+            runs[0].task, model=model, tier=request.tier, run_ids=[r.run_id for r in runs]
+        )
+    by = {c.problem_id: c for c in got}
+    succ = np.array([by[p].c if p in by else 0 for p in problem_ids], dtype=np.int64)
+    taken = np.array([by[p].n if p in by else 0 for p in problem_ids], dtype=np.int64)
+    picks = adaptive_order(succ, taken, share, np.random.default_rng([request.seed, len(runs)]))
+    per = np.bincount(picks, minlength=len(problem_ids))
+    groups: dict[int, list[str]] = {}
+    for i, count in enumerate(per.tolist()):
+        if count:
+            groups.setdefault(count, []).append(problem_ids[i])
+    return groups
 
 
 def _task_name(store: Store, task: str) -> str:

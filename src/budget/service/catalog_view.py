@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from budget import SCHEMA_VERSION
 from budget.catalog import TaskInfo, catalog_candidates, load_catalog
 from budget.errors import UnknownNameError
 from budget.money import USD
+from budget.planner.provenance import Provenance, provenance
 from budget.pricing import AttemptPrice, MachinePrice, PriceBook, TokenPrice, default_price_book
 
 
@@ -21,6 +22,9 @@ class ModelRow(BaseModel):
     coverage: dict[int, float]
     max_observed_k: int | None
     source: str
+    provenance: dict[int, Provenance] = Field(
+        default_factory=dict, description="per k: measured, fitted, extrapolated (how far) or borrowed"
+    )
 
 
 class ModelListing(BaseModel):
@@ -35,7 +39,9 @@ def list_models(task: str | None = None, book: PriceBook | None = None) -> Model
     tasks = [catalog.task(task)] if task else list(catalog.tasks.values())
     rows = []
     for t in tasks:
-        for c in catalog_candidates(t.id, book):
+        from budget.service.planning import with_published
+
+        for c in with_published(t.id, catalog_candidates(t.id, book)):
             cov = c.curve.coverage([1, 10, 100, 1000])
             rows.append(
                 ModelRow(
@@ -48,6 +54,7 @@ def list_models(task: str | None = None, book: PriceBook | None = None) -> Model
                     coverage={k: float(v) for k, v in zip((1, 10, 100, 1000), cov, strict=True)},
                     max_observed_k=c.curve.max_observed_k,
                     source=c.source,
+                    provenance={k: provenance(c.curve, c.cost, k, c.published) for k in (1, 10, 100, 1000)},
                 )
             )
     return ModelListing(tasks=tasks, models=rows)

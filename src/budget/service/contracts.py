@@ -38,6 +38,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "calibrate": ("budget.service.calibration:CalibrationResult",),
     "runs": ("budget.service.store_view:RunList",),
     "report": ("budget.service.reporting:Report",),
+    "backtest": ("budget.service.backtest:BacktestResult",),
     "local install": ("budget.service.local_model:InstallResult",),
     "local start": ("budget.service.local_model:ServerInfo",),
     "local stop": ("budget.service.local_model:StopResult",),

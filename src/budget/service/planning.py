@@ -9,7 +9,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from budget.catalog import catalog_candidates, load_catalog
-from budget.errors import UnknownNameError
+from budget.errors import InputError, UnknownNameError
 from budget.money import positive_dollars
 from budget.planner import Candidate, PlanResult, PlanSettings, Policy, plan
 from budget.pricing import PriceBook, default_price_book
@@ -42,6 +42,11 @@ class PlanRequest(BaseModel):
     hard_cap: bool = False
     max_extrapolation: float = Field(default=10.0, gt=0)
     seed: int = 0
+    prices: list[str] = Field(
+        default_factory=list, description="--price MODEL=IN,OUT or MODEL=USD_PER_ATTEMPT"
+    )
+    machine: str | None = Field(default=None, description="--machine NAME or NAME=USD_PER_HOUR")
+    worst_attempt_multiple: Decimal | None = Field(default=None, ge=1)
 
     @classmethod
     def parse(cls, dollars: str, **kw: object) -> PlanRequest:
@@ -63,6 +68,71 @@ def _select(
     return chosen
 
 
+def with_published(task: str, cands: list[Candidate]) -> list[Candidate]:
+    """Catalog candidates with the published points behind their curves (see provenance)."""
+    points = {e.model: e.points for e in load_catalog().for_task(task) if e.points}
+    return [
+        c.model_copy(update={"published": {int(k): float(v) for k, v in points[c.model]}})
+        if c.model in points
+        else c
+        for c in cands
+    ]
+
+
+def _book(request: PlanRequest, book: PriceBook) -> PriceBook:
+    """The price book with the user's re-pricing on top (``--price``, ``--machine``)."""
+    if not (request.prices or request.machine or request.worst_attempt_multiple):
+        return book
+    from budget.pricing.overrides import RepricedBook, parse_machine, parse_overrides
+
+    machine = parse_machine(request.machine, book.machines) if request.machine else None
+    return RepricedBook(book, parse_overrides(request.prices), machine, request.worst_attempt_multiple)
+
+
+def _tokens(task: str, cand: Candidate) -> tuple[int, float, int] | None:
+    """(prompt, mean output, max output) tokens of one sample, when known."""
+    if cand.tokens is not None:
+        return cand.tokens
+    d = load_catalog().defaults.get(task, {})
+    if "prompt_tokens" in d and "output_tokens" in d:
+        return (
+            int(d["prompt_tokens"]),
+            float(d["output_tokens"]),
+            int(d.get("max_output_tokens", d["output_tokens"])),
+        )
+    return None
+
+
+def _reprice_tokens(cands: list[Candidate], task: str, book: PriceBook) -> list[Candidate]:
+    """Candidates re-priced per token where ``--price MODEL=IN,OUT`` names them."""
+    from budget.pricing import api_sample_cost
+    from budget.pricing.overrides import RepricedBook
+
+    if not isinstance(book, RepricedBook):
+        return cands
+    known = {c.model for c in cands}
+    for name in book.user:
+        if name not in known:
+            raise UnknownNameError("model", name, sorted(known), context=f"--price on task {task}")
+    out = []
+    for c in cands:
+        price = book.token_override(c.model)
+        if price is None:
+            out.append(c)
+            continue
+        tokens = _tokens(task, c)
+        if tokens is None:
+            raise InputError(
+                f"--price {c.model}=IN,OUT: tokens per sample on {task} are not known (only a cost per "
+                f"attempt is published); give {c.model}=USD_PER_ATTEMPT"
+            )
+        prompt, output, max_out = tokens
+        cost = api_sample_cost(price, prompt_tokens=prompt, output_tokens=output, max_output_tokens=max_out)
+        formula = f"{cost.formula}; prices {price.source}, as of {price.as_of}"
+        out.append(c.model_copy(update={"cost": cost.model_copy(update={"formula": formula})}))
+    return out
+
+
 def make_plan(
     request: PlanRequest,
     *,
@@ -70,7 +140,7 @@ def make_plan(
     user_candidates: UserCandidates | None = None,
 ) -> PlanResult:
     """Plan ``request``: the user's own curves for the task win over the bundled catalog."""
-    book = book or default_price_book()
+    book = _book(request, book or default_price_book())
     task = request.task
     own: list[Candidate] = []
     own_problems: int | None = None
@@ -80,7 +150,7 @@ def make_plan(
     catalog = load_catalog()
     if task in catalog.tasks:
         info = catalog.task(task)
-        base = {c.model: c for c in catalog_candidates(task, book, seed=request.seed)}
+        base = {c.model: c for c in with_published(task, catalog_candidates(task, book, seed=request.seed))}
         problems, unit = request.problems or info.problems, info.unit
     elif own:
         size = own_problems or own[0].curve.n_problems or 100
@@ -98,4 +168,5 @@ def make_plan(
         seed=request.seed,
         unit=unit,
     )
-    return plan(_select(list(base.values()), request.models, task, book), settings)
+    chosen = _reprice_tokens(_select(list(base.values()), request.models, task, book), task, book)
+    return plan(chosen, settings)

@@ -4,6 +4,14 @@
 None when there is no store.  It is on ``budget plan``'s start-up path, so it checks that the
 database file exists *before* SQLAlchemy is imported: without a store, planning pays nothing.
 
+**Snapshot.**  Opening the store imports SQLAlchemy and SQLModel (~0.4 s) and sums the cost
+of every stored sample; so the answer of a lookup is also written beside an SQLite store, as
+``<store>.plan-snapshot.json`` (atomically), keyed by the store file's size and modification
+time (and its WAL file's).  The next plan reads the snapshot with ``json`` when the key still
+matches; any write to the store changes the key, and the snapshot is rebuilt from the store on
+the next plan.  A snapshot that cannot be read or validated is ignored.  ``budget calibrate``
+writes it as soon as it stores curves.
+
 A candidate from the store pairs the latest curve fitted to the user's own samples of a
 (model, task) with the user's measured cost per sample: the exact mean of the stored costs
 of that model's samples on that task (worst case: the largest one seen).  Without an
@@ -12,8 +20,12 @@ explicit task, the task of the most recently fitted curve is the user's default.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ValidationError
 
 from budget.planner import Candidate
 from budget.service.planning import UserCandidates, UserCurves
@@ -33,9 +45,109 @@ def user_candidates(db: str | os.PathLike[str] | None = None) -> UserCandidates 
         return None
 
     def lookup(task: str | None) -> UserCurves:
-        return own_curves(url, task)
+        cached = read_snapshot(url, task)
+        if cached is not None:
+            return cached
+        before = snapshot_key(url)
+        got = own_curves(url, task)
+        write_snapshot(url, task, got, before)
+        return got
 
     return lookup
+
+
+SNAPSHOT_SUFFIX = ".plan-snapshot.json"
+SNAPSHOT_FORMAT = 1
+
+
+class _Entry(BaseModel):
+    task: str | None
+    candidates: list[Candidate]
+    problems: int | None = None
+
+
+class _Snapshot(BaseModel):
+    format: int = SNAPSHOT_FORMAT
+    key: list[int]
+    lookups: dict[str, _Entry]
+
+
+def _paths(url: str) -> tuple[Path, Path] | None:
+    db = location.sqlite_path(url)
+    return None if db is None else (db, db.with_name(db.name + SNAPSHOT_SUFFIX))
+
+
+def _key(db: Path) -> list[int] | None:
+    """Size and mtime of the store file and of its WAL file: any write changes one of them."""
+    out: list[int] = []
+    for p in (db, db.with_name(db.name + "-wal")):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            out += [-1, -1]
+            continue
+        out += [st.st_size, st.st_mtime_ns]
+    return out if out[0] >= 0 else None
+
+
+def snapshot_key(url: str) -> list[int] | None:
+    paths = _paths(url)
+    return None if paths is None else _key(paths[0])
+
+
+def read_snapshot(url: str, task: str | None) -> UserCurves | None:
+    """The snapshot's answer for ``task`` when it is current; None otherwise."""
+    paths = _paths(url)
+    if paths is None:
+        return None
+    db, snap = paths
+    try:
+        doc = _Snapshot.model_validate_json(snap.read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return None
+    entry = doc.lookups.get(json.dumps(task))
+    if doc.format != SNAPSHOT_FORMAT or doc.key != _key(db) or entry is None:
+        return None
+    return UserCurves(entry.task, entry.candidates, entry.problems)
+
+
+def write_snapshot(url: str, task: str | None, got: UserCurves, read_at: list[int] | None) -> None:
+    """Record ``got`` (read from the store when its key was ``read_at``) as the answer for ``task``.
+
+    Skipped when the store changed while it was read (a run writing beside the plan): the
+    snapshot would describe an older store under a newer key.  Best effort: a read-only
+    directory skips it.
+    """
+    paths = _paths(url)
+    if paths is None:
+        return
+    db, snap = paths
+    key = _key(db)
+    if key is None or key != read_at:
+        return
+    try:
+        doc = _Snapshot.model_validate_json(snap.read_bytes())
+        if doc.key != key or doc.format != SNAPSHOT_FORMAT:
+            raise ValueError("stale")
+    except (OSError, ValidationError, ValueError):
+        doc = _Snapshot(key=key, lookups={})
+    doc.lookups[json.dumps(task)] = _Entry(task=got.task, candidates=got.candidates, problems=got.problems)
+    tmp = snap.with_name(f"{snap.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(doc.model_dump_json(), encoding="utf-8")
+        os.replace(tmp, snap)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def refresh_snapshot(db: str | os.PathLike[str] | None, tasks: list[str | None]) -> None:
+    """Rebuild the snapshot for ``tasks`` now (after curves are stored), so the next plan is fast."""
+    url = location.resolve(db)
+    if _paths(url) is None or not location.exists(url):
+        return
+    for task in tasks:
+        before = snapshot_key(url)
+        write_snapshot(url, task, own_curves(url, task), before)
 
 
 def own_curves(url: str, task: str | None) -> UserCurves:
@@ -76,10 +188,12 @@ def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidat
             f"worst case the largest seen, {fmt_usd(cost.max)}"
         ),
         sources=[f"your runs in {where}" if where else "your runs"],
+        worst_basis=f"the largest cost seen in {cost.samples} of your samples (measured, not a bound)",
     )
     fitted = stored.fitted_at.strftime("%Y-%m-%d %H:%M UTC")
     source = (
         f"fitted to your samples: {stored.samples} samples of {stored.problems} problems "
         f"({stored.correct} accepted), {fitted}"
     )
-    return Candidate(model=stored.model, curve=stored.curve, cost=sample_cost, source=source)
+    tokens = (round(cost.mean_prompt_tokens), cost.mean_output_tokens, max(1, cost.max_output_tokens))
+    return Candidate(model=stored.model, curve=stored.curve, cost=sample_cost, source=source, tokens=tokens)

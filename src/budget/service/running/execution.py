@@ -123,7 +123,13 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             raise InputError("--task is required")
         task = load_task(request.task)
         problem_ids = task.problem_ids()
-        if request.problems is not None:
+        if request.problem_ids is not None:
+            unknown = sorted(set(request.problem_ids) - set(problem_ids))
+            if unknown or not request.problem_ids:
+                raise InputError(f"no problem {unknown[0] if unknown else '(none given)'} in {task.name}")
+            wanted = set(request.problem_ids)
+            problem_ids = [p for p in problem_ids if p in wanted]
+        elif request.problems is not None:
             if request.problems > len(problem_ids):
                 raise InputError(
                     f"--problems {request.problems} exceeds the {len(problem_ids)} problems of {task.name}"

@@ -34,6 +34,8 @@ class SamplingOptions(BaseModel):
     models: list[str] = Field(default_factory=list)
     dollars: Decimal | None = None
     problems: int | None = Field(default=None, gt=0)
+    #: Exactly these problems of the task (e.g. calibrate's seeded random subset); wins over ``problems``.
+    problem_ids: list[str] | None = None
     samples: int | None = Field(default=None, gt=0)
     api_base: str | None = None
     #: A key taken from ``--api-base``'s userinfo: this session only, never dumped or stored.
