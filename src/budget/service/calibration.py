@@ -156,7 +156,13 @@ def fit_from_store(
     by_model: dict[str, list[ProblemCounts]] = {}
     for c in counts:
         by_model.setdefault(c.model, []).append(c)
-    wanted = models if models else sorted(by_model)
+    if models:
+        from budget.pricing import default_price_book
+
+        book, stored = default_price_book(), sorted({*by_model, *(m for r in runs for m in r.models)})
+        wanted = list(dict.fromkeys(book.resolve_known(m, stored) or book.canonical(m) for m in models))
+    else:
+        wanted = sorted(by_model)
     costs = {s.model: s for s in store.cost_stats(task)}
     out = []
     for model in wanted:

@@ -54,13 +54,11 @@ def _select(
     if not models:
         return list(cands)
     known = {c.model: c for c in cands}
+    displays = {c.model: c.display for c in cands}
     chosen = []
     for name in models:
-        canonical = book.canonical(name)
-        if canonical not in known:
-            raise UnknownNameError("model", name, list(known), context=f"task {task}")
-        chosen.append(known[canonical])
-    return chosen
+        chosen.append(known[book.resolve(name, displays, context=f"task {task}")])
+    return list({c.model: c for c in chosen}.values())
 
 
 def make_plan(

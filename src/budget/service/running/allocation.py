@@ -25,7 +25,11 @@ def _allocations(
     if request.samples is not None:
         if not request.models:
             raise InputError("--models is required with --samples")
-        return [(m, n_problems, request.samples) for m in request.models], None
+        from budget.pricing import default_price_book
+
+        book = default_price_book()  # the id a model's samples are stored under, as plan names it
+        models = list(dict.fromkeys(book.canonical(m) for m in request.models))
+        return [(m, n_problems, request.samples) for m in models], None
     if request.plan_file is not None:
         import json
 
