@@ -1,0 +1,77 @@
+"""Per-run, per-model figures in SQL: samples, problems, solved per verdict tier, spend
+(one part of the store; ``budget runs``, ``budget show``, ``budget check``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import distinct, func, select
+
+from budget.money import USD, from_micro
+from budget.store.engine import StoreBase
+from budget.store.tables import SampleRow, VerdictRow
+
+
+class RunModelStats(BaseModel):
+    """One model's part of a run: samples, distinct problems, problems solved per tier, spend."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    model: str
+    problems: int
+    samples: int
+    solved: dict[str, int]
+    spent: USD
+
+
+class InspectionStore(StoreBase):
+    def run_model_stats(self, run_ids: Sequence[str]) -> list[RunModelStats]:
+        """Per (run, model) of ``run_ids``: aggregated in the database, one query per figure.
+
+        Spend is the sum of the samples' integer micro-dollars (each rounded half-even).
+        """
+        if not run_ids:
+            return []
+        s, v = _SAMPLES.c, _VERDICTS.c
+        ids = list(run_ids)
+        base = (
+            select(s.run_id, s.model, func.count(), func.count(distinct(s.problem_id)), func.sum(s.cost_micro))
+            .where(s.run_id.in_(ids))
+            .group_by(s.run_id, s.model)
+        )
+        solved_q = (
+            select(s.run_id, s.model, v.tier, func.count(distinct(s.problem_id)))
+            .join(_VERDICTS, v.sample_id == s.id)
+            .where(s.run_id.in_(ids), v.passed.is_(True))
+            .group_by(s.run_id, s.model, v.tier)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            rows = list(conn.execute(base))
+            solved: dict[tuple[str, str], dict[str, int]] = {}
+            for run_id, model, tier, n in conn.execute(solved_q):
+                solved.setdefault((run_id, model), {})[tier] = int(n)
+            tiers_q = (
+                select(s.run_id, s.model, v.tier)
+                .join(_VERDICTS, v.sample_id == s.id)
+                .where(s.run_id.in_(ids))
+                .group_by(s.run_id, s.model, v.tier)
+            )
+            for run_id, model, tier in conn.execute(tiers_q):  # a tier that judged but never passed: 0
+                solved.setdefault((run_id, model), {}).setdefault(tier, 0)
+        return [
+            RunModelStats(
+                run_id=run_id,
+                model=model,
+                problems=int(problems),
+                samples=int(n),
+                solved=dict(sorted(solved.get((run_id, model), {}).items())),
+                spent=from_micro(int(micro or 0)),
+            )
+            for run_id, model, n, problems, micro in rows
+        ]
+
+
+_SAMPLES = SampleRow.__table__  # type: ignore[attr-defined]
+_VERDICTS = VerdictRow.__table__  # type: ignore[attr-defined]
