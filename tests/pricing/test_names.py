@@ -34,7 +34,10 @@ def test_every_spelling_of_a_known_id_resolves_to_it(typed: str) -> None:
 
 def test_stored_under_the_typed_name_or_the_alias_target_both_resolve() -> None:
     assert resolve("qwen2.5-coder-0.5b", ["qwen2.5-coder-0.5b"], ALIASES) == "qwen2.5-coder-0.5b"
-    assert resolve("qwen2.5-coder-0.5b", ["qwen2.5-coder-0.5b-instruct"], ALIASES) == "qwen2.5-coder-0.5b-instruct"
+    assert (
+        resolve("qwen2.5-coder-0.5b", ["qwen2.5-coder-0.5b-instruct"], ALIASES)
+        == "qwen2.5-coder-0.5b-instruct"
+    )
 
 
 def test_unknown_and_ambiguous_names_are_one_line_errors() -> None:
@@ -69,7 +72,8 @@ def test_the_calibrate_hint_runs(tmp_path: Path) -> None:
         _fill(db, "humaneval", stored, ["0.001"] * 40, -1.0, datetime.now(UTC))
         for typed in ("qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct"):
             result = make_plan(
-                PlanRequest.parse("1", task="humaneval", models=[typed]), user_candidates=user_candidates(str(db))
+                PlanRequest.parse("1", task="humaneval", models=[typed]),
+                user_candidates=user_candidates(str(db)),
             )
             assert {a.model for a in result.alternatives} == {stored}
 

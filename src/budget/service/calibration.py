@@ -125,6 +125,43 @@ def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = 
     )
 
 
+def fit_store(
+    db: str | None,
+    task: str | None = None,
+    models: list[str] | None = None,
+    *,
+    tier: str | None = None,
+    seed: int = 0,
+) -> CalibrationResult:
+    """``budget fit --db``: fit and store a curve per model from the store's samples of ``task``
+    (default: the task of the newest run), as calibration does after its pilot run."""
+    from budget.store import Store, location
+    from budget.store.database import NoStoreError
+
+    try:
+        store = Store(db, create=False)
+    except NoStoreError:
+        raise InputError(f"no budget store at {location.display(location.resolve(db))}") from None
+    with store:
+        runs = store.runs(limit=1)
+        chosen = task or (runs[0].task if runs else None)
+        if chosen is None:
+            raise InputError(f"the store at {location.display(store.url)} holds no runs to fit")
+        if task is not None and task not in store.tasks():
+            from budget.errors import UnknownNameError
+
+            raise UnknownNameError("task", task, store.tasks(), context="in the store")
+        fits = fit_from_store(store, chosen, models or None, tier=tier, seed=seed)
+        where = location.display(store.url)
+    fitted = [f.model for f in fits if f.status == "fitted"]
+    hint = (
+        f"budget plan --dollars D --task {chosen} --models {','.join(fitted)}"
+        if fitted
+        else "no curve was fitted: sample more problems or more samples per problem"
+    )
+    return CalibrationResult(task=chosen, db=where, fits=fits, next_step=hint)
+
+
 def pilot_run(request: CalibrateRequest, *, progress: ProgressCallback | None = None) -> RunResult:
     """The pilot: ``samples`` per problem of each model on the first ``problems`` problems."""
     from budget.service.running import RunRequest, execute_run
@@ -159,8 +196,8 @@ def fit_from_store(
     if models:
         from budget.pricing import default_price_book
 
-        book, stored = default_price_book(), sorted({*by_model, *(m for r in runs for m in r.models)})
-        wanted = list(dict.fromkeys(book.resolve_known(m, stored) or book.canonical(m) for m in models))
+        book, ids = default_price_book(), sorted({*by_model, *(m for r in runs for m in r.models)})
+        wanted = list(dict.fromkeys(book.resolve_known(m, ids) or book.canonical(m) for m in models))
     else:
         wanted = sorted(by_model)
     costs = {s.model: s for s in store.cost_stats(task)}

@@ -109,7 +109,9 @@ class ImportStore(StoreBase):
             # ours to assign, and plain executemany (no RETURNING) is several times faster.
             next_id = None
             if conn.dialect.name == "sqlite":
-                next_id = int(conn.execute(select(func.coalesce(func.max(_SAMPLES.c.id), 0))).scalar_one()) + 1
+                next_id = (
+                    int(conn.execute(select(func.coalesce(func.max(_SAMPLES.c.id), 0))).scalar_one()) + 1
+                )
             if next_id is not None:
                 self._insert_sqlite(conn, _batches(run_id, task, blocks, now), next_id, now)
             else:
@@ -121,8 +123,14 @@ class ImportStore(StoreBase):
                         ).scalars()
                     )
                     verdicts = [
-                        {"sample_id": sid, "tier": tier, "passed": ok, "outcome": _outcome(ok),
-                         "duration_s": 0.0, "detail": "imported"}
+                        {
+                            "sample_id": sid,
+                            "tier": tier,
+                            "passed": ok,
+                            "outcome": _outcome(ok),
+                            "duration_s": 0.0,
+                            "detail": "imported",
+                        }
                         for sid, (_, tiers) in zip(ids, batch, strict=True)
                         for tier, ok in tiers
                     ]
@@ -149,7 +157,8 @@ class ImportStore(StoreBase):
         cur = raw.cursor()
         try:
             for batch in batches:
-                rows, verdicts = [], []
+                rows: list[tuple[Any, ...]] = []
+                verdicts: list[tuple[int, str, int, str]] = []
                 for row, tiers in batch:
                     rows.append((next_id, *row[:-1], stamp))
                     verdicts.extend((next_id, tier, int(ok), _outcome(ok)) for tier, ok in tiers)
@@ -166,7 +175,9 @@ class ImportStore(StoreBase):
         row = conn.execute(select(t.problems).where(t.name == task)).first()
         known = set(conn.execute(select(_PROBLEMS.c.problem_id).where(_PROBLEMS.c.task == task)).scalars())
         if row is None:
-            conn.execute(insert(_TASKS), {"name": task, "problems": 0, "source": source, "added_at": _utc(utcnow())})
+            conn.execute(
+                insert(_TASKS), {"name": task, "problems": 0, "source": source, "added_at": _utc(utcnow())}
+            )
         fresh: dict[str, str | None] = {}
         for b in blocks:
             if b.problem_id not in known and b.problem_id not in fresh:
@@ -193,7 +204,9 @@ def _batches(
         n = b.samples
         for tier, outcomes in b.tiers.items():
             if len(outcomes) != n:
-                raise StoreError(f"{b.model} {b.problem_id}: tier {tier} has {len(outcomes)} outcomes, not {n}")
+                raise StoreError(
+                    f"{b.model} {b.problem_id}: tier {tier} has {len(outcomes)} outcomes, not {n}"
+                )
         tiers = list(b.tiers.items())
         plain = (run_id, b.model, task, b.problem_id)
         for i in range(n):
@@ -230,9 +243,22 @@ def _outcome(ok: bool) -> str:
 
 
 _SAMPLE_COLUMNS = (
-    "run_id", "model", "task", "problem_id", "sample_index", "seed", "prompt_hash", "completion",
-    "completion_hash", "prompt_tokens", "output_tokens", "cost_usd", "cost_micro", "latency_s",
-    "finish_reason", "created_at",
+    "run_id",
+    "model",
+    "task",
+    "problem_id",
+    "sample_index",
+    "seed",
+    "prompt_hash",
+    "completion",
+    "completion_hash",
+    "prompt_tokens",
+    "output_tokens",
+    "cost_usd",
+    "cost_micro",
+    "latency_s",
+    "finish_reason",
+    "created_at",
 )
 _RUNS: Table = RunRow.__table__  # type: ignore[attr-defined]
 _TASKS: Table = TaskRow.__table__  # type: ignore[attr-defined]

@@ -37,7 +37,9 @@ class InspectionStore(StoreBase):
         s, v = _SAMPLES.c, _VERDICTS.c
         ids = list(run_ids)
         base = (
-            select(s.run_id, s.model, func.count(), func.count(distinct(s.problem_id)), func.sum(s.cost_micro))
+            select(
+                s.run_id, s.model, func.count(), func.count(distinct(s.problem_id)), func.sum(s.cost_micro)
+            )
             .where(s.run_id.in_(ids))
             .group_by(s.run_id, s.model)
         )
@@ -71,6 +73,23 @@ class InspectionStore(StoreBase):
             )
             for run_id, model, n, problems, micro in rows
         ]
+
+    def run_solved(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per run of ``run_ids``: distinct problems solved (by any model) per verdict tier."""
+        if not run_ids:
+            return {}
+        s, v = _SAMPLES.c, _VERDICTS.c
+        q = (
+            select(s.run_id, v.tier, func.count(distinct(s.problem_id)))
+            .join(_VERDICTS, v.sample_id == s.id)
+            .where(s.run_id.in_(list(run_ids)), v.passed.is_(True))
+            .group_by(s.run_id, v.tier)
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self._guard(), self.engine.connect() as conn:
+            for run_id, tier, n in conn.execute(q):
+                out.setdefault(run_id, {})[tier] = int(n)
+        return out
 
 
 _SAMPLES = SampleRow.__table__  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ class PredictionRecord(BaseModel):
     curve: CurveUsed | None = None
     coverage: float | None = None
     interval: tuple[float, float] | None = None
+    sd: float | None = None
     level: float = 0.9
     cost: Decimal | None = None
     cost_interval: tuple[Decimal, Decimal] | None = None
