@@ -74,6 +74,12 @@ def make_plan(
     own_problems: int | None = None
     if user_candidates is not None:
         task, own, own_problems = user_candidates(task)
+    if request.task is not None:
+        why = "the task you asked for"
+    elif task is not None:
+        why = "your latest task in the store (--task to choose another)"
+    else:
+        why = "the default task: no --task and no curves of yours in the store"
     task = task or DEFAULT_TASK
     catalog = load_catalog()
     if task in catalog.tasks:
@@ -96,4 +102,9 @@ def make_plan(
         seed=request.seed,
         unit=unit,
     )
-    return plan(_select(list(base.values()), request.models, task, book), settings)
+    result = plan(_select(list(base.values()), request.models, task, book), settings)
+    name = catalog.tasks[task].name if task in catalog.tasks else task
+    headline = f"{name}, {why}: {result.recommendation.headline}"
+    return result.model_copy(
+        update={"recommendation": result.recommendation.model_copy(update={"headline": headline})}
+    )
