@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from tests.cli.test_fit import HEADER, run_budget
 
 

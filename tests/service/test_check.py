@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.fakes.stub_server import FaultMix, StubServer
 
 from budget.curves import CoverageCurve
 from budget.service.check import check_all, check_run
 from budget.service.predictions import _numbers, store_predictions
 from budget.store import ProblemRecord, SampleRecord, Store
 from budget.verify.protocol import Outcome, Verdict
-from tests.fakes.stub_server import FaultMix, StubServer
 
 PASS = Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.0)
 FAIL = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0.0)
@@ -89,7 +89,8 @@ def test_the_prediction_is_the_stored_one_and_the_verdict_follows_it(tmp_path: P
     assert m.predicted is not None and m.inside is False and m.z is not None and m.z < -3
     assert m.verified.coverage == 0.0 and m.actual_cost == Decimal("0.16")
     # measured cost: every stored sample cost $0.001 (mean = max), so the interval is a point
-    assert m.predicted.cost == Decimal("0.16") and m.predicted.cost_interval == (Decimal("0.16"), Decimal("0.16"))
+    assert m.predicted.cost == Decimal("0.16")
+    assert m.predicted.cost_interval == (Decimal("0.16"), Decimal("0.16"))
     assert m.predicted.samples == 160
 
 

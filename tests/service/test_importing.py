@@ -201,24 +201,24 @@ def test_a_bad_row_is_one_line_naming_it_and_nothing_is_imported(
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The store writes the run in one transaction: a failure after some batches rolls back."""
+    """The store writes the run in one transaction: a failure after some problems are written
+    (here: a disk that fills up at the third problem) rolls everything back."""
     import budget.store.imports as imports
 
-    monkeypatch.setattr(imports, "BATCH", 2)
-    real = imports._batches
+    real = imports._checked_size
     calls = {"n": 0}
 
-    def failing(*args: object, **kw: object):  # type: ignore[no-untyped-def]
-        for batch in real(*args, **kw):  # type: ignore[arg-type]
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise OSError("disk full")
-            yield batch
+    def failing(block: imports.ImportBlock) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(block)
 
-    monkeypatch.setattr(imports, "_batches", failing)
+    monkeypatch.setattr(imports, "_checked_size", failing)
     db = _db(tmp_path)
     with pytest.raises(OSError, match="disk full"):
         import_file(ImportRequest(file=_counts_csv(tmp_path), format="counts", task="toy", db=db))
+    assert calls["n"] == 3
     with Store(db) as s:
         assert s.runs() == [] and s.samples() == [] and s.problems("toy") == []
 

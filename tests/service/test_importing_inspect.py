@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("inspect_ai", reason="inspect_ai is an optional extra: pip install 'budget[inspect]'")
 
-from budget.service.importing import ImportRequest, import_file, read_file  # noqa: E402
-from budget.store import Store  # noqa: E402
+from budget.service.importing import ImportRequest, import_file, read_file
+from budget.store import Store
 
 
 def _log(tmp_path: Path, outputs: list[str], epochs: int) -> Path:

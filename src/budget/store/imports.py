@@ -113,7 +113,7 @@ class ImportStore(StoreBase):
                     int(conn.execute(select(func.coalesce(func.max(_SAMPLES.c.id), 0))).scalar_one()) + 1
                 )
             if next_id is not None:
-                self._insert_sqlite(conn, _batches(run_id, task, blocks, now), next_id, now)
+                self._insert_sqlite(conn, run_id, task, blocks, next_id, now)
             else:
                 for batch in _batches(run_id, task, blocks, now):
                     ids = list(
@@ -139,9 +139,12 @@ class ImportStore(StoreBase):
         return ImportSummary(run=self.get_run(run_id), per_model=per_model)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _insert_sqlite(conn: Connection, batches: Iterator[Any], next_id: int, now: Any) -> None:
-        """SQLite: rows as tuples straight to the driver's executemany (the same values SQLAlchemy
-        would bind: its own DateTime bind processor formats the timestamp once)."""
+    def _insert_sqlite(
+        conn: Connection, run_id: str, task: str, blocks: Sequence[ImportBlock], next_id: int, now: Any
+    ) -> None:
+        """SQLite: rows straight to the driver's executemany, streamed from generators (no list of
+        10^6 rows in memory); the same values SQLAlchemy would bind (its own DateTime bind
+        processor formats the timestamp, once)."""
         process = _SAMPLES.c.created_at.type.bind_processor(conn.dialect)
         stamp = process(now) if process is not None else now
         sample_sql = (
@@ -156,16 +159,22 @@ class ImportStore(StoreBase):
         assert raw is not None
         cur = raw.cursor()
         try:
-            for batch in batches:
-                rows: list[tuple[Any, ...]] = []
-                verdicts: list[tuple[int, str, int, str]] = []
-                for row, tiers in batch:
-                    rows.append((next_id, *row[:-1], stamp))
-                    verdicts.extend((next_id, tier, int(ok), _outcome(ok)) for tier, ok in tiers)
-                    next_id += 1
-                cur.executemany(sample_sql, rows)
-                if verdicts:
-                    cur.executemany(verdict_sql, verdicts)
+            for b in blocks:
+                n = _checked_size(b)
+                first = next_id
+                if b.extras is None:
+                    plain = (run_id, b.model, task, b.problem_id)
+                    rest = (None, "", None, "", 0, 0, "0", 0, 0.0, "", stamp)
+                    cur.executemany(sample_sql, ((first + i, *plain, i, *rest) for i in range(n)))
+                else:
+                    rows = (row for row, _ in _block_rows(run_id, task, b, stamp))
+                    cur.executemany(sample_sql, ((first + i, *row) for i, row in enumerate(rows)))
+                for tier, outcomes in b.tiers.items():
+                    cur.executemany(
+                        verdict_sql,
+                        ((first + i, tier, 1 if ok else 0, _outcome(ok)) for i, ok in enumerate(outcomes)),
+                    )
+                next_id += n
         finally:
             cur.close()
 
@@ -195,42 +204,55 @@ class ImportStore(StoreBase):
             conn.execute(_TASKS.update().where(t.name == task).values(problems=size))
 
 
+def _checked_size(b: ImportBlock) -> int:
+    n = b.samples
+    for tier, outcomes in b.tiers.items():
+        if len(outcomes) != n:
+            raise StoreError(f"{b.model} {b.problem_id}: tier {tier} has {len(outcomes)} outcomes, not {n}")
+    if b.extras is not None and len(b.extras) != n:
+        raise StoreError(f"{b.model} {b.problem_id}: {len(b.extras)} samples but {n} outcomes")
+    return n
+
+
+def _block_rows(
+    run_id: str, task: str, b: ImportBlock, now: Any
+) -> Iterator[tuple[tuple[Any, ...], list[tuple[str, bool]]]]:
+    """One block's sample rows (values in :data:`_SAMPLE_COLUMNS` order) with their verdicts."""
+    n = _checked_size(b)
+    tiers = list(b.tiers.items())
+    plain = (run_id, b.model, task, b.problem_id)
+    for i in range(n):
+        x = b.extras[i] if b.extras is not None else None
+        if x is None:
+            row: tuple[Any, ...] = (*plain, i, None, "", None, "", 0, 0, "0", 0, 0.0, "", now)
+        else:
+            text = x.completion
+            row = (
+                *plain,
+                x.sample_index if x.sample_index is not None else i,
+                x.seed,
+                "",
+                text,
+                text_hash(text) if text is not None else "",
+                x.prompt_tokens,
+                x.output_tokens,
+                str(x.cost),
+                to_micro(x.cost),
+                x.latency_s,
+                x.finish_reason,
+                now,
+            )
+        yield row, [(tier, v[i]) for tier, v in tiers]
+
+
 def _batches(
     run_id: str, task: str, blocks: Sequence[ImportBlock], now: Any
 ) -> Iterator[list[tuple[tuple[Any, ...], list[tuple[str, bool]]]]]:
-    """Sample rows (values in :data:`_SAMPLE_COLUMNS` order) with their (tier, passed) verdicts."""
+    """:func:`_block_rows` of every block, in batches of :data:`BATCH` samples."""
     batch: list[tuple[tuple[Any, ...], list[tuple[str, bool]]]] = []
     for b in blocks:
-        n = b.samples
-        for tier, outcomes in b.tiers.items():
-            if len(outcomes) != n:
-                raise StoreError(
-                    f"{b.model} {b.problem_id}: tier {tier} has {len(outcomes)} outcomes, not {n}"
-                )
-        tiers = list(b.tiers.items())
-        plain = (run_id, b.model, task, b.problem_id)
-        for i in range(n):
-            x = b.extras[i] if b.extras is not None else None
-            if x is None:
-                row: tuple[Any, ...] = (*plain, i, None, "", None, "", 0, 0, "0", 0, 0.0, "", now)
-            else:
-                text = x.completion
-                row = (
-                    *plain,
-                    x.sample_index if x.sample_index is not None else i,
-                    x.seed,
-                    "",
-                    text,
-                    text_hash(text) if text is not None else "",
-                    x.prompt_tokens,
-                    x.output_tokens,
-                    str(x.cost),
-                    to_micro(x.cost),
-                    x.latency_s,
-                    x.finish_reason,
-                    now,
-                )
-            batch.append((row, [(tier, v[i]) for tier, v in tiers]))
+        for item in _block_rows(run_id, task, b, now):
+            batch.append(item)
             if len(batch) >= BATCH:
                 yield batch
                 batch = []
