@@ -174,7 +174,9 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
             run_id=run.run_id,
             task=run.task,
             status=run.status.value,
-            stop_reason=str(outcome.get("stop_reason", "imported" if imported else "")),
+            stop_reason=str(
+                outcome.get("stop_reason", "imported" if imported else _stopped(run.status.value))
+            ),
             error=str(outcome.get("error", "")),
             cap=run.cap,
             spent=run.spent if run.spent else sum((m.spent for m in models), Decimal(0)),
@@ -183,6 +185,11 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
             db=where,
             models=models,
         )
+
+
+def _stopped(status: str) -> str:
+    """A run that recorded no outcome: what its status says (killed, or still running)."""
+    return {"interrupted": "interrupted", "failed": "error", "running": "running or killed"}.get(status, "")
 
 
 class ExportResult(BaseModel):
