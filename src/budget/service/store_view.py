@@ -95,7 +95,9 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
         stats: dict[str, list[RunModelStats]] = {}
         for st in store.run_model_stats(ids):
             stats.setdefault(st.run_id, []).append(st)
-        solved = store.run_solved(ids)
+        # distinct problems across a run's models: the per-model figure when there is one model
+        solved = {r: dict(mine[0].solved) for r, mine in stats.items() if len(mine) == 1}
+        solved.update(store.run_solved([r for r, mine in stats.items() if len(mine) > 1]))
         tiers = {r: {t for st in stats.get(r, []) for t in st.solved} for r in ids}
         out = []
         for r in runs:
