@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 
 
-def _measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall time and the child's own max RSS (os.wait4), stdout captured to a temporary file."""
+def _measured(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall time, CPU time (user + system) and the child's own max RSS (os.wait4), and its stdout.
+
+    CPU time is the figure that does not depend on how many other processes share the cores."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env)
@@ -38,7 +40,7 @@ def _measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(args[3:])} failed: {err.read().strip()[-400:]}")
-        return elapsed, usage.ru_maxrss / 1024, out.read()
+        return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
 
 
 def main() -> None:
@@ -60,16 +62,28 @@ def main() -> None:
                     + "\n"
                 )
         results: dict[str, dict[str, float]] = {}
+        load_before = os.getloadavg()[0]
 
         def step(name: str, args: list[str]) -> str:
-            secs, mib, out = _measured(cli + args, env)
-            results[name] = {"seconds": round(secs, 2), "peak_mib": round(mib, 1)}
-            print(f"{name:34s} {secs:7.2f} s {mib:8.1f} MiB", flush=True)
+            secs, cpu, mib, out = _measured(cli + args, env)
+            results[name] = {
+                "seconds": round(secs, 2),
+                "cpu_seconds": round(cpu, 2),
+                "peak_mib": round(mib, 1),
+            }
+            print(f"{name:34s} {secs:7.2f} s wall {cpu:7.2f} s cpu {mib:8.1f} MiB", flush=True)
             return out
 
-        base_s, base_mib, _ = _measured([sys.executable, "-c", "import budget.cli"], env)
-        results["baseline: import budget.cli"] = {"seconds": round(base_s, 2), "peak_mib": round(base_mib, 1)}
-        print(f"{'baseline: import budget.cli':34s} {base_s:7.2f} s {base_mib:8.1f} MiB")
+        base_s, base_cpu, base_mib, _ = _measured([sys.executable, "-c", "import budget.cli"], env)
+        results["baseline: import budget.cli"] = {
+            "seconds": round(base_s, 2),
+            "cpu_seconds": round(base_cpu, 2),
+            "peak_mib": round(base_mib, 1),
+        }
+        print(
+            f"{'baseline: import budget.cli':34s} {base_s:7.2f} s wall {base_cpu:7.2f} s cpu "
+            f"{base_mib:8.1f} MiB"
+        )
         doc = json.loads(
             step(
                 "import (10^6 samples)",
@@ -97,7 +111,8 @@ def main() -> None:
             "problems": a.problems,
             "samples_per_problem": a.samples,
             "samples": a.problems * a.samples,
-            "load_average": os.getloadavg()[0],
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg()[0],
             "cpus": os.cpu_count(),
             "results": results,
         }
