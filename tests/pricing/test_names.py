@@ -86,6 +86,13 @@ def test_a_run_stores_samples_under_the_canonical_id() -> None:
     assert allocs == [(default_price_book().canonical("qwen2.5-coder-0.5b"), 5, 2)]
 
 
+def test_a_run_names_a_catalog_model_by_its_id() -> None:
+    from budget.service.running.allocation import model_ids
+
+    assert model_ids(["GPT-4o", "gpt4o", "my-own-model"]) == ["gpt-4o", "my-own-model"]
+    assert model_ids(["azure/gpt-4o"]) == ["azure/gpt-4o"]  # the provider routes the request
+
+
 def test_every_local_model_short_name_is_in_the_one_alias_table() -> None:
     from budget.local.models import MODELS
 
