@@ -18,13 +18,14 @@ def fit_command(
         typer.Argument(
             metavar="COUNTS.csv|SAMPLES.jsonl",
             help="CSV: model, problem_id, num_samples, num_correct [, dataset]; or per-sample JSONL "
-            "(task_id, model, passed). Omit with --db."
+            "(task_id, model, passed). Omit with --db.",
         ),
     ] = None,
     predict: Annotated[
-        list[int] | None, typer.Option(
+        list[int] | None,
+        typer.Option(
             "--predict", "-k", metavar="K", help="Predict coverage at this k (repeat: -k 10 -k 1000)."
-        )
+        ),
     ] = None,
     task: Annotated[
         str | None, typer.Option(help="Task id (default: the dataset column or file name).")

@@ -179,7 +179,7 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
             stop_reason=str(
                 outcome.get("stop_reason", "imported" if imported else _stopped(run.status.value))
             ),
-            error=str(outcome.get("error", "")),
+            error=str(outcome.get("error", "")) or (run.note if run.status.value == "failed" else ""),
             cap=run.cap,
             spent=run.spent if run.spent else sum((m.spent for m in models), Decimal(0)),
             created_at=run.created_at,
