@@ -13,7 +13,9 @@ from budget.errors import InputError
 
 @app.command("check")
 def check_command(
-    run_id: Annotated[str | None, typer.Argument(help="The run to check (see budget runs).")] = None,
+    run_id: Annotated[
+        str | None, typer.Argument(metavar="[RUN_ID]", help="The run to check (see budget runs).")
+    ] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Every run with a stored prediction.")] = False,
     no_refit: Annotated[bool, typer.Option("--no-refit", help="Do not refit the curves afterwards.")] = False,
     seed: Annotated[int, typer.Option(help="Seed for the refit's bootstrap and the plans.")] = 0,

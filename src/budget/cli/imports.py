@@ -13,7 +13,7 @@ from budget.cli._options import Db, JsonOut
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="The results file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The results file.")],
     format: Annotated[
         str, typer.Option("--format", help="counts, monkey-business, evalplus, inspect or samples.")
     ],

@@ -13,7 +13,7 @@ from budget.cli._options import Db, JsonOut
 
 @app.command("show")
 def show_command(
-    run_id: Annotated[str, typer.Argument(help="The run (see budget runs).")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (see budget runs).")],
     db: Db = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -25,7 +25,7 @@ def show_command(
 
 @app.command("export")
 def export_command(
-    run_id: Annotated[str, typer.Argument(help="The run (see budget runs).")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (see budget runs).")],
     samples: Annotated[Path, typer.Option("--samples", help="Write the run's samples here (JSON Lines).")],
     db: Db = None,
     json_out: JsonOut = False,
