@@ -181,7 +181,7 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
             ),
             error=str(outcome.get("error", "")) or (run.note if run.status.value == "failed" else ""),
             cap=run.cap,
-            spent=run.spent if run.spent else sum((m.spent for m in models), Decimal(0)),
+            spent=_spent(store, run, list(stats.values())),
             created_at=run.created_at,
             imported={str(k): str(v) for k, v in imported.items()} if isinstance(imported, dict) else None,
             db=where,
