@@ -20,7 +20,7 @@ from budget.curves import CoverageCurve
 from budget.curves.published import curve_from_points, curve_from_schaeffer
 from budget.errors import DataError, PricingError, UnknownNameError
 from budget.planner import Candidate
-from budget.pricing import PriceBook, SampleCost, attempt_sample_cost, local_sample_cost
+from budget.pricing import PriceBook, SampleCost, api_sample_cost, attempt_sample_cost, local_sample_cost
 
 
 class TaskInfo(BaseModel):
@@ -143,6 +143,14 @@ def _cost(catalog: Catalog, entry: CatalogEntry, book: PriceBook) -> SampleCost:
             throughput=book.throughput(entry.model, machine.name),
             parameters=entry.parameters,
             utilisation=float(d.get("utilisation", 0.1)),
+        )
+    if entry.cost == "api":
+        d = catalog.defaults.get(entry.task, {})
+        return api_sample_cost(
+            book.token_price(entry.model),
+            prompt_tokens=int(d.get("prompt_tokens", 1000)),
+            output_tokens=float(d.get("output_tokens", 256)),
+            max_output_tokens=int(d.get("max_output_tokens", 512)),
         )
     raise PricingError(f"catalog entry {entry.model}: unsupported cost kind {entry.cost!r}")
 

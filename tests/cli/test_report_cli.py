@@ -100,7 +100,9 @@ def test_report_of_a_run_shows_the_verifier_false_positive_rate(tmp_path: Path) 
     assert doc["run"]["run_id"] == run_id and doc["run"]["samples"] == 20
     assert doc["verifier"] == [{"model": "deepseek-coder-v2-instruct", "accepted": 10, "wrongly_accepted": 2}]
     assert "2 wrong samples of 10" in doc["assumption"] and "20.0%" in doc["assumption"]
-    assert doc["check"] is None and "not checked" in doc["check_note"]
+    # the budget check service answers: this run stored no prediction, so each model is skipped
+    [item] = doc["check"]["items"]
+    assert item["status"] == "skip" and "no prediction" in item["detail"]
     text = budget("report", run_id, "--db", str(db)).stdout
     assert "Verifier against the ground truth" in text and "20.0%" in text
 

@@ -204,7 +204,7 @@ def test_pilot_run_on_a_local_stub_server_then_plan(tmp_path: Path) -> None:
     assert lookup is not None
     plan = make_plan(PlanRequest.parse("0.1"), user_candidates=lookup)
     assert plan.inputs.task == "humaneval" and plan.inputs.problems == 164
-    assert {a.model for a in plan.alternatives} == {"stub-cheap", "stub-dear"}
+    assert {a.model for a in plan.alternatives} >= {"stub-cheap", "stub-dear", "gpt-4o"}  # beside the catalog
 
 
 def test_calibrate_command_fit_only_json_and_bad_input(tmp_path: Path) -> None:

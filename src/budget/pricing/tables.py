@@ -21,7 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from budget.errors import DataError, PricingError, UnknownNameError
+from budget.errors import DataError, InputError, PricingError, UnknownNameError
+from budget.pricing import names
 from budget.pricing.model import AttemptPrice, MachinePrice, Throughput, TokenPrice
 
 LITELLM_TABLE = "litellm/model_prices_and_context_window_backup.json"
@@ -111,7 +112,12 @@ class PriceBook:
         )
 
     def canonical(self, model: str) -> str:
-        return self.aliases.get(model.strip().lower(), model.strip())
+        """The id budget stores ``model`` under (see :mod:`budget.pricing.names`)."""
+        return names.canonical(model, self.aliases)
+
+    def resolve(self, model: str, known: Mapping[str, str] | Iterable[str], *, context: str = "") -> str:
+        """Which of ``known`` (ids, or ids to display names) ``model`` means, by the one rule."""
+        return names.resolve(model, known, self.aliases, context=context)
 
     def machine(self, name: str) -> MachinePrice:
         try:
@@ -120,10 +126,24 @@ class PriceBook:
             raise UnknownNameError("machine", name, list(self.machines)) from None
 
     def throughput(self, model: str, machine: str) -> Throughput | None:
-        return self.throughputs.get((self.canonical(model), machine))
+        key = self.resolve_known(model, {m for m, _ in self.throughputs})
+        return self.throughputs.get((key, machine)) if key else None
 
     def attempt_price(self, model: str, task: str) -> AttemptPrice | None:
-        return self.attempts.get((self.canonical(model), task))
+        key = self.resolve_known(model, {m for m, _ in self.attempts})
+        return self.attempts.get((key, task)) if key else None
+
+    def attempt_prices(self, model: str) -> list[AttemptPrice]:
+        """Every per-attempt price of ``model`` (any task)."""
+        key = self.resolve_known(model, {m for m, _ in self.attempts})
+        return [p for (m, _task), p in self.attempts.items() if m == key]
+
+    def resolve_known(self, model: str, known: Iterable[str]) -> str | None:
+        """Like :meth:`resolve`, but None (not an error) when ``model`` is not among ``known``."""
+        try:
+            return self.resolve(model, sorted(known))
+        except InputError:
+            return None
 
     # --- litellm's table -----------------------------------------------------------
     @cached_property
@@ -165,12 +185,13 @@ class PriceBook:
     def token_price(self, model: str) -> TokenPrice:
         """The per-token price of an API model (see module docstring for the order)."""
         name = self.canonical(model)
-        if name in self.overrides:
-            return self.overrides[name]
+        key = self.resolve_known(name, self.overrides)
+        if key is not None:
+            return self.overrides[key]
         table = self.litellm_table
-        candidates = [name]
+        candidates = [name, name.lower()]
         if "/" in name:
-            candidates.append(name.split("/", 1)[1])
+            candidates += [name.split("/", 1)[1], name.split("/", 1)[1].lower()]
         candidates += [f"{p}/{name}" for p in ("openai", "anthropic", "deepseek", "gemini")]
         for key in candidates:
             row = table.get(key)

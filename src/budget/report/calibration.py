@@ -46,6 +46,10 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
     console.print(f"Stored in {result.db}. Next: {result.next_step}")
 
 
+def _n(x: int | None) -> str:
+    return "-" if x is None else str(x)
+
+
 def render_runs(runs: RunList, console: Console) -> None:
     """The stored runs, newest first."""
     if not runs.runs:
@@ -57,6 +61,7 @@ def render_runs(runs: RunList, console: Console) -> None:
         Column("status", "left", drop=2),
         Column("models", "left", wrap=True),
         Column("samples", drop=3),
+        Column("solved (ground truth / verifier)"),
         Column("spent / cap"),
         Column("started", "left", wrap=True, drop=4),
     ]
@@ -70,6 +75,7 @@ def render_runs(runs: RunList, console: Console) -> None:
                 r.status,
                 ", ".join(r.models),
                 f"{r.samples:,}",
+                f"{_n(r.solved_ground_truth)} / {_n(r.solved_verifier)} of {r.problems:,}",
                 f"{fmt_usd(r.spent)} / {cap}",
                 r.created_at.strftime("%Y-%m-%d %H:%M"),
             ]

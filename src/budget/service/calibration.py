@@ -147,6 +147,43 @@ def calibrate(request: CalibrateRequest, *, progress: ProgressCallback | None = 
     )
 
 
+def fit_store(
+    db: str | None,
+    task: str | None = None,
+    models: list[str] | None = None,
+    *,
+    tier: str | None = None,
+    seed: int = 0,
+) -> CalibrationResult:
+    """``budget fit --db``: fit and store a curve per model from the store's samples of ``task``
+    (default: the task of the newest run), as calibration does after its pilot run."""
+    from budget.store import Store, location
+    from budget.store.database import NoStoreError
+
+    try:
+        store = Store(db, create=False)
+    except NoStoreError:
+        raise InputError(f"no budget store at {location.display(location.resolve(db))}") from None
+    with store:
+        runs = store.runs(limit=1)
+        chosen = task or (runs[0].task if runs else None)
+        if chosen is None:
+            raise InputError(f"the store at {location.display(store.url)} holds no runs to fit")
+        if task is not None and task not in store.tasks():
+            from budget.errors import UnknownNameError
+
+            raise UnknownNameError("task", task, store.tasks(), context="in the store")
+        fits = fit_from_store(store, chosen, models or None, tier=tier, seed=seed)
+        where = location.display(store.url)
+    fitted = [f.model for f in fits if f.status == "fitted"]
+    hint = (
+        f"budget plan --dollars D --task {chosen} --models {','.join(fitted)}"
+        if fitted
+        else "no curve was fitted: sample more problems or more samples per problem"
+    )
+    return CalibrationResult(task=chosen, db=where, fits=fits, next_step=hint)
+
+
 def pilot_problems(request: CalibrateRequest) -> list[str]:
     """A seeded random subset of ``request.problems`` problems of the task (all when None)."""
     import numpy as np
@@ -241,7 +278,13 @@ def fit_from_store(
     by_model: dict[str, list[ProblemCounts]] = {}
     for c in counts:
         by_model.setdefault(c.model, []).append(c)
-    wanted = models if models else sorted(by_model)
+    if models:
+        from budget.pricing import default_price_book
+
+        book, ids = default_price_book(), sorted({*by_model, *(m for r in runs for m in r.models)})
+        wanted = list(dict.fromkeys(book.resolve_known(m, ids) or book.canonical(m) for m in models))
+    else:
+        wanted = sorted(by_model)
     costs = {s.model: s for s in store.cost_stats(task)}
     out = []
     for model in wanted:
@@ -290,21 +333,23 @@ def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int =
         curve = fit_counts(model, task, kn, kc, seed=seed)
     except BudgetError as exc:
         return base.model_copy(update={**used, "reason": f"cannot fit: {exc}"})
-    probe = curve.coverage(np.array([1.0, float(k_fit), 1000.0]))
+    # in increasing k (k_fit may exceed 1000), so the monotonicity test reads the curve in order
+    probe = curve.coverage(np.array(sorted({1.0, float(k_fit), 1000.0})))
     if not (
         np.all(np.isfinite(probe)) and np.all((probe >= 0) & (probe <= 1)) and np.all(np.diff(probe) >= -1e-9)
     ):
         return base.model_copy(
             update={**used, "reason": f"the fitted {curve.form} curve is not a valid coverage curve"}
         )
+    fitted = curve.coverage(np.array([1.0, float(k_fit)]))
     measured = pass_at_k(kn, kc, np.array([1.0, float(k_fit)]))
-    miss = float(np.max(np.abs(probe[:2] - measured)))
+    miss = float(np.max(np.abs(fitted - measured)))
     if miss > MAX_MISS:
         return base.model_copy(
             update={
                 **used,
                 "reason": f"the fitted {curve.form} curve misses your data by {100 * miss:.0f} points "
-                f"(coverage at k=1 and k={k_fit}: fitted {100 * probe[0]:.0f}%/{100 * probe[1]:.0f}%, "
+                f"(coverage at k=1 and k={k_fit}: fitted {100 * fitted[0]:.0f}%/{100 * fitted[1]:.0f}%, "
                 f"measured {100 * measured[0]:.0f}%/{100 * measured[1]:.0f}%)",
             }
         )

@@ -78,8 +78,7 @@ def show_prices(names: list[str], book: PriceBook | None = None) -> PriceListing
         if name in book.machines:
             machines.append(book.machine(name))
             continue
-        model = book.canonical(name)
-        found = [p for (m, _task), p in book.attempts.items() if m == model]
+        found = book.attempt_prices(name)
         attempts.extend(found)
         try:
             tokens.append(book.token_price(name))

@@ -97,6 +97,7 @@ class ModelCounts(BaseModel):
     task: str
     num_samples: list[int]
     num_correct: list[int]
+    problem_ids: list[str] = Field(default_factory=list)
 
 
 def _int(value: str, column: str, line: int, path: Path) -> int:
@@ -160,6 +161,7 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
             by_model[model] = ModelCounts(model=model, task=name, num_samples=[], num_correct=[])
         by_model[model].num_samples.append(n)
         by_model[model].num_correct.append(c)
+        by_model[model].problem_ids.append(pid)
     return list(by_model.values())
 
 
@@ -261,7 +263,12 @@ def fit_file(request: FitRequest) -> FitResult:
         from budget.curves.estimators import fitter_by_name
 
         fitter_by_name(request.fitter)
-    models = read_counts(request.counts, request.task)
+    if request.counts.suffix.lower() in (".jsonl", ".ndjson"):  # per-sample rows: task_id, model, passed
+        from budget.service.importing import counts_from_samples
+
+        models = counts_from_samples(request.counts, request.task)
+    else:
+        models = read_counts(request.counts, request.task)
     fitted: list[ModelFit] = []
     skipped: list[Skipped] = []
     for m in models:

@@ -59,13 +59,11 @@ def _select(
     if not models:
         return list(cands)
     known = {c.model: c for c in cands}
+    displays = {c.model: c.display for c in cands}
     chosen = []
     for name in models:
-        canonical = book.canonical(name)
-        if canonical not in known:
-            raise UnknownNameError("model", name, list(known), context=f"task {task}")
-        chosen.append(known[canonical])
-    return chosen
+        chosen.append(known[book.resolve(name, displays, context=f"task {task}")])
+    return list({c.model: c for c in chosen}.values())
 
 
 def with_published(task: str, cands: list[Candidate]) -> list[Candidate]:
@@ -146,6 +144,12 @@ def make_plan(
     own_problems: int | None = None
     if user_candidates is not None:
         task, own, own_problems = user_candidates(task)
+    if request.task is not None:
+        why = "the task you asked for"
+    elif task is not None:
+        why = "your latest task in the store (--task to choose another)"
+    else:
+        why = "the default task: no --task and no curves of yours in the store"
     task = task or DEFAULT_TASK
     catalog = load_catalog()
     if task in catalog.tasks:
@@ -169,4 +173,9 @@ def make_plan(
         unit=unit,
     )
     chosen = _reprice_tokens(_select(list(base.values()), request.models, task, book), task, book)
-    return plan(chosen, settings)
+    result = plan(chosen, settings)
+    name = catalog.tasks[task].name if task in catalog.tasks else task
+    headline = f"{name}, {why}: {result.recommendation.headline}"
+    return result.model_copy(
+        update={"recommendation": result.recommendation.model_copy(update={"headline": headline})}
+    )

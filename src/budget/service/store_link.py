@@ -167,8 +167,39 @@ def own_curves(url: str, task: str | None) -> UserCurves:
         stats = {s.model: s for s in store.cost_stats(chosen)}
         size = store.task_size(chosen)
         where = location.display(store.url)
-    cands = [candidate(c, stats[c.model], where) for c in curves if c.model in stats]
+    cands = [
+        _priced(candidate(c, stats[c.model], where), stats[c.model], chosen)
+        for c in curves
+        if c.model in stats
+    ]
     return UserCurves(chosen, cands, size)
+
+
+def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate:
+    """Samples imported without costs or tokens measured nothing: price them by the model's
+    per-token API price at the catalog's token counts for the task, when it has one; otherwise
+    they stay at $0 and the cost model says so."""
+    if cost.total > 0 or cost.mean_output_tokens > 0:
+        return cand
+    from budget.catalog import load_catalog
+    from budget.errors import BudgetError
+    from budget.pricing import api_sample_cost, default_price_book
+
+    d = load_catalog().defaults.get(task, {})
+    try:
+        price = default_price_book().token_price(cand.model)
+    except BudgetError:
+        note = (
+            cand.cost.formula + "; your samples carry no cost or tokens (imported): $0 is unknown, not free"
+        )
+        return cand.model_copy(update={"cost": cand.cost.model_copy(update={"formula": note})})
+    sample_cost = api_sample_cost(
+        price,
+        prompt_tokens=int(d.get("prompt_tokens", 1000)),
+        output_tokens=float(d.get("output_tokens", 256)),
+        max_output_tokens=int(d.get("max_output_tokens", 512)),
+    )
+    return cand.model_copy(update={"cost": sample_cost})
 
 
 def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidate:

@@ -1,18 +1,33 @@
-"""Use case: look into the store (``budget runs``)."""
+"""Use cases: look into the store -- ``budget runs`` (the runs, what each solved and spent),
+``budget show RUN_ID`` (one run per model) and ``budget export RUN_ID --samples FILE``.
+
+"Solved" counts distinct problems with at least one accepted sample, per verifier tier:
+``verifier`` (what production has) and ``ground_truth`` (hidden tests) side by side, so the
+gap between them (accepted but wrong) is visible.  Spend is what the run recorded (the
+executor's ledger); for a run that recorded none, the sum of its samples' costs.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from budget import SCHEMA_VERSION
+from budget.errors import InputError, StoreError
 from budget.money import USD
 
 if TYPE_CHECKING:
     from budget.store import RunRecord, Store
+    from budget.store.inspection import RunModelStats
+
+GROUND_TRUTH, VERIFIER = "ground_truth", "verifier"
 
 
 class RunSummary(BaseModel):
@@ -21,9 +36,13 @@ class RunSummary(BaseModel):
     status: str
     models: list[str]
     samples: int
+    problems: int = 0
+    solved_ground_truth: int | None = None
+    solved_verifier: int | None = None
     spent: USD
     cap: USD | None
     created_at: datetime
+    imported: bool = False
     #: why a failed run failed (recorded by ``budget run``); empty otherwise
     reason: str = ""
 
@@ -34,42 +53,193 @@ class RunList(BaseModel):
     runs: list[RunSummary]
 
 
-def _spent(store: Store, run: RunRecord) -> Decimal:
+def _spent(store: Store, run: RunRecord, stats: list[RunModelStats] | None = None) -> Decimal:
     """What a run has spent at most: its recorded spend, or its reservations' (a process killed
-    mid-run recorded its spend late; its reservations, charged whole while open, do not lag)."""
+    mid-run recorded its spend late; its reservations, charged whole while open, do not lag);
+    for a run that recorded none, the sum of its samples' costs (``stats``, else the store's)."""
     from budget.money import from_micro
 
     spent = max(run.spent, from_micro(store.ledger_book(run.run_id).spend_micro))
-    return spent if spent else store.sample_spend(run.run_id)
+    if spent:
+        return spent
+    if stats is not None:
+        return sum((st.spent for st in stats), Decimal(0))
+    return store.sample_spend(run.run_id)
+
+
+@contextmanager
+def _open(db: str | None) -> Iterator[tuple[Store | None, str]]:
+    from budget.store import location
+    from budget.store.database import NoStoreError, Store
+
+    url = location.resolve(db)
+    if not location.exists(url):
+        yield None, location.display(url)
+        return
+    try:
+        store = Store(url, create=False)
+    except NoStoreError:
+        yield None, location.display(url)
+        return
+    with store:
+        yield store, location.display(store.url)
 
 
 def list_runs(db: str | None = None, *, task: str | None = None, limit: int | None = 20) -> RunList:
     """The newest runs in the store at ``db`` (resolved like ``--db``); none when there is no store."""
-    from budget.store import location
-
-    url = location.resolve(db)
-    if not location.exists(url):
-        return RunList(db=location.display(url), runs=[])
-    from budget.store.database import NoStoreError, Store
-
-    try:
-        store = Store(url, create=False)
-    except NoStoreError:
-        return RunList(db=location.display(url), runs=[])
-    with store:
+    with _open(db) as (store, where):
+        if store is None:
+            return RunList(db=where, runs=[])
         runs = store.runs(task=task, limit=limit)
-        out = [
-            RunSummary(
-                run_id=r.run_id,
-                task=r.task,
-                status=r.status.value,
-                models=r.models,
-                samples=len(store.finished_keys(r.run_id)),
-                spent=_spent(store, r),
-                cap=r.cap,
-                created_at=r.created_at,
-                reason=r.note if r.status.value == "failed" else "",
+        ids = [r.run_id for r in runs]
+        stats: dict[str, list[RunModelStats]] = {}
+        for st in store.run_model_stats(ids):
+            stats.setdefault(st.run_id, []).append(st)
+        # distinct problems across a run's models: the per-model figure when there is one model
+        solved = {r: dict(mine[0].solved) for r, mine in stats.items() if len(mine) == 1}
+        solved.update(store.run_solved([r for r, mine in stats.items() if len(mine) > 1]))
+        tiers = {r: {t for st in stats.get(r, []) for t in st.solved} for r in ids}
+        out = []
+        for r in runs:
+            mine = stats.get(r.run_id, [])
+            got = solved.get(r.run_id, {})
+            out.append(
+                RunSummary(
+                    run_id=r.run_id,
+                    task=r.task,
+                    status=r.status.value,
+                    models=r.models,
+                    samples=sum(st.samples for st in mine),
+                    problems=max((st.problems for st in mine), default=0),
+                    solved_ground_truth=got.get(GROUND_TRUTH, 0) if GROUND_TRUTH in tiers[r.run_id] else None,
+                    solved_verifier=got.get(VERIFIER, 0) if VERIFIER in tiers[r.run_id] else None,
+                    spent=_spent(store, r, mine),
+                    cap=r.cap,
+                    created_at=r.created_at,
+                    imported="imported" in r.settings,
+                    reason=r.note if r.status.value == "failed" else "",
+                )
             )
-            for r in runs
-        ]
-        return RunList(db=location.display(store.url), runs=out)
+        return RunList(db=where, runs=out)
+
+
+class ModelDetail(BaseModel):
+    model: str
+    problems: int
+    samples: int
+    solved_ground_truth: int | None
+    solved_verifier: int | None
+    spent: USD
+
+
+class RunDetail(BaseModel):
+    """``budget show RUN_ID --json``."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    task: str
+    status: str
+    stop_reason: str
+    error: str
+    cap: USD | None = None
+    spent: USD = Decimal(0)
+    created_at: datetime | None = None
+    imported: dict[str, str] | None = None
+    db: str = ""
+    models: list[ModelDetail]
+
+
+def show_run(run_id: str, db: str | None = None) -> RunDetail:
+    """One run in detail: per model, problems, samples, solved on each tier, spend."""
+    with _open(db) as (store, where):
+        if store is None:
+            raise StoreError(f"no store at {where}")
+        run = store.get_run(run_id)
+        stats = {st.model: st for st in store.run_model_stats([run_id])}
+        models = []
+        for m in dict.fromkeys([*run.models, *stats]):
+            st = stats.get(m)
+            models.append(
+                ModelDetail(
+                    model=m,
+                    problems=st.problems if st else 0,
+                    samples=st.samples if st else 0,
+                    solved_ground_truth=st.solved.get(GROUND_TRUTH) if st else None,
+                    solved_verifier=st.solved.get(VERIFIER) if st else None,
+                    spent=st.spent if st else Decimal(0),
+                )
+            )
+        found = run.settings.get("outcome")
+        outcome: dict[str, object] = found if isinstance(found, dict) else {}
+        imported = run.settings.get("imported")
+        return RunDetail(
+            run_id=run.run_id,
+            task=run.task,
+            status=run.status.value,
+            stop_reason=str(
+                outcome.get("stop_reason", "imported" if imported else _stopped(run.status.value))
+            ),
+            error=str(outcome.get("error", "")) or (run.note if run.status.value == "failed" else ""),
+            cap=run.cap,
+            spent=_spent(store, run, list(stats.values())),
+            created_at=run.created_at,
+            imported={str(k): str(v) for k, v in imported.items()} if isinstance(imported, dict) else None,
+            db=where,
+            models=models,
+        )
+
+
+def _stopped(status: str) -> str:
+    """A run that recorded no outcome: what its status says (killed, or still running)."""
+    return {"interrupted": "interrupted", "failed": "error", "running": "running or killed"}.get(status, "")
+
+
+class ExportResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    file: str
+    samples: int
+
+
+def export_samples(run_id: str, path: Path, db: str | None = None) -> ExportResult:
+    """Write a run's samples as JSON Lines, one sample a line (``budget import --format samples``
+    reads it back): ``run_id, task, task_id, model, sample_index, completion, passed`` (every
+    tier passed), ``verdicts`` ({tier: passed}), tokens, ``cost`` (exact decimal string),
+    ``latency_s``, ``finish_reason``.  Written to a temporary file and renamed: never half a file."""
+    with _open(db) as (store, where):
+        if store is None:
+            raise StoreError(f"no store at {where}")
+        run = store.get_run(run_id)
+        samples = store.samples(run_id=run_id)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as fh:
+            for x in samples:
+                verdicts = {t: v.passed for t, v in sorted(x.verdicts.items())}
+                fh.write(
+                    json.dumps(
+                        {
+                            "run_id": x.run_id,
+                            "task": run.task,
+                            "task_id": x.problem_id,
+                            "model": x.model,
+                            "sample_index": x.sample_index,
+                            "completion": x.completion,
+                            "passed": all(verdicts.values()) if verdicts else None,
+                            "verdicts": verdicts,
+                            "prompt_tokens": x.prompt_tokens,
+                            "output_tokens": x.output_tokens,
+                            "cost": str(x.cost),
+                            "latency_s": x.latency_s,
+                            "finish_reason": x.finish_reason,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc}") from exc
+    return ExportResult(run_id=run_id, file=str(path), samples=len(samples))

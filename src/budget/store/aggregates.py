@@ -77,21 +77,26 @@ class AggregateStore(StoreBase):
             groups = list(s.execute(q))
             out = []
             for m, n, mean_p, mean_o, max_o in groups:
-                costs = [
-                    Decimal(c)
-                    for c in s.exec(
-                        select(SampleRow.cost_usd).where(SampleRow.task == task, SampleRow.model == m)
+                # exact: each distinct decimal cost times how often it occurs (10^6 imported
+                # samples of one cost are one row here, not 10^6 Decimals)
+                distinct = [
+                    (Decimal(c), int(k))
+                    for c, k in s.execute(
+                        sa_select(col(SampleRow.cost_usd), func.count())
+                        .where(col(SampleRow.task) == task, col(SampleRow.model) == m)
+                        .group_by(col(SampleRow.cost_usd))
                     )
                 ]
-                total = sum(costs, Decimal(0))
+                total = sum((c * k for c, k in distinct), Decimal(0))
+                count = sum(k for _, k in distinct)
                 out.append(
                     CostStats(
                         model=m,
                         task=task,
                         samples=int(n),
                         total=total,
-                        mean=total / len(costs) if costs else Decimal(0),
-                        max=max(costs, default=Decimal(0)),
+                        mean=total / count if count else Decimal(0),
+                        max=max((c for c, _ in distinct), default=Decimal(0)),
                         mean_prompt_tokens=float(mean_p or 0),
                         mean_output_tokens=float(mean_o or 0),
                         max_output_tokens=int(max_o or 0),

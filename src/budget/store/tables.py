@@ -152,12 +152,26 @@ class CurveCountRow(SQLModel, table=True):
     c: int
 
 
+class PredictionRow(SQLModel, table=True):
+    """What a run was predicted to do, per model, stored when the run starts (``budget check``)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("run_id", "model", name="uq_prediction_run_model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", max_length=64)
+    model: str = Field(max_length=300)
+    created_at: datetime
+    has_curve: bool = False
+    prediction_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
 from budget.store.ledger_tables import LEDGER_TABLES  # noqa: E402 (they share this metadata)
 
 TABLES = [
     SchemaRow, TaskRow, ProblemRow, RunRow, SampleRow, VerdictRow, PriceRow, CurveRow, CurveCountRow,
-    *LEDGER_TABLES,
+    PredictionRow, *LEDGER_TABLES,
 ]  # fmt: skip
 
 #: Tables added later: created when a store lacks them (see :data:`STORE_SCHEMA_VERSION`).
-ADDITIVE_TABLES = frozenset({"curve_counts", "ledger_reservations", "run_leases"})
+ADDITIVE_TABLES = frozenset({"curve_counts", "ledger_reservations", "run_leases", "predictions"})

@@ -25,7 +25,7 @@ def _allocations(
     if request.samples is not None:
         if not request.models:
             raise InputError("--models is required with --samples")
-        return [(m, n_problems, request.samples) for m in request.models], None
+        return [(m, n_problems, request.samples) for m in model_ids(request.models)], None
     if request.plan_file is not None:
         import json
 
@@ -64,6 +64,25 @@ def _allocations(
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"the plan has no recommendation with allocations ({exc})") from exc
     return [a for a in out if a[1] > 0 and a[2] > 0], doc
+
+
+def model_ids(names: Sequence[str]) -> list[str]:
+    """The ids a run stores its models' samples under, as ``budget plan`` names them: a catalog
+    model by its id (``GPT-4o`` -> ``gpt-4o``), any other by the alias table
+    (:mod:`budget.pricing.names`); a ``provider/model`` keeps its provider, which routes the
+    request (plan and check still match it to the catalog's model)."""
+    from budget.catalog import load_catalog
+    from budget.pricing import default_price_book
+
+    book = default_price_book()
+    known = {e.model: e.display for e in load_catalog().entries}
+    # a provider prefix routes the request (azure/gpt-4o is not openai's): kept as written
+    return list(
+        dict.fromkeys(
+            book.canonical(m) if "/" in m else (book.resolve_known(m, known) or book.canonical(m))
+            for m in names
+        )
+    )
 
 
 def _plan_inputs(path: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def _costs(request: RunRequest, models: Sequence[str]) -> tuple[dict[str, CostMo
     from budget.store import PriceSnapshot
 
     book = default_price_book()
-    overrides = {p.model: p for p in (parse_price(s) for s in request.prices)}
+    overrides = {book.canonical(p.model): p for p in (parse_price(s) for s in request.prices)}
     costs: dict[str, CostModel] = {}
     snaps = []
     machine = book.machine(request.machine) if request.machine else None

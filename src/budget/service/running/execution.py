@@ -179,6 +179,9 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             run_id = run_record.run_id
             lease = RunLease(store, run_id).acquire()
             store.record_prices(run_id, snapshots)
+            from budget.service.predictions import store_predictions
+
+            store_predictions(store, run_id, task.name, allocations, request.policy or "fixed")
         else:
             settings["request"] = stored_request
         settings["concurrency"] = {"chosen": request.concurrency, "source": concurrency_source}
@@ -262,7 +265,10 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
         reason = _failure(outcome)
         if reason:
             status = RunStatus.FAILED
-        store.update_run(run_id, status=status, spent=from_micro(outcome.spent_micro), note=reason)
+        settings["outcome"] = {"stop_reason": outcome.stop_reason.value, "error": reason}
+        store.update_run(
+            run_id, status=status, spent=from_micro(outcome.spent_micro), note=reason, settings=settings
+        )
         result = _result(
             store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost, existing
         )

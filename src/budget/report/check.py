@@ -1,0 +1,124 @@
+"""How ``budget check`` shows itself: per model, predicted against verified, and the verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from budget.money import fmt_usd
+
+if TYPE_CHECKING:
+    from budget.service.check import CheckAllResult, CheckResult, ModelCheck, PlanSummary
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def verdict(m: ModelCheck) -> str:
+    """``held`` / ``outside (z = ...)`` / ``no prediction``."""
+    if m.inside is None:
+        return "no prediction"
+    if m.inside:
+        return "held (inside the 90% interval)"
+    z = f"z = {m.z:+.1f}" if m.z is not None else "z undefined"
+    return f"did not hold: outside the 90% interval ({z})"
+
+
+def render_check(result: CheckResult, console: Console) -> None:
+    budget = f", budget {fmt_usd(result.budget)}" if result.budget is not None else ""
+    console.print(f"Run [bold]{result.run_id}[/] on {result.task} ({result.policy}{budget}), {result.status}")
+    table = Table(title_justify="left")
+    for col in (
+        "model",
+        "problems",
+        "predicted",
+        "90% interval",
+        "verified",
+        "verifier tier",
+        "cost pred.",
+        "cost",
+        "samples pred.",
+        "samples",
+        "verdict",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
+    for m in result.models:
+        p = m.predicted
+        table.add_row(
+            m.model,
+            str(m.problems),
+            _pct(p.coverage) if p else "-",
+            f"{_pct(p.interval[0])}-{_pct(p.interval[1])}" if p else "-",
+            f"{_pct(m.verified.coverage)} ± {_pct(m.verified.stderr)} ({m.verified.tier})",
+            _pct(m.verified.verifier_tier_coverage),
+            fmt_usd(p.cost) if p and p.cost is not None else "-",
+            fmt_usd(m.actual_cost),
+            f"{p.samples:.0f}" if p else "-",
+            str(m.samples),
+            verdict(m),
+        )
+    console.print(table)
+    for m in result.models:
+        if m.note:
+            console.print(f"{m.model}: {m.note}")
+        elif m.predicted and m.predicted.curve:
+            c = m.predicted.curve
+            console.print(
+                f"{m.model}: predicted from {c.get('form')} {c.get('params')} ({c.get('fitted_on')})"
+            )
+    if result.refit is not None:
+        _render_refit(result, console)
+
+
+def _plan_line(p: PlanSummary | None) -> str:
+    return "-" if p is None else p.headline
+
+
+def _render_refit(result: CheckResult, console: Console) -> None:
+    r = result.refit
+    assert r is not None
+    for f in r.fits:
+        state = (
+            f"refitted (curve {f['curve_id']})" if f["status"] == "fitted" else f"not refitted: {f['reason']}"
+        )
+        console.print(f"{f['model']}: {state}")
+    if r.before is not None or r.after is not None:
+        console.print(f"Recommendation before: {_plan_line(r.before)}")
+        console.print(f"Recommendation after:  {_plan_line(r.after)}")
+    if r.note:
+        console.print(r.note)
+
+
+def render_check_all(result: CheckAllResult, console: Console) -> None:
+    cal = result.calibration
+    if not cal.checks:
+        console.print(
+            f"No run in {result.db} has a prediction to check ({result.no_prediction} without one)."
+        )
+    else:
+        console.print(
+            f"{cal.inside} of {cal.checks} predictions inside their 90% interval "
+            f"({_pct(cal.share_inside)}; promised 90%)"
+        )
+        table = Table(title="Per model", title_justify="left")
+        for col in ("model", "checks", "inside", "share"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for model, s in cal.per_model.items():
+            share = s.get("share_inside")
+            table.add_row(
+                model, str(s["checks"]), str(s["inside"]), _pct(share if isinstance(share, float) else None)
+            )
+        console.print(table)
+    for task, models in result.drift.items():
+        for model, points in models.items():
+            if len(points) < 2:
+                continue
+            first, last = points[0], points[-1]
+            console.print(
+                f"{model} on {task}: {len(points)} curves, coverage@10 "
+                f"{_pct(first.coverage['10'])} ({first.fitted_at:%Y-%m-%d}) -> {_pct(last.coverage['10'])} "
+                f"({last.fitted_at:%Y-%m-%d})"
+            )

@@ -1,0 +1,101 @@
+"""`budget import`, `show`, `export`, `runs`, `check`, `fit --db`, then `plan` on the result: the
+JSON contracts of issue 12, through the real entry point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tests.cli.test_fit import HEADER, run_budget
+
+
+def _counts(path: Path, problems: int = 40, n: int = 20) -> Path:
+    rng = np.random.default_rng(11)
+    p = rng.beta(0.4, 2.0, size=problems)
+    c = rng.binomial(n, p)
+    path.write_text(
+        HEADER + "".join(f"qwen2.5-coder-0.5b,HumanEval/{i},{n},{int(ci)}\n" for i, ci in enumerate(c))
+    )
+    return path
+
+
+def test_import_fit_plan_show_export_check(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    imp = run_budget(
+        "import",
+        str(_counts(tmp_path / "c.csv")),
+        "--format",
+        "counts",
+        "--task",
+        "humaneval",
+        "--db",
+        db,
+        "--json",
+    )
+    assert imp.returncode == 0, imp.stderr
+    doc = json.loads(imp.stdout)
+    assert {"schema_version", "run_id", "task", "models"} <= set(doc)
+    assert doc["models"] == [{"model": "qwen2.5-coder-0.5b-instruct", "problems": 40, "samples": 800}]
+    run_id = doc["run_id"]
+
+    fit = run_budget("fit", "--db", db, "--task", "humaneval", "--models", "qwen2.5-coder-0.5b", "--json")
+    assert fit.returncode == 0, fit.stderr
+    assert json.loads(fit.stdout)["fits"][0]["status"] == "fitted"
+
+    # the curve reaches plan, under the name the user typed (and beside the published HumanEval figures)
+    plan = run_budget("plan", "--dollars", "5", "--task", "humaneval", "--db", db, "--json")
+    assert plan.returncode == 0, plan.stderr
+    models = {a["model"] for a in json.loads(plan.stdout)["alternatives"]}
+    assert "qwen2.5-coder-0.5b-instruct" in models and "gpt-4o" in models
+
+    show = run_budget("show", run_id, "--db", db, "--json")
+    assert show.returncode == 0, show.stderr
+    shown = json.loads(show.stdout)
+    assert {"schema_version", "run_id", "task", "status", "stop_reason", "error", "models"} <= set(shown)
+    [m] = shown["models"]
+    assert {"model", "problems", "samples", "solved_ground_truth", "solved_verifier", "spent"} <= set(m)
+    assert m["samples"] == 800 and m["solved_ground_truth"] is None and m["solved_verifier"] > 0
+
+    out = tmp_path / "samples.jsonl"
+    exp = run_budget("export", run_id, "--samples", str(out), "--db", db)
+    assert exp.returncode == 0, exp.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 800 and {"task_id", "model", "passed", "verdicts"} <= set(rows[0])
+
+    runs = run_budget("runs", "--db", db, "--json")
+    [r] = json.loads(runs.stdout)["runs"]
+    assert r["solved_verifier"] == m["solved_verifier"] and r["imported"] is True
+
+    check = run_budget("check", run_id, "--db", db, "--json", "--no-refit")
+    assert check.returncode == 0, check.stderr
+    c = json.loads(check.stdout)
+    assert {"schema_version", "run_id", "task", "policy", "models", "refit"} <= set(c)
+    [cm] = c["models"]
+    assert {"model", "problems", "samples", "predicted", "verified", "actual_cost", "inside", "z"} <= set(cm)
+    assert cm["predicted"] is None and cm["inside"] is None and cm["z"] is None
+    assert {"coverage", "stderr", "verifier_tier_coverage"} <= set(cm["verified"])
+
+    every = run_budget("check", "--all", "--db", db, "--json")
+    assert every.returncode == 0, every.stderr
+    assert {"checks", "inside", "share_inside"} <= set(json.loads(every.stdout)["calibration"])
+
+    text = run_budget("check", run_id, "--db", db, "--no-refit")
+    assert "no prediction" in text.stdout
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"task_id": "a", "model": "m", "passed": true}\n{"task_id": "a"}\n')
+    for args, code in (
+        (("import", str(bad), "--format", "samples", "--db", db), 3),
+        (("import", str(bad), "--format", "nope", "--db", db), 2),
+        (("check", "--db", db), 2),
+        (("check", "nosuchrun", "--db", db), 6),
+        (("show", "nosuchrun", "--db", db), 6),
+        (("fit",), 2),
+    ):
+        out = run_budget(*args)
+        assert out.returncode == code, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("budget: error:"), out.stderr
