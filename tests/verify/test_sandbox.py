@@ -192,7 +192,7 @@ def test_seccomp_keeps_limits_and_scheduling_to_the_caller(box: Sandbox) -> None
         "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
         "print(attempt(lambda: resource.prlimit(0, resource.RLIMIT_NOFILE, (soft - 1, hard))),\n"
         "      attempt(lambda: resource.setrlimit(resource.RLIMIT_CPU, (5, 5))),\n"
-        "      attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + 1))),\n"
+        "      attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(0, 0) + 1))),\n"
         "      attempt(lambda: os.sched_setaffinity(0, mine)),\n"
         "      attempt(lambda: os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))),\n"
         "      attempt(lambda: resource.prlimit(child, resource.RLIMIT_NOFILE, (8, 8))),\n"

@@ -148,12 +148,10 @@ CheckProvider = Callable[[str, str | None], CheckSummary | None]
 
 
 def service_check(run_id: str, db: str | None) -> CheckSummary | None:
-    """The ``budget check`` service's verdicts on a run, per model; None without the service."""
-    try:
-        from budget.service import check as service  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    result = service.check_run(run_id, db, refit=False)
+    """The ``budget check`` service's verdicts on a run, per model (no refit: a report only reads)."""
+    from budget.service.check import check_run
+
+    result = check_run(run_id, db, refit=False)
     items = []
     for m in result.models:
         status: Literal["pass", "fail", "warn", "skip"] = (
