@@ -269,6 +269,22 @@ def test_install_server_builds_once_with_the_cmake_flags(tmp_path: Path) -> None
     assert len(build.commands) == calls
 
 
+def test_a_build_with_other_flags_is_rebuilt(tmp_path: Path) -> None:
+    """A cached build from before a flag change (here: a -march=native build that dies with
+    "invalid opcode" on a VM advertising AMX) is not reused; the new build is portable."""
+    layout = LocalLayout(root=tmp_path)
+    build = FakeBuild(layout)
+    install_server(layout, jobs=2, runner=build)
+    old = server_installed(layout)
+    assert old is not None
+    stale = old.model_copy(update={"cmake_args": old.cmake_args[:4]})
+    layout.server_marker.write_text(stale.model_dump_json())
+    assert server_installed(layout) is None
+    record = install_server(layout, jobs=2, runner=build)
+    assert not record.cached
+    assert "-DGGML_NATIVE=OFF" in build.envs[-1]["CMAKE_ARGS"].split()
+
+
 def test_a_failed_build_is_one_clear_error(tmp_path: Path) -> None:
     layout = LocalLayout(root=tmp_path)
     with pytest.raises(LocalModelError, match=r"building llama.cpp.*failed \(exit 1\).*compiler exploded"):

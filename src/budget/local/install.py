@@ -101,13 +101,17 @@ def log_tail(log: Path, lines: int = 3) -> str:
 
 
 def server_installed(layout: LocalLayout) -> ServerInstall | None:
-    """The recorded build, when its marker and its entry point both exist."""
+    """The recorded build, when its marker and its entry point both exist and it was built
+    with this version's build flags (a build with other flags is rebuilt)."""
     if not (layout.server_marker.is_file() and layout.server_entry.is_file()):
         return None
     try:
-        return ServerInstall.model_validate_json(layout.server_marker.read_text())
+        done = ServerInstall.model_validate_json(layout.server_marker.read_text())
     except ValueError:
         return None
+    if not set(CMAKE_ARGS) <= set(done.cmake_args) or done.version != SERVER_VERSION:
+        return None
+    return done
 
 
 def install_server(

@@ -31,6 +31,16 @@ CMAKE_ARGS = (
     "-DLLAMA_OPENSSL=OFF",
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
+    # Not -march=native: a virtual machine may advertise instructions its hypervisor does not
+    # enable (seen here: AMX tiles in cpuid, "invalid opcode" in libggml-cpu at the first
+    # matrix product).  x86-64-v3 (AVX2, FMA, F16C, BMI2) runs on any x86 server of the last
+    # decade; llama.cpp ignores these flags on other architectures.
+    "-DGGML_NATIVE=OFF",
+    "-DGGML_AVX=ON",
+    "-DGGML_AVX2=ON",
+    "-DGGML_FMA=ON",
+    "-DGGML_F16C=ON",
+    "-DGGML_BMI2=ON",
 )
 
 
