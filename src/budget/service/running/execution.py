@@ -106,6 +106,8 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             request, run = _resume_request(store, request)
             lease = RunLease(store, run.run_id).acquire()  # one process runs a run: else RunBusyError
             prior_spent, lost = _resume_spend(store, run, lease)
+            # the run's record holds what the ledger now knows, before anything below can refuse
+            store.update_run(run.run_id, spent=from_micro(prior_spent))
             plan_doc = run.plan
             run_id = run.run_id
             settings = dict(run.settings)
