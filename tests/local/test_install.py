@@ -283,6 +283,7 @@ def test_a_build_with_other_flags_is_rebuilt(tmp_path: Path) -> None:
     record = install_server(layout, jobs=2, runner=build)
     assert not record.cached
     assert "-DGGML_NATIVE=OFF" in build.envs[-1]["CMAKE_ARGS"].split()
+    assert "--force-reinstall" in build.commands[-1]  # else pip keeps the installed build
 
 
 def test_a_failed_build_is_one_clear_error(tmp_path: Path) -> None:

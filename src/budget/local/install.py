@@ -143,6 +143,9 @@ def install_server(
                 f"{log_tail(layout.build_log)}; full log: {layout.build_log}"
             )
     pip = [str(layout.venv / "bin" / "python"), "-m", "pip", "install", "--no-cache-dir"]
+    if layout.server_marker.is_file():  # a build with other flags: pip would keep it as it is
+        layout.server_marker.unlink()
+        pip.append("--force-reinstall")
     code = runner([*pip, f"{SERVER_PACKAGE}=={SERVER_VERSION}"], env, layout.build_log)
     if code != 0 or not layout.server_entry.is_file():
         raise LocalModelError(
