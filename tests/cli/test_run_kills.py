@@ -195,3 +195,42 @@ def test_two_resumes_of_one_run_do_not_both_spend_the_cap(stub: GatedStub, tmp_p
     (refused,) = [err for p, (_, err) in zip((first, second), outs, strict=True) if p.returncode == 9]
     assert refused.count("\n") == 1 and "Traceback" not in refused
     assert "is being run by another budget process" in refused, refused
+
+
+def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(stub: GatedStub, tmp_path: Path) -> None:
+    """A process stalled past its lease's time to live (SIGSTOP, a paused VM, a wall clock that
+    jumped on the host of the next process: here its lease is expired by hand) is taken over by a
+    resume, which charges its open reservations whole and finishes the run.  When the stalled
+    process wakes it is fenced: it sends nothing more, and it must not overwrite the run's
+    status or recorded spend with its own, older view (before the fix it wrote its spend, below
+    the provider's bill, and marked the finished run failed)."""
+    import sqlite3
+
+    db = str(tmp_path / "r.db")
+    stalled = _start(_first_args(stub, db))
+    stub.gate.clear()
+    stub.wait_arrivals(0, stalled)
+    os.kill(stalled.pid, signal.SIGSTOP)
+    try:
+        run_id = _run_id(db)
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("UPDATE run_leases SET expires_ms = 0 WHERE run_id = ?", (run_id,))
+        stub.gate.set()  # the stalled process's requests are answered; it cannot read them yet
+        taken = subprocess.run(
+            [sys.executable, "-c", CLI, *_resume_args(stub, db, run_id)],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert taken.returncode == 0, taken.stderr
+    finally:
+        os.kill(stalled.pid, signal.SIGCONT)
+    _, err = stalled.communicate(timeout=120)
+    assert stalled.returncode != 0 and "Traceback" not in err, err
+    stub.drain()
+    bill = billed(stub)
+    with Store(db) as store:
+        run = store.get_run(run_id)
+        book = store.ledger_book(run_id)
+    assert bill <= CAP, f"billed ${bill} against a ${CAP} cap"
+    assert run.status.value == "finished", (run.status, run.note)
+    assert run.spent >= bill, f"budget recorded ${run.spent}, the provider billed ${bill}"
+    assert book.open_count == 0 and run.spent == Decimal(book.charged_micro) / 10**6

@@ -92,6 +92,7 @@ def run_stub(
     mode: Mode = Mode.COMPLETION,
     latency_s: float = 0.0,
     cost: CostModel | None = None,
+    max_tokens: int = 200,
 ) -> tuple[RunnerOutcome, Sink, Stats, Ledger]:
     server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage, latency_s=latency_s)
     server.start_in_thread()
@@ -110,7 +111,7 @@ def run_stub(
             sink=sink,
             settings=RunnerSettings(
                 policy=policy,
-                max_tokens=200,
+                max_tokens=max_tokens,
                 timeout_s=timeout_s,
                 backoff_base_s=0.01,
                 backoff_cap_s=0.05,

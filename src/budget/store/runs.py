@@ -122,9 +122,18 @@ class RunStore(StoreBase):
         plan: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         note: str | None = None,
+        lease_token: str | None = None,
     ) -> RunRecord:
-        """Change a run's status, recorded spend (exact), plan, settings or note."""
+        """Change a run's status, recorded spend (exact), plan, settings or note.
+
+        With ``lease_token``: only while that token holds the run's lease, else
+        :class:`~budget.errors.RunBusyError` and nothing written (:func:`budget.store.ledger.fence`).
+        """
         with self._session() as s:
+            if lease_token is not None:
+                from budget.store.ledger import fence
+
+                fence(s, run_id, lease_token)
             row = s.get(RunRow, run_id)
             if row is None:
                 raise StoreError(f"no run {run_id!r} in the store at {location.display(self.url)}")
