@@ -234,3 +234,27 @@ def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(stub: Gate
     assert run.status.value == "finished", (run.status, run.note)
     assert run.spent >= bill, f"budget recorded ${run.spent}, the provider billed ${bill}"
     assert book.open_count == 0 and run.spent == Decimal(book.charged_micro) / 10**6
+
+
+def test_a_killed_run_is_recorded_at_least_at_the_bill_before_any_resume(
+    stub: GatedStub, tmp_path: Path
+) -> None:
+    """SIGKILL with requests in flight, and no resume (or one that is refused): the store's record
+    of the run (``budget runs``) must already cover what the provider bills for them.  Its open
+    reservations are part of its spend ((1) of budget.store.ledger); before the fix the run's
+    recorded spend was only what had been settled ($0 here) while the provider billed four replies."""
+    db = str(tmp_path / "r.db")
+    proc = _start(_first_args(stub, db))
+    _signal_before_first_reply(proc, stub, signal.SIGKILL)
+    stub.drain()
+    bill = billed(stub)
+    listed = subprocess.run(
+        [sys.executable, "-c", CLI, "runs", "--db", db, "--json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert store.get_run(run.run_id).spent == run.spent
+    assert bill > 0 and run.spent >= bill, f"budget records ${run.spent}, the provider billed ${bill}"
+    assert Decimal(str(json.loads(listed.stdout)["runs"][0]["spent"])) >= bill, listed.stdout

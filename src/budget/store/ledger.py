@@ -298,6 +298,26 @@ class LedgerStore(StoreBase):
         return LedgerBook(charged_micro=charged, open_micro=open_micro, open_count=open_count, rows=total)
 
 
+def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
+    """(1) of the module docstring for each run that has reservations (micro-dollars): open rows
+    at their whole amount, closed ones at their charge.  A run's recorded spend is never below
+    it: a process killed with requests in flight leaves them open, never settled."""
+    if not run_ids:
+        return {}
+    from sqlalchemy import case
+
+    each = case(
+        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
+        else_=func.coalesce(ReservationRow.charged_micro, 0),
+    )
+    rows = session.exec(  # type: ignore[call-overload]
+        select(ReservationRow.run_id, func.sum(each))
+        .where(col(ReservationRow.run_id).in_(list(run_ids)))
+        .group_by(ReservationRow.run_id)
+    ).all()
+    return {str(run_id): int(total or 0) for run_id, total in rows}
+
+
 def fence(session: Session, run_id: str, token: str) -> None:
     """In ``session``'s transaction, before its writes: renew the lease if ``token`` holds it, else
     roll back and raise :class:`RunBusyError`.
@@ -322,4 +342,4 @@ def forget_live_lease(token: str) -> None:
     _LIVE_TOKENS.discard(token)
 
 
-__all__ = ["LEASE_TTL_S", "LeaseHolder", "LedgerBook", "LedgerStore", "fence", "forget_live_lease"]
+__all__ = ["LEASE_TTL_S", "LeaseHolder", "LedgerBook", "LedgerStore", "fence", "forget_live_lease", "ledger_spend"]
