@@ -124,9 +124,10 @@ class RunStore(StoreBase):
         plan: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         note: str | None = None,
+        cap: Decimal | None = None,
         lease_token: str | None = None,
     ) -> RunRecord:
-        """Change a run's status, recorded spend (exact), plan, settings or note.
+        """Change a run's status, recorded spend (exact), plan, settings, note or cap.
 
         With ``lease_token``: only while that token holds the run's lease, else
         :class:`~budget.errors.RunBusyError` and nothing written (:func:`budget.store.ledger.fence`).
@@ -149,6 +150,8 @@ class RunStore(StoreBase):
                 row.settings_json = json.dumps(settings, default=str)
             if note is not None:
                 row.note = note
+            if cap is not None:
+                row.cap_usd = _s(cap)
             row.updated_at = _utc(utcnow())
             s.add(row)
             s.commit()

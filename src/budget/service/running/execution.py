@@ -113,7 +113,10 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             settings = dict(run.settings)
         else:
             run_id, plan_doc, settings = "", None, {}
-        plan_inputs = _plan_inputs(request.plan_file) if request.plan_file is not None else {}
+        # a resume has the run's plan in the store (and its task and problems in its request)
+        plan_inputs = (
+            _plan_inputs(request.plan_file) if request.plan_file is not None and request.resume is None else {}
+        )
         if not request.task and plan_inputs.get("task"):
             request = request.model_copy(update={"task": str(plan_inputs["task"])})
         if request.problems is None and isinstance(plan_inputs.get("problems"), int):
@@ -193,7 +196,7 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
         assert lease is not None
         store.update_run(
             run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings,
-            lease_token=lease.token,
+            cap=cap_dollars, lease_token=lease.token,  # a resume's --dollars is the run's cap
         )  # fmt: skip
 
         existing = store.samples(run_id=run_id, with_verdicts=True)
