@@ -24,21 +24,22 @@ SLOTS = 6
 
 
 @pytest.mark.parametrize(
-    ("factor", "max_tokens"),
-    [(5, 200), (2, 20)],
-    ids=["billed-past-the-reservation", "within-the-reservation"],
+    ("lie", "factor", "max_tokens"),
+    [("overlong", 5, 200), ("overlong", 2, 20), ("extra_choices", 1, 200)],
+    ids=["billed-past-the-reservation", "within-the-reservation", "more-choices-than-n"],
 )
 def test_a_server_that_ignores_max_tokens_stops_launching_and_says_so(
-    task: Task, factor: int, max_tokens: int
+    task: Task, lie: str, factor: int, max_tokens: int
 ) -> None:
     """A reservation bounds a request's cost only while the server honours ``max_tokens``.  At the
     first reply that shows it does not, nothing more is launched (only the requests already in
     flight can overspend), and the run's reason names the provider's fault, not "budget exhausted".
 
     ``within-the-reservation``: the over-long reply still fits the prompt bound's slack, so the
-    ledger saw no overrun; before the fix the run bought all 30 samples from such a server.
+    ledger saw no overrun; before the fix the run bought all 30 samples from such a server.  The
+    same for a server that ignores ``n`` (``more-choices-than-n``: short extra choices).
     """
-    faults = FaultMix(overlong=1.0, overlong_factor=factor)
+    faults = FaultMix(**{lie: 1.0}, overlong_factor=max(2, factor))
     outcome, sink, stats, ledger = run_stub(
         task, faults=faults, problems=10, k=3, cap_micro=10**9, timeout_s=10.0, max_tokens=max_tokens
     )

@@ -12,8 +12,8 @@ case is reserved (with a journal: and on record, so a kill cannot lose it); a wo
 cannot reserve waits for a settlement while other requests are in flight, and stops when
 nothing is in flight (it then first retries a round of ``n`` samples as single samples, which
 need less).  A retry is a new reservation.  A reservation bounds a request's cost only while
-the server honours ``max_tokens`` and ``n``: the first reply billed past its reservation, or
-counted by the provider past ``max_tokens``, stops the launching with a provider fault (only
+the server honours ``max_tokens`` and ``n``: the first reply billed past its reservation, with
+more choices than ``n``, or counted by the provider past ``max_tokens``, stops the launching with a provider fault (only
 the requests already in flight can still overspend).
 
 **Failures.**  Transient errors (429 with ``Retry-After``, 5xx, timeouts, dropped
@@ -215,8 +215,8 @@ class Runner(RunnerAccounts):
             return None
 
     def _provider_broke_the_bound(self, model: str, generation: Generation, charged: int, reserved: int) -> None:
-        """A reply billed past its reservation, or longer than ``max_tokens`` allows by the
-        provider's own count: reservations no longer bound what this server's requests cost, so
+        """A reply billed past its reservation, with more choices than ``n``, or longer than
+        ``max_tokens`` allows by the provider's own count: reservations no longer bound what this server's requests cost, so
         nothing more is launched (the requests already in flight may overspend too)."""
         from budget.money import fmt_usd, from_micro
 
@@ -294,7 +294,7 @@ class Runner(RunnerAccounts):
                 reserved = reservation.amount_micro
                 self.ledger.settle(reservation, charge.total_micro)
                 reservation = None
-                if charge.total_micro > reserved or generation.ignored_max_tokens:
+                if charge.total_micro > reserved or generation.unbounded:
                     self._provider_broke_the_bound(model, generation, charge.total_micro, reserved)
                 records = self._records(model, unit, request, generation, charge.per_choice, attempts)
                 tally.spent_micro += charge.total_micro

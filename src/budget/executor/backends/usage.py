@@ -27,8 +27,8 @@ here, by one rule:
   it, so budget records it, never clamped, and says it is a provider fault.  The ledger counts
   the part above the reservation as an overrun and stops reserving (:mod:`budget.executor.ledger`).
   Where the provider's reported ``completion_tokens`` exceed ``max_tokens`` x the returned
-  choices, the server ignores ``max_tokens``: ``Generation.ignored_max_tokens``, and the runner
-  stops launching (:mod:`budget.executor.runner`).
+  choices, or there are more choices than ``n``, the server ignores the request's bounds:
+  ``Generation.unbounded``, and the runner stops launching (:mod:`budget.executor.runner`).
 * **Extra choices** (a server that ignores ``n``) are billed, so they are kept in the
   generation, charged, and said to be a provider fault; the runner counts them.
 
@@ -105,7 +105,7 @@ def judge(
     completion = token_count(completion_tokens)
     cached = token_count(cached_tokens) or 0
     unknown = ""
-    ignored = False
+    unbounded = returned > asked  # a server that ignores n
     counts: list[int] = []
     recount_wrong = recount is not None and (
         len(recount) != returned or any(c <= 0 and t for c, t in zip(recount, texts, strict=False))
@@ -139,7 +139,7 @@ def judge(
     else:
         # the provider's own count (its bill) of more output than the returned choices may
         # hold: it ignores max_tokens (a re-count's drift of a token cannot trigger this)
-        ignored = completion is not None and completion > returned * request.max_tokens
+        unbounded = unbounded or completion > returned * request.max_tokens
         allowed = asked * request.max_tokens
         if sum(counts) > allowed or any(c > request.max_tokens for c in counts):
             faults.append(
@@ -157,7 +157,7 @@ def judge(
         latency_s=latency,
         token_count_source=source or "usage",
         fault="; ".join(faults),
-        ignored_max_tokens=ignored,
+        unbounded=unbounded,
     )
 
 
