@@ -258,3 +258,39 @@ def test_a_killed_run_is_recorded_at_least_at_the_bill_before_any_resume(
         assert store.get_run(run.run_id).spent == run.spent
     assert bill > 0 and run.spent >= bill, f"budget records ${run.spent}, the provider billed ${bill}"
     assert Decimal(str(json.loads(listed.stdout)["runs"][0]["spent"])) >= bill, listed.stdout
+
+
+def test_lying_usage_kills_and_resumes_keep_the_bill_within_the_cap(tmp_path: Path) -> None:
+    """Combined (hostile review; held): a server that omits, zeroes or garbles its usage and drops
+    replies, a SIGKILL before the first reply twice, then resumes to the end.  Unknown usage is
+    charged as the worst case, dropped replies at their reservations, killed ones whole."""
+    from tests.fakes.stub_server import FaultMix
+
+    faults = FaultMix(no_usage=0.25, zero_usage=0.15, bad_usage=0.2, drop=0.1, empty_tokenize=True)
+    server = GatedStub(seed=7, faults=faults)
+    server.start_in_thread()
+    try:
+        db = str(tmp_path / "r.db")
+        args = _first_args(server, db)
+        for _ in range(2):
+            proc = _start(args)
+            err = _signal_before_first_reply(proc, server, signal.SIGKILL)
+            assert "Traceback" not in err, err
+            args = _resume_args(server, db, _run_id(db))
+        server.drain()
+        final = subprocess.run(
+            [sys.executable, "-c", CLI, *args], capture_output=True, text=True, check=False, timeout=300
+        )
+        assert final.returncode == 0, final.stderr
+        server.drain()
+        bill = billed(server)
+        with Store(db) as store:
+            run = store.get_run(_run_id(db))
+        lying = sum(server.stats.faults[f] for f in ("no_usage", "zero_usage", "bad_usage"))
+        assert lying > 0 and server.stats.faults["drop"] > 0
+        assert bill <= CAP, f"billed ${bill} against a ${CAP} cap"
+        assert bill <= run.spent <= CAP, f"budget recorded ${run.spent}, the provider billed ${bill}"
+        assert json.loads(final.stdout)["models"][0]["provider_faults"] > 0
+    finally:
+        server.gate.set()
+        server.stop()
