@@ -197,7 +197,9 @@ def test_two_resumes_of_one_run_do_not_both_spend_the_cap(stub: GatedStub, tmp_p
     assert "is being run by another budget process" in refused, refused
 
 
-def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(stub: GatedStub, tmp_path: Path) -> None:
+def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(
+    stub: GatedStub, tmp_path: Path
+) -> None:
     """A process stalled past its lease's time to live (SIGSTOP, a paused VM, a wall clock that
     jumped on the host of the next process: here its lease is expired by hand) is taken over by a
     resume, which charges its open reservations whole and finishes the run.  When the stalled

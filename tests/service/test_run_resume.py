@@ -39,18 +39,33 @@ def test_a_resume_cannot_lower_the_prices_or_the_worst_case_and_a_new_cap_is_the
     first = execute_run(
         RunRequest.model_validate(
             {
-                "task": "humaneval", "models": ["stub"], "dollars": Decimal("0.01"), "problems": 10,
-                "samples": 4, "api_base": stub.url, "prices": ["stub=3,15"], "db": db,
-                "max_tokens": 64, "concurrency": 2, "verify": "none", "timeout_s": 10.0,
+                "task": "humaneval",
+                "models": ["stub"],
+                "dollars": Decimal("0.01"),
+                "problems": 10,
+                "samples": 4,
+                "api_base": stub.url,
+                "prices": ["stub=3,15"],
+                "db": db,
+                "max_tokens": 64,
+                "concurrency": 2,
+                "verify": "none",
+                "timeout_s": 10.0,
             }
-        )  # fmt: skip
+        )
     )
     assert first.stop_reason == "budget exhausted" and first.spent >= billed(stub)
     again = execute_run(
         RunRequest.model_validate(
-            {"resume": first.run_id, "db": db, "api_base": stub.url, "dollars": Decimal("0.02"),
-             "prices": ["stub=0,0"], "max_tokens": 1}
-        )  # fmt: skip
+            {
+                "resume": first.run_id,
+                "db": db,
+                "api_base": stub.url,
+                "dollars": Decimal("0.02"),
+                "prices": ["stub=0,0"],
+                "max_tokens": 1,
+            }
+        )
     )
     bill = billed(stub)
     with Store(db) as store:
@@ -71,15 +86,24 @@ def test_a_plan_run_resumes_without_its_plan_file(stub: StubServer, tmp_path: Pa
         json.dumps(
             {
                 "inputs": {"task": "humaneval", "problems": 3, "dollars": "0.05", "policy": "fixed"},
-                "recommendation": {"allocations": [{"model": "stub", "problems": 3, "samples_per_problem": 2}]},
+                "recommendation": {
+                    "allocations": [{"model": "stub", "problems": 3, "samples_per_problem": 2}]
+                },
             }
         )
     )
     first = execute_run(
         RunRequest.model_validate(
-            {"plan_file": plan, "api_base": stub.url, "prices": ["stub=3,15"], "db": db,
-             "max_tokens": 64, "verify": "none", "timeout_s": 10.0}
-        )  # fmt: skip
+            {
+                "plan_file": plan,
+                "api_base": stub.url,
+                "prices": ["stub=3,15"],
+                "db": db,
+                "max_tokens": 64,
+                "verify": "none",
+                "timeout_s": 10.0,
+            }
+        )
     )
     assert first.samples == 6 and first.problems == 3
     plan.unlink()

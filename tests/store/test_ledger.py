@@ -172,7 +172,12 @@ def test_a_process_that_lost_the_lease_writes_nothing_about_the_run(store_url: s
         store.update_run(run_id, status=RunStatus.FINISHED, spent=Decimal("0.0009"), lease_token=me.token)
         with pytest.raises(RunBusyError):
             store.update_run(
-                run_id, status=RunStatus.FAILED, spent=Decimal(0), cap=Decimal(9), settings={}, lease_token=stalled.token
+                run_id,
+                status=RunStatus.FAILED,
+                spent=Decimal(0),
+                cap=Decimal(9),
+                settings={},
+                lease_token=stalled.token,
             )
         run = store.get_run(run_id)
         assert (run.status, run.spent, run.cap) == (RunStatus.FINISHED, Decimal("0.0009"), Decimal(1))

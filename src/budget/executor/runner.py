@@ -13,8 +13,8 @@ cannot reserve waits for a settlement while other requests are in flight, and st
 nothing is in flight (it then first retries a round of ``n`` samples as single samples, which
 need less).  A retry is a new reservation.  A reservation bounds a request's cost only while
 the server honours ``max_tokens`` and ``n``: the first reply billed past its reservation, with
-more choices than ``n``, or counted by the provider past ``max_tokens``, stops the launching with a provider fault (only
-the requests already in flight can still overspend).
+more choices than ``n``, or counted by the provider past ``max_tokens``, stops the launching
+with a provider fault (only the requests already in flight can still overspend).
 
 **Failures.**  Transient errors (429 with ``Retry-After``, 5xx, timeouts, dropped
 connections, garbled replies) are retried with exponential backoff and full jitter: attempt
@@ -214,10 +214,12 @@ class Runner(RunnerAccounts):
             self._fatal(exc)
             return None
 
-    def _provider_broke_the_bound(self, model: str, generation: Generation, charged: int, reserved: int) -> None:
+    def _provider_broke_the_bound(
+        self, model: str, generation: Generation, charged: int, reserved: int
+    ) -> None:
         """A reply billed past its reservation, with more choices than ``n``, or longer than
-        ``max_tokens`` allows by the provider's own count: reservations no longer bound what this server's requests cost, so
-        nothing more is launched (the requests already in flight may overspend too)."""
+        ``max_tokens`` allows by the provider's own count: reservations no longer bound what this
+        server's requests cost, so nothing more is launched (those in flight may overspend too)."""
         from budget.money import fmt_usd, from_micro
 
         why = generation.fault or "billed more than its worst case"

@@ -342,4 +342,12 @@ def forget_live_lease(token: str) -> None:
     _LIVE_TOKENS.discard(token)
 
 
-__all__ = ["LEASE_TTL_S", "LeaseHolder", "LedgerBook", "LedgerStore", "fence", "forget_live_lease", "ledger_spend"]
+__all__ = [
+    "LEASE_TTL_S",
+    "LeaseHolder",
+    "LedgerBook",
+    "LedgerStore",
+    "fence",
+    "forget_live_lease",
+    "ledger_spend",
+]

@@ -139,7 +139,7 @@ def judge(
     else:
         # the provider's own count (its bill) of more output than the returned choices may
         # hold: it ignores max_tokens (a re-count's drift of a token cannot trigger this)
-        unbounded = unbounded or completion > returned * request.max_tokens
+        unbounded = unbounded or (completion or 0) > returned * request.max_tokens
         allowed = asked * request.max_tokens
         if sum(counts) > allowed or any(c > request.max_tokens for c in counts):
             faults.append(

@@ -114,9 +114,8 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
         else:
             run_id, plan_doc, settings = "", None, {}
         # a resume has the run's plan in the store (and its task and problems in its request)
-        plan_inputs = (
-            _plan_inputs(request.plan_file) if request.plan_file is not None and request.resume is None else {}
-        )
+        reads_plan = request.plan_file is not None and request.resume is None
+        plan_inputs = _plan_inputs(request.plan_file) if reads_plan and request.plan_file else {}
         if not request.task and plan_inputs.get("task"):
             request = request.model_copy(update={"task": str(plan_inputs["task"])})
         if request.problems is None and isinstance(plan_inputs.get("problems"), int):
@@ -214,9 +213,8 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             for w in _work(task, problem_ids, allocations, request.mode)
         ]
         prompt_hashes = {(w.model, w.problem_id): text_hash(w.prompt.all_text()) for w in work}
-        writer = StoreWriter(
-            store, run_id, task.name, settings, request.store_completions, prompt_hashes, lease_token=lease.token
-        )
+        keep_text, token = request.store_completions, lease.token
+        writer = StoreWriter(store, run_id, task.name, settings, keep_text, prompt_hashes, lease_token=token)
         started = time.monotonic()
         try:
             if verify is not None:
