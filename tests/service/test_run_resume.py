@@ -110,3 +110,33 @@ def test_a_plan_run_resumes_without_its_plan_file(stub: StubServer, tmp_path: Pa
     again = execute_run(RunRequest(resume=first.run_id, db=db, api_base=stub.url))
     assert again.run_id == first.run_id and again.status == "finished" and again.samples == 6
     assert again.spent == first.spent >= billed(stub)
+
+
+def test_a_resume_cannot_lower_the_cap_below_the_spend(stub: StubServer, tmp_path: Path) -> None:
+    """Nothing is left to buy, so no request's worst case is checked: the new cap would be recorded
+    below the run's spend (a run that looks over its cap) unless it is refused."""
+    from budget.errors import InputError
+
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = execute_run(
+        RunRequest.model_validate(
+            {
+                "task": "humaneval",
+                "models": ["stub"],
+                "dollars": Decimal("0.05"),
+                "problems": 2,
+                "samples": 1,
+                "api_base": stub.url,
+                "prices": ["stub=3,15"],
+                "db": db,
+                "max_tokens": 64,
+                "verify": "none",
+                "timeout_s": 10.0,
+            }
+        )
+    )
+    assert first.status == "finished" and first.spent > 0
+    with pytest.raises(InputError, match="below what run"):
+        execute_run(RunRequest(resume=first.run_id, db=db, api_base=stub.url, dollars=Decimal("0.000001")))
+    with Store(db) as store:
+        assert store.get_run(first.run_id).cap == Decimal("0.05")

@@ -153,6 +153,11 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             cap_dollars = usd(plan_doc["inputs"]["dollars"])
         if cap_dollars is None:
             raise InputError("--dollars is required (the hard cap)")
+        if request.resume is not None and cap_dollars != run.cap and to_micro(cap_dollars) < prior_spent:
+            raise InputError(
+                f"--dollars {cap_dollars} is below what run {run_id} has spent "
+                f"(${from_micro(prior_spent)}): a cap cannot be lowered below its spend"
+            )
         costs, snapshots = _costs(request, models)
         stored_request = request.model_dump(mode="json")  # as asked (None: sized anew on a resume)
         request, concurrency_source, timeout_source = _sizing(request, models)
