@@ -195,3 +195,104 @@ def test_two_resumes_of_one_run_do_not_both_spend_the_cap(stub: GatedStub, tmp_p
     (refused,) = [err for p, (_, err) in zip((first, second), outs, strict=True) if p.returncode == 9]
     assert refused.count("\n") == 1 and "Traceback" not in refused
     assert "is being run by another budget process" in refused, refused
+
+
+def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(
+    stub: GatedStub, tmp_path: Path
+) -> None:
+    """A process stalled past its lease's time to live (SIGSTOP, a paused VM, a wall clock that
+    jumped on the host of the next process: here its lease is expired by hand) is taken over by a
+    resume, which charges its open reservations whole and finishes the run.  When the stalled
+    process wakes it is fenced: it sends nothing more, and it must not overwrite the run's
+    status or recorded spend with its own, older view (before the fix it wrote its spend, below
+    the provider's bill, and marked the finished run failed)."""
+    import sqlite3
+
+    db = str(tmp_path / "r.db")
+    stalled = _start(_first_args(stub, db))
+    stub.gate.clear()
+    stub.wait_arrivals(0, stalled)
+    os.kill(stalled.pid, signal.SIGSTOP)
+    try:
+        run_id = _run_id(db)
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("UPDATE run_leases SET expires_ms = 0 WHERE run_id = ?", (run_id,))
+        stub.gate.set()  # the stalled process's requests are answered; it cannot read them yet
+        taken = subprocess.run(
+            [sys.executable, "-c", CLI, *_resume_args(stub, db, run_id)],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert taken.returncode == 0, taken.stderr
+    finally:
+        os.kill(stalled.pid, signal.SIGCONT)
+    _, err = stalled.communicate(timeout=120)
+    assert stalled.returncode != 0 and "Traceback" not in err, err
+    stub.drain()
+    bill = billed(stub)
+    with Store(db) as store:
+        run = store.get_run(run_id)
+        book = store.ledger_book(run_id)
+    assert bill <= CAP, f"billed ${bill} against a ${CAP} cap"
+    assert run.status.value == "finished", (run.status, run.note)
+    assert run.spent >= bill, f"budget recorded ${run.spent}, the provider billed ${bill}"
+    assert book.open_count == 0 and run.spent == Decimal(book.charged_micro) / 10**6
+
+
+def test_a_killed_run_is_recorded_at_least_at_the_bill_before_any_resume(
+    stub: GatedStub, tmp_path: Path
+) -> None:
+    """SIGKILL with requests in flight, and no resume (or one that is refused): the store's record
+    of the run (``budget runs``) must already cover what the provider bills for them.  Its open
+    reservations are part of its spend ((1) of budget.store.ledger); before the fix the run's
+    recorded spend was only what had been settled ($0 here) while the provider billed four replies."""
+    db = str(tmp_path / "r.db")
+    proc = _start(_first_args(stub, db))
+    _signal_before_first_reply(proc, stub, signal.SIGKILL)
+    stub.drain()
+    bill = billed(stub)
+    listed = subprocess.run(
+        [sys.executable, "-c", CLI, "runs", "--db", db, "--json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert store.get_run(run.run_id).spent == run.spent
+    assert bill > 0 and run.spent >= bill, f"budget records ${run.spent}, the provider billed ${bill}"
+    assert Decimal(str(json.loads(listed.stdout)["runs"][0]["spent"])) >= bill, listed.stdout
+
+
+def test_lying_usage_kills_and_resumes_keep_the_bill_within_the_cap(tmp_path: Path) -> None:
+    """Combined (hostile review; held): a server that omits, zeroes or garbles its usage and drops
+    replies, a SIGKILL before the first reply twice, then resumes to the end.  Unknown usage is
+    charged as the worst case, dropped replies at their reservations, killed ones whole."""
+    from tests.fakes.stub_server import FaultMix
+
+    faults = FaultMix(no_usage=0.25, zero_usage=0.15, bad_usage=0.2, drop=0.1, empty_tokenize=True)
+    server = GatedStub(seed=7, faults=faults)
+    server.start_in_thread()
+    try:
+        db = str(tmp_path / "r.db")
+        args = _first_args(server, db)
+        for _ in range(2):
+            proc = _start(args)
+            err = _signal_before_first_reply(proc, server, signal.SIGKILL)
+            assert "Traceback" not in err, err
+            args = _resume_args(server, db, _run_id(db))
+        server.drain()
+        final = subprocess.run(
+            [sys.executable, "-c", CLI, *args], capture_output=True, text=True, check=False, timeout=300
+        )
+        assert final.returncode == 0, final.stderr
+        server.drain()
+        bill = billed(server)
+        with Store(db) as store:
+            run = store.get_run(_run_id(db))
+        lying = sum(server.stats.faults[f] for f in ("no_usage", "zero_usage", "bad_usage"))
+        assert lying > 0 and server.stats.faults["drop"] > 0
+        assert bill <= CAP, f"billed ${bill} against a ${CAP} cap"
+        assert bill <= run.spent <= CAP, f"budget recorded ${run.spent}, the provider billed ${bill}"
+        assert json.loads(final.stdout)["models"][0]["provider_faults"] > 0
+    finally:
+        server.gate.set()
+        server.stop()

@@ -92,6 +92,7 @@ def run_stub(
     mode: Mode = Mode.COMPLETION,
     latency_s: float = 0.0,
     cost: CostModel | None = None,
+    max_tokens: int = 200,
 ) -> tuple[RunnerOutcome, Sink, Stats, Ledger]:
     server = StubServer(faults=faults, seed=seed, llama_usage=llama_usage, latency_s=latency_s)
     server.start_in_thread()
@@ -110,7 +111,7 @@ def run_stub(
             sink=sink,
             settings=RunnerSettings(
                 policy=policy,
-                max_tokens=200,
+                max_tokens=max_tokens,
                 timeout_s=timeout_s,
                 backoff_base_s=0.01,
                 backoff_cap_s=0.05,
@@ -262,13 +263,15 @@ def test_fault_mix_accounting(
     if outcome.stop_reason is StopReason.COMPLETED:
         solved_early = sum(3 - 1 - i for r, v in sink.verdicts_ if v["verifier"].passed for i in [r.index])
         assert len(sink.samples_) + tally.failed_samples + (solved_early if until_pass else 0) == 4 * 3
-    elif outcome.stop_reason is StopReason.ERROR:  # a server failing every attempt of 5 requests in a row
+    elif outcome.stop_reason is StopReason.ERROR:
+        if "provider fault" in outcome.error:  # a reply past max_tokens or n stops the launching
+            assert stats.excess_completion_tokens > 0
+            return
+        # else a server failing every attempt of 5 requests in a row
         assert "requests in a row failed" in outcome.error
     else:
         assert outcome.stop_reason is StopReason.BUDGET
-        if ledger.overrun_micro:  # a server billed past a reservation: the ledger reserves no more
-            assert stats.excess_completion_tokens > 0
-            return
+        assert ledger.overrun_micro == 0  # an overrun stops the run as a provider fault
         # it stopped only because no single-sample request fits in what is left
         worst_single = max(
             TokenCost(parse_price(PRICE)).worst_case_micro(

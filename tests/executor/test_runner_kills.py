@@ -14,7 +14,7 @@ import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.executor.test_runner import PRICE, Sink, billed_by_server, humaneval
+from tests.executor.test_runner import PRICE, Sink, billed_by_server, humaneval, reference_verify
 from tests.fakes.stub_server import FaultMix, StubServer
 
 from budget.executor.backends.openai_server import OpenAIServerBackend
@@ -58,15 +58,29 @@ class KilledJournal:
     hang=st.floats(0, 0.2),
     drop=st.floats(0, 0.2),
     malformed=st.floats(0, 0.2),
+    no_usage=st.floats(0, 0.3),
+    bad_usage=st.floats(0, 0.3),
+    until_pass=st.booleans(),
     seed=st.integers(0, 1000),
 )
 def test_a_kill_at_any_reservation_leaves_a_record_that_covers_the_bill(
-    kill_at: int, p429: float, p500: float, hang: float, drop: float, malformed: float, seed: int
+    kill_at: int,
+    p429: float,
+    p500: float,
+    hang: float,
+    drop: float,
+    malformed: float,
+    no_usage: float,
+    bad_usage: float,
+    until_pass: bool,
+    seed: int,
 ) -> None:
+    """Also with lying usage (charged as the worst case) and the until-pass policy (hostile review)."""
     task = humaneval()
     faults = FaultMix(
-        p429=p429, p500=p500, hang=hang, drop=drop, malformed=malformed, retry_after="0.01", hang_s=0.4
-    )
+        p429=p429, p500=p500, hang=hang, drop=drop, malformed=malformed, retry_after="0.01", hang_s=0.4,
+        no_usage=no_usage, bad_usage=bad_usage,
+    )  # fmt: skip
     server = StubServer(faults=faults, seed=seed)
     server.start_in_thread()
     journal = KilledJournal(kill_at)
@@ -82,8 +96,9 @@ def test_a_kill_at_any_reservation_leaves_a_record_that_covers_the_bill(
             costs={"stub": TokenCost(parse_price(PRICE))},
             ledger=ledger,
             sink=Sink(),
+            verify=reference_verify(task) if until_pass else None,
             settings=RunnerSettings(
-                policy=RunPolicy.FIXED,
+                policy=RunPolicy.UNTIL_PASS if until_pass else RunPolicy.FIXED,
                 max_tokens=200,
                 timeout_s=0.2,
                 backoff_base_s=0.01,

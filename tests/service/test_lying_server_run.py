@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.stub_server import FaultMix, StubServer
 
+from budget.errors import RunFailedError
 from budget.service.running import RunRequest, execute_run
 from budget.store import Store
 
@@ -28,7 +29,12 @@ def test_a_lying_server_is_recorded_at_least_at_its_bill(lie: dict[str, float], 
             "samples": 2, "api_base": server.url, "prices": ["stub=3,15"], "db": db,
             "timeout_s": 5.0, "backoff_base_s": 0.01, "verify": "none",
         }  # fmt: skip
-        result = execute_run(RunRequest.model_validate(settings))
+        try:
+            result = execute_run(RunRequest.model_validate(settings))
+        except RunFailedError as exc:  # a server that ignores max_tokens or n stops the run, named
+            assert ("overlong" in lie or "extra_choices" in lie) and "provider fault" in str(exc)
+            assert exc.result is not None and exc.result.status == "failed"
+            result = exc.result
     finally:
         server.stop()
     stats = server.stats

@@ -152,3 +152,36 @@ def test_a_run_and_its_resume_keep_one_ledger_on_every_backend(store_url: str) -
             assert store.ledger_book(first.run_id).open_count == 0
     finally:
         server.stop()
+
+
+def test_a_process_that_lost_the_lease_writes_nothing_about_the_run(store_url: str) -> None:
+    """Fencing beyond reservations (hostile review): a holder taken over (stalled past its time to
+    live, a clock jump) can neither change the run's status, spend, settings or cap nor undercut
+    the recorded spend, which is never below the ledger's (open reservations count whole)."""
+    from budget.store import RunStatus
+
+    with Store(store_url) as store:
+        run_id = _run(store)
+        stalled = LeaseHolder("s" * 32, "another-host", 1)
+        store.acquire_lease(run_id, stalled, ttl_s=-1)  # expired: it stalled, or a clock jumped
+        store.open_reservation(run_id, stalled.token, 900, ttl_s=-1)  # in flight when it stalled
+        assert store.get_run(run_id).spent == Decimal("0.0009")  # open: counted whole, not $0
+        me = LeaseHolder.this_process()
+        store.acquire_lease(run_id, me)
+        assert store.charge_lost_reservations(run_id, me.token) == 900
+        store.update_run(run_id, status=RunStatus.FINISHED, spent=Decimal("0.0009"), lease_token=me.token)
+        with pytest.raises(RunBusyError):
+            store.update_run(
+                run_id,
+                status=RunStatus.FAILED,
+                spent=Decimal(0),
+                cap=Decimal(9),
+                settings={},
+                lease_token=stalled.token,
+            )
+        run = store.get_run(run_id)
+        assert (run.status, run.spent, run.cap) == (RunStatus.FINISHED, Decimal("0.0009"), Decimal(1))
+        # a stale spend written without the lease (an older store writer) cannot undercut the ledger
+        store.update_run(run_id, spent=Decimal(0))
+        assert store.get_run(run_id).spent == store.runs()[0].spent == Decimal("0.0009")
+        store.release_lease(run_id, me.token)

@@ -77,7 +77,10 @@ class Generation(BaseModel):
     the cached price.  ``busy_s`` is the time the backend's machine spent on the request
     (wall-clock latency for remote calls).  ``fault`` says how the provider broke the request's
     terms (usage unknown or nonsense, output past ``max_tokens``, choices beyond ``n``;
-    :mod:`budget.executor.backends.usage`), empty when it did not.
+    :mod:`budget.executor.backends.usage`), empty when it did not.  ``unbounded``: the reply
+    shows that the server ignores the request's bounds (more choices than ``n``, or more output
+    than ``max_tokens`` allows by the provider's own count), so reservations no longer bound what
+    its requests cost (the runner stops launching).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -88,6 +91,7 @@ class Generation(BaseModel):
     latency_s: float = Field(ge=0)
     token_count_source: str = "usage"
     fault: str = ""
+    unbounded: bool = False
 
 
 class SampleKey(BaseModel):

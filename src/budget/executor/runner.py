@@ -11,7 +11,10 @@ picks a unit, reserves, sends, records, and picks again.  A backend shared by se
 case is reserved (with a journal: and on record, so a kill cannot lose it); a worker that
 cannot reserve waits for a settlement while other requests are in flight, and stops when
 nothing is in flight (it then first retries a round of ``n`` samples as single samples, which
-need less).  A retry is a new reservation.
+need less).  A retry is a new reservation.  A reservation bounds a request's cost only while
+the server honours ``max_tokens`` and ``n``: the first reply billed past its reservation, with
+more choices than ``n``, or counted by the provider past ``max_tokens``, stops the launching
+with a provider fault (only the requests already in flight can still overspend).
 
 **Failures.**  Transient errors (429 with ``Retry-After``, 5xx, timeouts, dropped
 connections, garbled replies) are retried with exponential backoff and full jitter: attempt
@@ -211,6 +214,23 @@ class Runner(RunnerAccounts):
             self._fatal(exc)
             return None
 
+    def _provider_broke_the_bound(
+        self, model: str, generation: Generation, charged: int, reserved: int
+    ) -> None:
+        """A reply billed past its reservation, with more choices than ``n``, or longer than
+        ``max_tokens`` allows by the provider's own count: reservations no longer bound what this
+        server's requests cost, so nothing more is launched (those in flight may overspend too)."""
+        from budget.money import fmt_usd, from_micro
+
+        why = generation.fault or "billed more than its worst case"
+        self._fatal(
+            BackendError(
+                f"{model}: provider fault: a reply broke the request's bounds ({why}); charged "
+                f"{fmt_usd(from_micro(charged))} against a reservation of {fmt_usd(from_micro(reserved))}; "
+                "stopped launching: a server that ignores max_tokens or n cannot be held to the cap"
+            )
+        )
+
     # --- one unit -----------------------------------------------------------------------------
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         base = self.settings.backoff_base_s
@@ -273,8 +293,11 @@ class Runner(RunnerAccounts):
                     reservation = None
                     raise
                 charge = meter.stop(generation)
+                reserved = reservation.amount_micro
                 self.ledger.settle(reservation, charge.total_micro)
                 reservation = None
+                if charge.total_micro > reserved or generation.unbounded:
+                    self._provider_broke_the_bound(model, generation, charge.total_micro, reserved)
                 records = self._records(model, unit, request, generation, charge.per_choice, attempts)
                 tally.spent_micro += charge.total_micro
             if not records:  # a retry could not be afforded: back to the workers, which

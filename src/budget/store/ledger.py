@@ -246,14 +246,7 @@ class LedgerStore(StoreBase):
         """
         now = _now_ms()
         with self._guard(), Session(self.engine) as s:
-            held = s.exec(  # type: ignore[call-overload]  # fence first (and take the write lock)
-                sa_update(LeaseRow)
-                .where(col(LeaseRow.run_id) == run_id, col(LeaseRow.token) == token)
-                .values(expires_ms=now + int(LEASE_TTL_S * 1000))
-            )
-            if held.rowcount != 1:
-                s.rollback()
-                raise RunBusyError(f"run {run_id}: this process does not hold its lease")
+            fence(s, run_id, token)
             rows = s.exec(
                 select(ReservationRow).where(ReservationRow.run_id == run_id, ReservationRow.state == "open")
             ).all()
@@ -305,9 +298,56 @@ class LedgerStore(StoreBase):
         return LedgerBook(charged_micro=charged, open_micro=open_micro, open_count=open_count, rows=total)
 
 
+def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
+    """(1) of the module docstring for each run that has reservations (micro-dollars): open rows
+    at their whole amount, closed ones at their charge.  A run's recorded spend is never below
+    it: a process killed with requests in flight leaves them open, never settled."""
+    if not run_ids:
+        return {}
+    from sqlalchemy import case
+
+    each = case(
+        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
+        else_=func.coalesce(ReservationRow.charged_micro, 0),
+    )
+    rows = session.exec(  # type: ignore[call-overload]
+        select(ReservationRow.run_id, func.sum(each))
+        .where(col(ReservationRow.run_id).in_(list(run_ids)))
+        .group_by(ReservationRow.run_id)
+    ).all()
+    return {str(run_id): int(total or 0) for run_id, total in rows}
+
+
+def fence(session: Session, run_id: str, token: str) -> None:
+    """In ``session``'s transaction, before its writes: renew the lease if ``token`` holds it, else
+    roll back and raise :class:`RunBusyError`.
+
+    The renewal is the transaction's first write, so it takes the write lock (SQLite) or the lease
+    row's lock (PostgreSQL): no other process can take the lease over before the commit.  A process
+    that lost its lease (stalled past its time to live, or a wall clock that jumped) so writes
+    nothing more about the run: no reservation, no status, no spend.
+    """
+    held = session.exec(  # type: ignore[call-overload]
+        sa_update(LeaseRow)
+        .where(col(LeaseRow.run_id) == run_id, col(LeaseRow.token) == token)
+        .values(expires_ms=_now_ms() + int(LEASE_TTL_S * 1000))
+    )
+    if held.rowcount != 1:
+        session.rollback()
+        raise RunBusyError(f"run {run_id}: this process lost its lease; another process runs it now")
+
+
 def forget_live_lease(token: str) -> None:
     """This process's run holding ``token`` has ended (its lease, if still written, is stale)."""
     _LIVE_TOKENS.discard(token)
 
 
-__all__ = ["LEASE_TTL_S", "LeaseHolder", "LedgerBook", "LedgerStore", "forget_live_lease"]
+__all__ = [
+    "LEASE_TTL_S",
+    "LeaseHolder",
+    "LedgerBook",
+    "LedgerStore",
+    "fence",
+    "forget_live_lease",
+    "ledger_spend",
+]

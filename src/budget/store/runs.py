@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from budget.errors import StoreError
-from budget.money import to_micro
+from budget.money import from_micro, to_micro
 from budget.store import location
 from budget.store.engine import StoreBase, _aware, _dec, _s, _utc, new_run_id, text_hash
 from budget.store.records import PriceSnapshot, ProblemRecord, RunRecord, RunStatus, utcnow
@@ -101,7 +101,7 @@ class RunStore(StoreBase):
             row = s.get(RunRow, run_id)
             if row is None:
                 raise StoreError(f"no run {run_id!r} in the store at {location.display(self.url)}")
-            return _run(row)
+            return _run(row, _ledger(s, [row.id]))
 
     def runs(self, *, task: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Runs, newest first."""
@@ -111,7 +111,9 @@ class RunStore(StoreBase):
                 q = q.where(RunRow.task == task)
             if limit is not None:
                 q = q.limit(limit)
-            return [_run(r) for r in s.exec(q)]
+            rows = list(s.exec(q))
+            book = _ledger(s, [r.id for r in rows])
+            return [_run(r, book) for r in rows]
 
     def update_run(
         self,
@@ -122,9 +124,19 @@ class RunStore(StoreBase):
         plan: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         note: str | None = None,
+        cap: Decimal | None = None,
+        lease_token: str | None = None,
     ) -> RunRecord:
-        """Change a run's status, recorded spend (exact), plan, settings or note."""
+        """Change a run's status, recorded spend (exact), plan, settings, note or cap.
+
+        With ``lease_token``: only while that token holds the run's lease, else
+        :class:`~budget.errors.RunBusyError` and nothing written (:func:`budget.store.ledger.fence`).
+        """
         with self._session() as s:
+            if lease_token is not None:
+                from budget.store.ledger import fence
+
+                fence(s, run_id, lease_token)
             row = s.get(RunRow, run_id)
             if row is None:
                 raise StoreError(f"no run {run_id!r} in the store at {location.display(self.url)}")
@@ -138,6 +150,8 @@ class RunStore(StoreBase):
                 row.settings_json = json.dumps(settings, default=str)
             if note is not None:
                 row.note = note
+            if cap is not None:
+                row.cap_usd = _s(cap)
             row.updated_at = _utc(utcnow())
             s.add(row)
             s.commit()
@@ -190,14 +204,26 @@ class RunStore(StoreBase):
             ]
 
 
-def _run(r: RunRow) -> RunRecord:
+def _ledger(s: Any, run_ids: Sequence[str]) -> dict[str, int]:
+    from budget.store.ledger import ledger_spend
+
+    return ledger_spend(s, run_ids)
+
+
+def _run(r: RunRow, ledger: dict[str, int] | None = None) -> RunRecord:
+    """The run's record; its spend is never below its ledger's (reservations left open by a
+    killed process count whole: :func:`budget.store.ledger.ledger_spend`)."""
+    spent = Decimal(r.spent_usd)
+    booked = (ledger or {}).get(r.id)
+    if booked is not None and from_micro(booked) > spent:
+        spent = from_micro(booked)
     return RunRecord(
         run_id=r.id,
         task=r.task,
         models=json.loads(r.models_json),
         status=RunStatus(r.status),
         cap=_dec(r.cap_usd),
-        spent=Decimal(r.spent_usd),
+        spent=spent,
         plan=None if r.plan_json is None else json.loads(r.plan_json),
         settings=json.loads(r.settings_json),
         created_at=_aware(r.created_at),

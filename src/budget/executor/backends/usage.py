@@ -26,6 +26,9 @@ here, by one rule:
   (a choice over ``max_tokens``, or more than ``n x max_tokens`` in all): the provider bills
   it, so budget records it, never clamped, and says it is a provider fault.  The ledger counts
   the part above the reservation as an overrun and stops reserving (:mod:`budget.executor.ledger`).
+  Where the provider's reported ``completion_tokens`` exceed ``max_tokens`` x the returned
+  choices, or there are more choices than ``n``, the server ignores the request's bounds:
+  ``Generation.unbounded``, and the runner stops launching (:mod:`budget.executor.runner`).
 * **Extra choices** (a server that ignores ``n``) are billed, so they are kept in the
   generation, charged, and said to be a provider fault; the runner counts them.
 
@@ -102,6 +105,7 @@ def judge(
     completion = token_count(completion_tokens)
     cached = token_count(cached_tokens) or 0
     unknown = ""
+    unbounded = returned > asked  # a server that ignores n
     counts: list[int] = []
     recount_wrong = recount is not None and (
         len(recount) != returned or any(c <= 0 and t for c, t in zip(recount, texts, strict=False))
@@ -133,6 +137,9 @@ def judge(
         if recount is not None and not recount_wrong:  # a choice visibly past max_tokens
             counts = [max(c, r) for c, r in zip(counts, recount, strict=True)]
     else:
+        # the provider's own count (its bill) of more output than the returned choices may
+        # hold: it ignores max_tokens (a re-count's drift of a token cannot trigger this)
+        unbounded = unbounded or (completion or 0) > returned * request.max_tokens
         allowed = asked * request.max_tokens
         if sum(counts) > allowed or any(c > request.max_tokens for c in counts):
             faults.append(
@@ -150,6 +157,7 @@ def judge(
         latency_s=latency,
         token_count_source=source or "usage",
         fault="; ".join(faults),
+        unbounded=unbounded,
     )
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from budget.errors import InputError, StoreError
+from budget.errors import InputError, RunBusyError, StoreError
 from budget.money import from_micro, to_micro, usd
 from budget.service.running.allocation import _allocations, _plan_inputs, _work
 from budget.service.running.backends import (
@@ -113,7 +113,9 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             settings = dict(run.settings)
         else:
             run_id, plan_doc, settings = "", None, {}
-        plan_inputs = _plan_inputs(request.plan_file) if request.plan_file is not None else {}
+        # a resume has the run's plan in the store (and its task and problems in its request)
+        reads_plan = request.plan_file is not None and request.resume is None
+        plan_inputs = _plan_inputs(request.plan_file) if reads_plan and request.plan_file else {}
         if not request.task and plan_inputs.get("task"):
             request = request.model_copy(update={"task": str(plan_inputs["task"])})
         if request.problems is None and isinstance(plan_inputs.get("problems"), int):
@@ -151,6 +153,11 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             cap_dollars = usd(plan_doc["inputs"]["dollars"])
         if cap_dollars is None:
             raise InputError("--dollars is required (the hard cap)")
+        if request.resume is not None and cap_dollars != run.cap and to_micro(cap_dollars) < prior_spent:
+            raise InputError(
+                f"--dollars {cap_dollars} is below what run {run_id} has spent "
+                f"(${from_micro(prior_spent)}): a cap cannot be lowered below its spend"
+            )
         costs, snapshots = _costs(request, models)
         stored_request = request.model_dump(mode="json")  # as asked (None: sized anew on a resume)
         request, concurrency_source, timeout_source = _sizing(request, models)
@@ -190,7 +197,11 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
         settings["timeout_s"] = {"chosen": request.timeout_s, "source": timeout_source}
         # the lost reservations are now part of the spend: a later resume must not count them again
         settings["ledger"] = {"spent_micro": prior_spent, "reserved_micro": 0}
-        store.update_run(run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings)
+        assert lease is not None
+        store.update_run(
+            run_id, status=RunStatus.RUNNING, spent=from_micro(prior_spent), settings=settings,
+            cap=cap_dollars, lease_token=lease.token,  # a resume's --dollars is the run's cap
+        )  # fmt: skip
 
         existing = store.samples(run_id=run_id, with_verdicts=True)
         done_keys = {(s.model, s.problem_id, s.sample_index) for s in existing}
@@ -207,7 +218,8 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             for w in _work(task, problem_ids, allocations, request.mode)
         ]
         prompt_hashes = {(w.model, w.problem_id): text_hash(w.prompt.all_text()) for w in work}
-        writer = StoreWriter(store, run_id, task.name, settings, request.store_completions, prompt_hashes)
+        keep_text, token = request.store_completions, lease.token
+        writer = StoreWriter(store, run_id, task.name, settings, keep_text, prompt_hashes, lease_token=token)
         started = time.monotonic()
         try:
             if verify is not None:
@@ -248,14 +260,14 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             writer.close_quietly()
             stopped = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
             # a full disk may refuse this too: the open reservations still tell the next resume
-            with contextlib.suppress(StoreError):
-                store.update_run(run_id, status=stopped)
+            with contextlib.suppress(StoreError, RunBusyError):  # a lost lease: the run is another's
+                store.update_run(run_id, status=stopped, lease_token=lease.token)
             raise
         try:
             writer.close()
         except StoreError as exc:  # e.g. a full disk: what was sent is on record as reservations
-            with contextlib.suppress(StoreError):
-                store.update_run(run_id, status=RunStatus.FAILED)
+            with contextlib.suppress(StoreError, RunBusyError):
+                store.update_run(run_id, status=RunStatus.FAILED, lease_token=lease.token)
             raise StoreError(f"{exc} (run {run_id} stopped; resume with --resume {run_id})") from exc
         elapsed = time.monotonic() - started
         status = {
@@ -269,7 +281,12 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             status = RunStatus.FAILED
         settings["outcome"] = {"stop_reason": outcome.stop_reason.value, "error": reason}
         store.update_run(
-            run_id, status=status, spent=from_micro(outcome.spent_micro), note=reason, settings=settings
+            run_id,
+            status=status,
+            spent=from_micro(outcome.spent_micro),
+            note=reason,
+            settings=settings,
+            lease_token=lease.token,
         )
         result = _result(
             store, run_id, task.name, len(problem_ids), outcome, cap_dollars, request, elapsed, lost, existing

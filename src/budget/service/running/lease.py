@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from budget.errors import StoreError
 
@@ -99,21 +99,39 @@ def stop_signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def cancel_on_stop_signals(task: asyncio.Task[object]) -> Callable[[], None]:
-    """In a running loop, SIGTERM and SIGHUP cancel ``task``; returns what undoes this."""
-    loop = task.get_loop()
-    installed = {}
-    for sig in STOP_SIGNALS:
-        before = signal.getsignal(sig)
-        try:
-            loop.add_signal_handler(sig, task.cancel)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no support
-            continue
-        installed[sig] = before
+class StopSignals:
+    """SIGTERM and SIGHUP handlers of a running loop that cancel a task once; call to undo them.
 
-    def undo() -> None:
-        for sig, before in installed.items():
-            loop.remove_signal_handler(sig)
+    Only the first signal cancels: the task is then stopping (settling what is in flight, marking
+    the run interrupted), and a second signal (a closed terminal's SIGHUP after a supervisor's
+    SIGTERM) must not cut that cleanup short.  ``received`` counts the signals handled.
+    """
+
+    def __init__(self, task: asyncio.Task[object]) -> None:
+        self.task = task
+        self.loop = task.get_loop()
+        self.received = 0
+        self._installed: dict[int, Any] = {}
+        for sig in STOP_SIGNALS:
+            before = signal.getsignal(sig)
+            try:
+                self.loop.add_signal_handler(sig, self._stop)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no support
+                continue
+            self._installed[sig] = before
+
+    def _stop(self) -> None:
+        self.received += 1
+        if self.received == 1:
+            self.task.cancel()
+
+    def __call__(self) -> None:
+        for sig, before in self._installed.items():
+            self.loop.remove_signal_handler(sig)
             signal.signal(sig, before if before is not None else signal.SIG_DFL)
+        self._installed = {}
 
-    return undo
+
+def cancel_on_stop_signals(task: asyncio.Task[object]) -> StopSignals:
+    """In a running loop, the first SIGTERM or SIGHUP cancels ``task``; returns what undoes this."""
+    return StopSignals(task)

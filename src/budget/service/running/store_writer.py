@@ -45,6 +45,8 @@ class StoreWriter:
         settings: dict[str, Any],
         keep_text: bool,
         prompt_hashes: Mapping[tuple[str, str], str] | None = None,
+        *,
+        lease_token: str | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -53,6 +55,8 @@ class StoreWriter:
         self.keep_text = keep_text
         #: (model, problem id) -> hash of the prompt that model was sent for that problem
         self.prompt_hashes = dict(prompt_hashes or {})
+        #: the run's spend and settings are written only while this token holds the run's lease
+        self.lease_token = lease_token
         self.error: BaseException | None = None
         self._pending_spend: tuple[int, int] | None = None
         self._spend_written = 0.0
@@ -162,7 +166,9 @@ class StoreWriter:
 
     def _write_spend(self, spent_micro: int, reserved_micro: int) -> None:
         self.settings["ledger"] = {"spent_micro": spent_micro, "reserved_micro": reserved_micro}
-        self.store.update_run(self.run_id, spent=from_micro(spent_micro), settings=self.settings)
+        self.store.update_run(
+            self.run_id, spent=from_micro(spent_micro), settings=self.settings, lease_token=self.lease_token
+        )
 
     def _stored(self, r: SampleRecord) -> Any:
         from budget.store import SampleRecord as StoredSample
