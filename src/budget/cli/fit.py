@@ -57,10 +57,12 @@ def fit_command(
         return
     if db is not None or models is not None:
         raise InputError("--db and --models fit from the store: leave out the file")
+    from budget.report.progress import StepProgress
     from budget.service.fitting import DEFAULT_PREDICT, FitRequest, fit_file
 
     request = FitRequest(
         counts=counts, predict=list(predict or DEFAULT_PREDICT), task=task, seed=seed, fitter=fitter
     )
-    result = fit_file(request)
+    with StepProgress("fit") as progress:
+        result = fit_file(request, progress=progress)
     emit(result, "fit:render_fit", json_out=json_out, export=export)

@@ -43,6 +43,7 @@ def verify_command(
     'error' verdict; the others are verified; the command then exits with code 3.
     """
     from budget.errors import DataError
+    from budget.report.progress import StepProgress
     from budget.service.verification import VerifyRequest, verify_samples
 
     request = VerifyRequest(
@@ -54,7 +55,8 @@ def verify_command(
         mode=mode,
         workers=workers,
     )
-    report = verify_samples(request)
+    with StepProgress("verify") as progress:
+        report = verify_samples(request, progress=progress)
     emit(report, "verify:render_verify", json_out=json_out)
     errors = report.summary.errors
     if errors:

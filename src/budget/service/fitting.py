@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from budget.curves import CoverageCurve
 from budget.errors import DataError, InputError
+from budget.service.progress import Step, StepCallback
 
 if TYPE_CHECKING:
     from budget.store import Store
@@ -250,8 +251,11 @@ def _zero_success(model: str, task: str, n: np.ndarray) -> CoverageCurve:
     return curve.model_copy(update={"notes": [note, *curve.notes]})
 
 
-def fit_file(request: FitRequest) -> FitResult:
+def fit_file(request: FitRequest, *, progress: StepCallback | None = None) -> FitResult:
     """Fit every model of the counts file named by ``request``.
+
+    ``progress`` hears a :class:`Step` before each model's fit (backtest and bootstrap; its
+    ``detail`` names the model) and one when all are done.
 
     A model whose counts cannot be fitted no longer fails the file: it is listed in
     ``skipped`` with the reason (and a model that never succeeded gets the zero-success
@@ -271,11 +275,15 @@ def fit_file(request: FitRequest) -> FitResult:
         models = read_counts(request.counts, request.task)
     fitted: list[ModelFit] = []
     skipped: list[Skipped] = []
-    for m in models:
+    for done, m in enumerate(models):
+        if progress is not None:
+            progress(Step(done, len(models), "models", m.model))
         try:
             fitted.append(_fit_one(m, request))
         except DataError as exc:
             skipped.append(Skipped(model=m.model, reason=str(exc)))
+    if progress is not None:
+        progress(Step(len(models), len(models), "models"))
     if not fitted:
         raise DataError("; ".join(s.reason for s in skipped))
     return FitResult(counts=str(request.counts), models=fitted, skipped=skipped)

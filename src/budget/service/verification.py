@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from budget import SCHEMA_VERSION
 from budget.errors import BudgetError, DataError, InputError
+from budget.service.progress import Step, StepCallback
 from budget.tasks import TIERS, Task, Tier, load_task
 from budget.verify.protocol import Outcome, Verdict, Verifier
 
@@ -175,11 +177,14 @@ def verify_batch(
     unsafe_no_sandbox: bool = False,
     timeout_s: float | None = None,
     workers: int | None = None,
+    progress: StepCallback | None = None,
 ) -> list[Verdict]:
     """Verify many samples on one tier; one verdict per sample, in input order.
 
     Rows are :class:`SampleRow` or ``(problem_id, completion)`` pairs.  A bad row (unknown
     problem id, a verifier crash) gets an ``error`` verdict; the others are unaffected.
+    ``progress`` is called (from the worker threads) with a :class:`Step` as each sample is
+    verified, and once before the first.
     """
     resolved = _resolve_task(task)
     if tier not in TIERS:
@@ -189,8 +194,19 @@ def verify_batch(
         return []
     _preflight(resolved, [r.task_id for r in rows], tier, unsafe_no_sandbox)
 
+    done = 0
+    lock = threading.Lock()
+    if progress is not None:
+        progress(Step(0, len(rows), "samples", tier))
+
     def one(row: SampleRow) -> Verdict:
-        return _check(resolved, row.task_id, row.completion, tier, timeout_s, unsafe_no_sandbox, row.mode)
+        nonlocal done
+        verdict = _check(resolved, row.task_id, row.completion, tier, timeout_s, unsafe_no_sandbox, row.mode)
+        if progress is not None:
+            with lock:
+                done += 1
+                progress(Step(done, len(rows), "samples", tier))
+        return verdict
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -395,14 +411,29 @@ def _summarise(rows: list[VerdictRow], samples: SamplesFile, both: bool) -> Veri
     )
 
 
-def verify_samples(request: VerifyRequest) -> VerifyReport:
-    """``budget verify``: every row of the samples file gets a verdict, in input order."""
+def _offset(progress: StepCallback | None, before: int, total: int) -> StepCallback | None:
+    """``progress`` for one batch of several: its counts shifted by the checks ``before`` it."""
+    if progress is None:
+        return None
+    report = progress
+
+    def shifted(step: Step) -> None:
+        report(Step(before + step.done, total, step.unit, step.detail))
+
+    return shifted
+
+
+def verify_samples(request: VerifyRequest, *, progress: StepCallback | None = None) -> VerifyReport:
+    """``budget verify``: every row of the samples file gets a verdict, in input order.
+
+    ``progress`` counts the checks of every tier together (``both``: twice the good rows).
+    """
     task = load_task(request.task)
     samples = read_samples(request.samples, request.mode)
     good = [(i, r) for i, r in enumerate(samples.rows) if r is not None]
     tiers: list[Tier] = ["verifier", "ground_truth"] if request.tier == "both" else [request.tier]
     results: dict[Tier, list[Verdict]] = {}
-    for tier in tiers:
+    for n, tier in enumerate(tiers):
         results[tier] = verify_batch(
             task,
             [r for _, r in good],
@@ -410,6 +441,7 @@ def verify_samples(request: VerifyRequest) -> VerifyReport:
             unsafe_no_sandbox=request.unsafe_no_sandbox,
             timeout_s=request.timeout_s,
             workers=request.workers,
+            progress=_offset(progress, n * len(good), len(tiers) * len(good)),
         )
     errors = {e.line: e.message for e in samples.errors}
     verdicts: list[VerdictRow] = []
