@@ -75,3 +75,47 @@ def test_cells_are_text_not_markup() -> None:
     table = fitted_table([Column("model", "left", wrap=True), Column("spent")], rows, 80)
     text = _render(table, 80)
     assert "[bold]evil[/bold]" in text and "\x1b" not in text and "\\x1b" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(alphabet="ab.-/_", min_size=1, max_size=40), width=st.integers(min_value=1, max_value=40))
+def test_a_folded_name_loses_nothing_and_breaks_only_after_a_separator(name: str, width: int) -> None:
+    from budget.report.tables import fold_name
+
+    lines = fold_name(name, width).split("\n")
+    assert "".join(lines) == name
+    for line in lines[:-1]:
+        assert line.endswith(("-", "/"))
+    for line in lines:  # a line is over the width only when it is one part that alone is
+        assert len(line) <= width or line.count("-") + line.count("/") <= int(line.endswith(("-", "/")))
+
+
+def test_verify_at_80_columns_breaks_a_long_model_name_at_its_hyphens() -> None:
+    """The shared sample's model (34 characters) beside eight columns: before, rich cut it
+    mid-part (``qwen2.5-coder-0`` / ``.5b-instruct-q4`` / ``_k_m``)."""
+    from budget.report.verify import render_verify
+    from budget.service.verification import ModelSummary, VerifyReport, VerifySummary
+
+    name = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    models = [
+        ModelSummary(
+            model=name, mode=mode, samples=200, problems=20, min_samples_per_problem=10, passed=128,
+            pass_at_k={1: 0.64, 10: 1.0}, solved=20, ground_truth_passed=123,
+            ground_truth_pass_at_k={1: 0.615, 10: 1.0}, accepted_but_wrong=5, false_positive_rate=5 / 128,
+        )  # fmt: skip
+        for mode in ("completion", "chat")
+    ]
+    summary = VerifySummary(samples=400, bad_rows=0, outcomes={"pass": 280}, models=models, errors=[])
+    report = VerifyReport(task="humaneval", tier="both", sandbox=True, verdicts=[], summary=summary)
+    text = _render_with(render_verify, report, 80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    firsts = [line.split()[0] for line in lines if line.strip().startswith(("qwen", "0.5b", "q4_k_m"))]
+    assert firsts == ["qwen2.5-coder-", "0.5b-instruct-", "q4_k_m"] * 2, firsts
+    assert "5/128 4%" in text and "not shown" not in text
+
+
+def _render_with(render: object, result: object, width: int) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    render(result, console)  # type: ignore[operator]
+    return console.export_text()

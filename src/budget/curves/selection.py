@@ -260,7 +260,7 @@ def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
     ratio = curve.extrapolation(k)
     if ratio > FAR:
         return (
-            f"k = {int(k):,} is {ratio:.0f}x the largest observed k ({curve.max_observed_k:,}): "
+            f"k = {int(k):,} is {ratio:,.0f}x the largest observed k ({curve.max_observed_k:,}): "
             "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
         )
     return None

@@ -5,8 +5,8 @@ table is described by its columns, each with a priority; the widths are computed
 given to rich as fixed widths, so that nothing shown is ever cut:
 
 * numbers never wrap: their column is as wide as its widest cell;
-* names (``wrap=True``) stay whole if dropping one column allows it, else they fold, never
-  narrower than their longest word;
+* names (``wrap=True``) stay whole if dropping one column allows it, else they fold after a
+  space, hyphen or slash (:func:`fold_name`), never narrower than their longest part;
 * prose (``prose=True``, e.g. sources) wraps at words, down to :data:`PROSE_MIN` columns;
 * while even that is wider than the terminal, the least important column (largest ``drop``)
   goes, and the caption names what was dropped (``--json`` has everything).
@@ -14,6 +14,7 @@ given to rich as fixed widths, so that nothing shown is ever cut:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,8 +43,32 @@ class Column:
     drop: int = 0  # 0: always shown; larger numbers are dropped first
 
 
+#: Where a name may break: after a space, a hyphen or a slash (``qwen2.5-coder-`` /
+#: ``0.5b-instruct-`` / ``q4_k_m``, ``openai/`` / ``gpt-4o``), never inside a part.
+_BREAK = re.compile(r"(?<=[ \-/])")
+
+
+def _parts(line: str) -> list[str]:
+    return [p for p in _BREAK.split(line) if p]
+
+
 def _longest(text: str) -> int:
-    return max((cell_len(w) for w in text.replace("\n", " ").split(" ")), default=0)
+    return max((cell_len(p.rstrip(" ")) for line in text.split("\n") for p in _parts(line)), default=0)
+
+
+def fold_name(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` columns at its break points (:data:`_BREAK`);
+    a part longer than ``width`` is left whole for rich to fold (the last resort)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        current = ""
+        for part in _parts(line):
+            if current and cell_len((current + part).rstrip(" ")) > width:
+                out.append(current.rstrip(" "))
+                current = ""
+            current += part
+        out.append(current.rstrip(" "))
+    return "\n".join(out)
 
 
 def _natural(text: str) -> int:
@@ -126,7 +151,13 @@ def fitted_table(
             width=widths[j] if widths is not None else None,
         )
     for r in rows:
-        table.add_row(*(Text(r[i]) for i in keep))
+        cells = []
+        for j, i in enumerate(keep):
+            text = r[i]
+            if columns[i].wrap and widths is not None and _natural(text) > widths[j]:
+                text = fold_name(text, widths[j])
+            cells.append(Text(text))
+        table.add_row(*cells)
     dropped = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in keep]
     notes = [caption] if caption else []
     if dropped:
@@ -135,3 +166,14 @@ def fitted_table(
         table.caption = "; ".join(notes)
         table.caption_justify = "left"
     return table
+
+
+def labelled_lines(lines: Sequence[tuple[str, str]]) -> Table:
+    """``label  text`` lines whose text wraps at words under itself (a hanging indent), so that
+    a long note reads as one paragraph at any width.  Plain text, never markup."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in lines:
+        grid.add_row(Text(printable(label)), Text(printable(text)))
+    return grid

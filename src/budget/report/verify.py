@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from budget.report.tables import Column, fitted_table
 from budget.service.tasks import TaskListing
 from budget.service.verification import VerifyReport
 from budget.verify.protocol import printable
@@ -17,33 +17,36 @@ def render_verify(report: VerifyReport, console: Console) -> None:
     tier = {"verifier": "verifier tier", "ground_truth": "ground-truth tier", "both": "both tiers"}
     sandbox = "sandboxed" if report.sandbox else "UNSAFE: no sandbox required"
     console.print(
-        f"{escape(printable(report.task, 200))}: {summary.samples} samples, {tier[report.tier]} ({sandbox})",
+        f"{escape(printable(report.task, 200))}: {summary.samples:,} samples, {tier[report.tier]} ({sandbox})",
         highlight=False,
     )
-    table = Table()
-    table.add_column("model", overflow="fold", ratio=1)
-    table.add_column("n", justify="right", no_wrap=True)
     ks = sorted({k for m in summary.models for k in m.pass_at_k})
-    for k in ks:
-        table.add_column(f"pass@{k}", justify="right", no_wrap=True)
-    table.add_column("solved", justify="right", no_wrap=True)
-    if both:
-        table.add_column("GT pass@1", justify="right", no_wrap=True)
-        table.add_column("FP", justify="right", no_wrap=True)
     modes = {m.mode for m in summary.models}
+    show_mode = len(modes) > 1 or modes != {"completion"}
+    columns = [Column("model", "left", wrap=True)]
+    if show_mode:
+        columns.append(Column("mode", "left"))
+    columns += [Column("n", drop=3)]
+    # the first and last k always; those between go first when the width is short
+    columns += [Column(f"pass@{k}", drop=0 if k in (ks[0], ks[-1]) else 2) for k in ks]
+    columns.append(Column("solved"))
+    if both:
+        columns += [Column("GT\npass@1"), Column("FP")]
+    rows = []
     for m in summary.models:
-        name = m.model or "(no model)"
-        if len(modes) > 1 or m.mode != "completion":
-            name += f" [{m.mode}]"
-        cells = [escape(printable(name, 200)), str(m.samples)]
+        cells = [m.model or "(no model)"]
+        if show_mode:
+            cells.append(m.mode)
+        cells.append(f"{m.samples:,}")
         cells += [f"{m.pass_at_k[k]:.1%}" if k in m.pass_at_k else "-" for k in ks]
-        cells.append(f"{m.solved}/{m.problems}")
+        cells.append(f"{m.solved:,}/{m.problems:,}")
         if both:
             gt = m.ground_truth_pass_at_k or {}
             cells.append(f"{gt[1]:.1%}" if 1 in gt else "-")
             rate = f" {m.false_positive_rate:.0%}" if m.false_positive_rate is not None else ""
-            cells.append(f"{m.accepted_but_wrong}/{m.passed}{rate}")
-        table.add_row(*cells)
+            cells.append(f"{m.accepted_but_wrong:,}/{m.passed:,}{rate}")
+        rows.append(cells)
+    table = fitted_table(columns, rows, console.width)
     console.print(table)
     outcomes = ", ".join(f"{n} {name}" for name, n in sorted(summary.outcomes.items()))
     console.print(f"outcomes: {outcomes}")
@@ -59,13 +62,14 @@ def render_verify(report: VerifyReport, console: Console) -> None:
 
 
 def render_tasks(listing: TaskListing, console: Console) -> None:
-    table = Table(title="Built-in tasks", title_justify="left")
-    table.add_column("task", no_wrap=True)
-    table.add_column("problems", justify="right", no_wrap=True)
-    table.add_column("verifier (production check)", overflow="fold", ratio=1)
-    table.add_column("ground truth", overflow="fold", ratio=1)
-    for t in listing.tasks:
-        table.add_row(t.name, str(t.problems), t.verifier, t.ground_truth)
+    columns = [
+        Column("task", "left", wrap=True),
+        Column("problems"),
+        Column("verifier (production check)", "left", prose=True),
+        Column("ground truth", "left", prose=True),
+    ]
+    rows = [[t.name, f"{t.problems:,}", t.verifier, t.ground_truth] for t in listing.tasks]
+    table = fitted_table(columns, rows, console.width, title="Built-in tasks")
     console.print(table)
     for t in listing.tasks:
         console.print(f"[dim]{t.name}: {escape(t.description)}; {escape(t.source)}[/dim]")
