@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 COMMANDS = [
@@ -38,3 +40,63 @@ def test_output_fits_the_terminal(args: list[str], width: int) -> None:
     too_wide = [line for line in lines if len(line) > width]
     assert not too_wide, too_wide[:3]
     assert "…" not in out.stdout, [line for line in lines if "…" in line][:3]
+
+
+def _budget(width: int, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "VIRTUAL_ENV", "BUDGET_DB")}
+    return subprocess.run(
+        [sys.executable, "-c", "from budget.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**env, "COLUMNS": str(width), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+
+
+def _fits(out: subprocess.CompletedProcess[str], width: int) -> list[str]:
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert not [line for line in lines if len(line) > width], lines
+    assert "…" not in out.stdout
+    return lines
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_fit_reads_cleanly(tmp_path: Path, width: int) -> None:
+    """`budget fit`: the heading was a table title wrapped at the table's width (``up to k`` /
+    ``= 10,000``) and a `note` column was cut; now the heading is one line and the table is
+    the shared fitted table.  Synthetic counts, predictions far past the data."""
+    rng = np.random.default_rng(3)
+    rows = ["model,problem_id,num_samples,num_correct"]
+    for model in ("deepseek-coder-v2-instruct-with-a-long-name", "small"):
+        rows += [f"{model},{p},100,{rng.binomial(100, rng.beta(0.3, 4))}" for p in range(40)]
+    counts = tmp_path / "counts.csv"
+    counts.write_text("\n".join(rows) + "\n")
+    out = _budget(width, "fit", str(counts), "-k", "1", "-k", "1000000", "-k", "100000000")
+    lines = _fits(out, width)
+    assert any(line.endswith("pass@k measured up to k = 100") for line in lines), lines[:3]
+    assert "1,000,000x" in out.stdout and "100,000,000" in out.stdout  # never cut, with separators
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_fit_on_the_shared_pythia_counts(shared_data: Path, width: int) -> None:
+    lines = _fits(_budget(width, "fit", str(shared_data / "math-pythia-counts.csv")), width)
+    headings = [line for line in lines if " on MATH: " in line]
+    assert headings == [f"{m} on MATH: 128 problems, pass@k measured up to k = 10,000" for m in (
+        "pythia-1b", "pythia-410m", "pythia-6.9b", "pythia-70m")]  # fmt: skip
+    assert not any(line.strip() == "0.0%" or " 0.0% " in line for line in lines)  # 70m's pass@1 is 0.04%
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_verify_on_the_shared_samples(shared_data: Path, tmp_path: Path, width: int) -> None:
+    from budget.verify.sandbox import probe
+
+    if not probe().available:
+        pytest.skip("no sandbox here")
+    samples = tmp_path / "head.jsonl"  # the first 40 rows: four problems, both modes' first collection
+    shared = shared_data / "humaneval-qwen2.5-coder-0.5b-samples.jsonl"
+    samples.write_text("".join(shared.read_text().splitlines(keepends=True)[:40]))
+    lines = _fits(_budget(width, "verify", "--task", "humaneval", "--samples", str(samples), "--tier", "both"), width)
+    names = [line.split()[0] for line in lines if line.startswith(" qwen") or line.startswith(" 0.5b")]
+    assert names and all(n.startswith("qwen2.5-coder-") or n.endswith("-") for n in names), names
