@@ -97,6 +97,7 @@ def test_verify_on_the_shared_samples(shared_data: Path, tmp_path: Path, width: 
     samples = tmp_path / "head.jsonl"  # the first 40 rows: four problems, both modes' first collection
     shared = shared_data / "humaneval-qwen2.5-coder-0.5b-samples.jsonl"
     samples.write_text("".join(shared.read_text().splitlines(keepends=True)[:40]))
-    lines = _fits(_budget(width, "verify", "--task", "humaneval", "--samples", str(samples), "--tier", "both"), width)
+    args = ["verify", "--task", "humaneval", "--samples", str(samples), "--tier", "both"]
+    lines = _fits(_budget(width, *args), width)
     names = [line.split()[0] for line in lines if line.startswith(" qwen") or line.startswith(" 0.5b")]
     assert names and all(n.startswith("qwen2.5-coder-") or n.endswith("-") for n in names), names

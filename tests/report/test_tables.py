@@ -97,14 +97,12 @@ def test_verify_at_80_columns_breaks_a_long_model_name_at_its_hyphens() -> None:
     from budget.service.verification import ModelSummary, VerifyReport, VerifySummary
 
     name = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-    models = [
-        ModelSummary(
-            model=name, mode=mode, samples=200, problems=20, min_samples_per_problem=10, passed=128,
-            pass_at_k={1: 0.64, 10: 1.0}, solved=20, ground_truth_passed=123,
-            ground_truth_pass_at_k={1: 0.615, 10: 1.0}, accepted_but_wrong=5, false_positive_rate=5 / 128,
-        )  # fmt: skip
-        for mode in ("completion", "chat")
-    ]
+    fields = dict(
+        samples=200, problems=20, min_samples_per_problem=10, passed=128, pass_at_k={1: 0.64, 10: 1.0},
+        solved=20, ground_truth_passed=123, ground_truth_pass_at_k={1: 0.615, 10: 1.0},
+        accepted_but_wrong=5, false_positive_rate=5 / 128,
+    )  # fmt: skip
+    models = [ModelSummary(model=name, mode=mode, **fields) for mode in ("completion", "chat")]  # type: ignore[arg-type]
     summary = VerifySummary(samples=400, bad_rows=0, outcomes={"pass": 280}, models=models, errors=[])
     report = VerifyReport(task="humaneval", tier="both", sandbox=True, verdicts=[], summary=summary)
     text = _render_with(render_verify, report, 80)

@@ -16,8 +16,9 @@ def render_verify(report: VerifyReport, console: Console) -> None:
     both = report.tier == "both"
     tier = {"verifier": "verifier tier", "ground_truth": "ground-truth tier", "both": "both tiers"}
     sandbox = "sandboxed" if report.sandbox else "UNSAFE: no sandbox required"
+    name = escape(printable(report.task, 200))
     console.print(
-        f"{escape(printable(report.task, 200))}: {summary.samples:,} samples, {tier[report.tier]} ({sandbox})",
+        f"{name}: {summary.samples:,} samples, {tier[report.tier]} ({sandbox})",
         highlight=False,
     )
     ks = sorted({k for m in summary.models for k in m.pass_at_k})
