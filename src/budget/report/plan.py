@@ -14,6 +14,7 @@ from budget.money import fmt_usd
 from budget.planner import PlanResult, Policy
 from budget.planner.provenance import Provenance
 from budget.report.chart import line_chart
+from budget.report.tables import labelled_lines
 from budget.service.reporting import PlanSweep
 
 
@@ -152,22 +153,21 @@ def crossing_lines(result: PlanResult) -> list[str]:
     ]
 
 
-def plan_notes(result: PlanResult) -> Text:
-    notes = Text()
-    for line in crossing_lines(result):
-        notes.append(f"× {line}\n")
-    for w in dict.fromkeys(result.warnings):
-        notes.append(f"! {w}\n", style="yellow")
-    notes.append("Assumes: " + "; ".join(dict.fromkeys(result.assumptions)) + ".\n", style="dim")
-    return notes
+def plan_notes(result: PlanResult) -> Group:
+    """Crossings, warnings and assumptions, each wrapped under itself (a hanging indent)."""
+    lines: list[tuple[str, str] | tuple[str, str, str]] = [("×", line, "") for line in crossing_lines(result)]
+    lines += [("!", w, "yellow") for w in dict.fromkeys(result.warnings)]
+    assumes = "; ".join(dict.fromkeys(result.assumptions)) + "."
+    return Group(labelled_lines(lines), labelled_lines([("Assumes:", assumes)], style="dim"))
 
 
-def cost_notes(result: PlanResult) -> Text:
-    costs = Text("Cost models and sources:\n", style="dim")
+def cost_notes(result: PlanResult) -> Group:
+    """Each model's cost model and its source, wrapped under the model's bullet."""
+    lines: list[tuple[str, str] | tuple[str, str, str]] = []
     for alt in result.alternatives:
-        costs.append(f"• {alt.display}: {alt.cost_model}\n", style="dim")
-        costs.append(f"  source: {alt.source}\n", style="dim")
-    return costs
+        lines.append(("•", f"{alt.display}: {alt.cost_model}"))
+        lines.append(("", f"source: {alt.source}"))
+    return Group(Text("\nCost models and sources:", style="dim"), labelled_lines(lines, style="dim"))
 
 
 def render_sweep(sweep: PlanSweep, console: Console) -> None:

@@ -168,12 +168,15 @@ def fitted_table(
     return table
 
 
-def labelled_lines(lines: Sequence[tuple[str, str]]) -> Table:
+def labelled_lines(lines: Sequence[tuple[str, str] | tuple[str, str, str]], *, style: str = "") -> Table:
     """``label  text`` lines whose text wraps at words under itself (a hanging indent), so that
-    a long note reads as one paragraph at any width.  Plain text, never markup."""
+    a long note reads as one paragraph at any width.  A line's optional third item is its
+    style (else ``style``); labels are dim unless styled.  Plain text, never markup."""
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    for label, text in lines:
-        grid.add_row(Text(printable(label)), Text(printable(text)))
+    for line in lines:
+        label, text = line[0], line[1]
+        own = line[2] if len(line) > 2 else style  # type: ignore[misc]
+        grid.add_row(Text(printable(label), style=own or "dim"), Text(printable(text), style=own))
     return grid
