@@ -101,3 +101,45 @@ def test_verify_on_the_shared_samples(shared_data: Path, tmp_path: Path, width: 
     lines = _fits(_budget(width, *args), width)
     names = [line.split()[0] for line in lines if line.startswith(" qwen") or line.startswith(" 0.5b")]
     assert names and all(n.startswith("qwen2.5-coder-") or n.endswith("-") for n in names), names
+
+
+def _help_commands() -> list[list[str]]:
+    import typer
+
+    from budget.cli import _register, app
+
+    _register(None)
+    found: list[list[str]] = []
+
+    def walk(cmd: object, path: list[str]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, [*path, name])
+        else:
+            found.append(path)
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+HELP_COMMANDS = _help_commands()
+
+
+@pytest.mark.parametrize("path", HELP_COMMANDS, ids=[" ".join(p) for p in HELP_COMMANDS])
+def test_help_wraps_only_where_it_must(path: list[str]) -> None:
+    """At 80 columns: a list of choices (``[auto|litellm|server|vllm]``) is never broken across
+    lines (``[auto|litellm|server|v`` / ``llm]``), and the description above the options has
+    no line broken early (the docstring's own line breaks: ``get an`` / ``'error' verdict``)."""
+    out = _budget(80, *path, "--help")
+    lines = _fits(out, 80)
+    for line in lines:
+        for token in line.replace("│", " ").split():
+            opened = token.startswith("[") and "|" in token and not token.endswith(("]", "]..."))
+            assert not opened, f"choices broken: {line!r}"
+    top = lines[: next(i for i, line in enumerate(lines) if line.startswith("╭"))]
+    text = [line.strip() for line in top if line.strip() and "Usage:" not in line]
+    for before, after in zip(text, text[1:], strict=False):
+        first = after.split()[0]
+        fits = len(before) + 1 + len(first) <= 80 - 2  # the help's margins
+        assert not fits or before.endswith((".", ":")), f"broken early: {before!r} / {after!r}"

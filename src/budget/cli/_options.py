@@ -39,7 +39,8 @@ Concurrency = Annotated[
 ]
 Backend = Annotated[
     Literal["auto", "litellm", "server", "vllm"],
-    typer.Option(help="auto, litellm, server (with --api-base) or vllm."),
+    # a metavar, not the choice list: [auto|litellm|server|vllm] broke mid-word at 80 columns
+    typer.Option(metavar="BACKEND", help="auto, litellm, server (with --api-base) or vllm."),
 ]
 PolicyOption = Annotated[
     Policy | None,

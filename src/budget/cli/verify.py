@@ -22,7 +22,11 @@ def verify_command(
     json_out: Annotated[bool, typer.Option("--json", help="One verdict per sample, in input order.")] = False,
     tier: Annotated[
         Literal["verifier", "ground_truth", "both"],
-        typer.Option(help="Production check, the stronger ground truth, or both (false-positive rate)."),
+        typer.Option(
+            metavar="TIER",
+            help="verifier (the production check), ground_truth (the stronger check) or both"
+            " (false-positive rate).",
+        ),
     ] = "verifier",
     unsafe_no_sandbox: Annotated[
         bool,
@@ -39,8 +43,7 @@ def verify_command(
 ) -> None:
     """Verify samples (sandboxed); print pass@k per model, or with --json every verdict.
 
-    Rows that cannot be read (bad JSON, missing fields, not UTF-8, unknown task id) get an
-    'error' verdict; the others are verified; the command then exits with code 3.
+    Unreadable rows (bad JSON, not UTF-8, missing fields, unknown task id): 'error' verdicts, exit code 3.
     """
     from budget.errors import DataError
     from budget.report.progress import StepProgress

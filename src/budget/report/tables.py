@@ -7,7 +7,8 @@ given to rich as fixed widths, so that nothing shown is ever cut:
 * numbers never wrap: their column is as wide as its widest cell;
 * names (``wrap=True``) stay whole if dropping one column allows it, else they fold after a
   space, hyphen or slash (:func:`fold_name`), never narrower than their longest part;
-* prose (``prose=True``, e.g. sources) wraps at words, down to :data:`PROSE_MIN` columns;
+* prose (``prose=True``, e.g. sources) wraps at words (and after hyphens and slashes inside a
+  long one), down to :data:`PROSE_MIN` columns or its longest part;
 * while even that is wider than the terminal, the least important column (largest ``drop``)
   goes, and the caption names what was dropped (``--json`` has everything).
 """
@@ -83,8 +84,8 @@ def _widths(
     least = []
     for i, c in enumerate(columns):
         cells = [c.header, *(r[i] for r in rows)]
-        if c.prose:
-            least.append(min(natural[i], PROSE_MIN))
+        if c.prose:  # down to PROSE_MIN, never through a word (nor a part of a hyphenated one)
+            least.append(min(natural[i], max(PROSE_MIN, max(_longest(x) for x in cells))))
         elif c.wrap and fold_names == "hard":  # last resort: names fold inside words too
             least.append(min(natural[i], HARD_MIN))
         elif c.wrap and fold_names:
@@ -154,7 +155,7 @@ def fitted_table(
         cells = []
         for j, i in enumerate(keep):
             text = r[i]
-            if columns[i].wrap and widths is not None and _natural(text) > widths[j]:
+            if (columns[i].wrap or columns[i].prose) and widths is not None and _natural(text) > widths[j]:
                 text = fold_name(text, widths[j])
             cells.append(Text(text))
         table.add_row(*cells)
