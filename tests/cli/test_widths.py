@@ -3,6 +3,7 @@ the terminal and nothing cut with an ellipsis (rich's sign of a truncated cell).
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -139,7 +140,7 @@ def test_help_wraps_only_where_it_must(path: list[str]) -> None:
             assert not opened, f"choices broken: {line!r}"
     top = lines[: next(i for i, line in enumerate(lines) if line.startswith("╭"))]
     text = [line.strip() for line in top if line.strip() and "Usage:" not in line]
-    for before, after in zip(text, text[1:], strict=False):
+    for before, after in itertools.pairwise(text):
         first = after.split()[0]
         fits = len(before) + 1 + len(first) <= 80 - 2  # the help's margins
         assert not fits or before.endswith((".", ":")), f"broken early: {before!r} / {after!r}"
