@@ -63,7 +63,7 @@ def render_runs(runs: RunList, console: Console) -> None:
         Column("samples", drop=3),
         Column("solved (ground truth / verifier)"),
         Column("spent / cap"),
-        Column("started", "left", wrap=True, drop=4),
+        Column("started", "left", wrap=True, drop=4, breaks=" "),  # never inside the date
     ]
     rows = []
     for r in runs.runs:

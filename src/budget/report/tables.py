@@ -35,6 +35,12 @@ HARD_MIN = 8
 GAP = 2
 
 
+#: Where a name may break: after a space, a hyphen or a slash (``qwen2.5-coder-`` /
+#: ``0.5b-instruct-`` / ``q4_k_m``, ``openai/`` / ``gpt-4o``), never inside a part.  A column
+#: of values that must not split there (dates: ``2026-12-02``) sets ``Column.breaks = " "``.
+NAME_BREAKS = " -/"
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -42,28 +48,26 @@ class Column:
     wrap: bool = False  # names: kept whole where the width allows, else folded at words
     prose: bool = False  # sentences (sources): always wrapped at words
     drop: int = 0  # 0: always shown; larger numbers are dropped first
+    breaks: str = NAME_BREAKS  # where a wrapped cell may break (after these characters)
 
 
-#: Where a name may break: after a space, a hyphen or a slash (``qwen2.5-coder-`` /
-#: ``0.5b-instruct-`` / ``q4_k_m``, ``openai/`` / ``gpt-4o``), never inside a part.
-_BREAK = re.compile(r"(?<=[ \-/])")
+def _parts(line: str, breaks: str = NAME_BREAKS) -> list[str]:
+    return [p for p in re.split(f"(?<=[{re.escape(breaks)}])", line) if p]
 
 
-def _parts(line: str) -> list[str]:
-    return [p for p in _BREAK.split(line) if p]
+def _longest(text: str, breaks: str = NAME_BREAKS) -> int:
+    return max(
+        (cell_len(p.rstrip(" ")) for line in text.split("\n") for p in _parts(line, breaks)), default=0
+    )
 
 
-def _longest(text: str) -> int:
-    return max((cell_len(p.rstrip(" ")) for line in text.split("\n") for p in _parts(line)), default=0)
-
-
-def fold_name(text: str, width: int) -> str:
-    """``text`` broken into lines of at most ``width`` columns at its break points (:data:`_BREAK`);
-    a part longer than ``width`` is left whole for rich to fold (the last resort)."""
+def fold_name(text: str, width: int, breaks: str = NAME_BREAKS) -> str:
+    """``text`` broken into lines of at most ``width`` columns after any of ``breaks``; a part
+    longer than ``width`` is left whole for rich to fold (the last resort)."""
     out: list[str] = []
     for line in text.split("\n"):
         current = ""
-        for part in _parts(line):
+        for part in _parts(line, breaks):
             if current and cell_len((current + part).rstrip(" ")) > width:
                 out.append(current.rstrip(" "))
                 current = ""
@@ -85,11 +89,11 @@ def _widths(
     for i, c in enumerate(columns):
         cells = [c.header, *(r[i] for r in rows)]
         if c.prose:  # down to PROSE_MIN, never through a word (nor a part of a hyphenated one)
-            least.append(min(natural[i], max(PROSE_MIN, max(_longest(x) for x in cells))))
+            least.append(min(natural[i], max(PROSE_MIN, max(_longest(x, c.breaks) for x in cells))))
         elif c.wrap and fold_names == "hard":  # last resort: names fold inside words too
             least.append(min(natural[i], HARD_MIN))
         elif c.wrap and fold_names:
-            least.append(max(_longest(x) for x in cells))
+            least.append(max(_longest(x, c.breaks) for x in cells))
         else:
             least.append(natural[i])
     room = width - GAP * len(columns)
@@ -156,7 +160,7 @@ def fitted_table(
         for j, i in enumerate(keep):
             text = r[i]
             if (columns[i].wrap or columns[i].prose) and widths is not None and _natural(text) > widths[j]:
-                text = fold_name(text, widths[j])
+                text = fold_name(text, widths[j], columns[i].breaks)
             cells.append(Text(text))
         table.add_row(*cells)
     dropped = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in keep]
