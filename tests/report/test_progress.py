@@ -184,3 +184,46 @@ def test_budget_fit_logs_progress_on_stderr_when_not_a_terminal(
     lines = err.splitlines()
     assert [line.split(" · ")[0] for line in lines] == ["fit: 1/2 models", "fit: 2/2 models"], err
     assert lines[0].endswith(" · m2")  # the model being fitted
+
+
+def _counts_file(tmp_path: Path, models: tuple[str, ...] = ("a", "b"), problems: int = 30) -> Path:
+    counts = tmp_path / "counts.csv"
+    rng = np.random.default_rng(2)
+    lines = ["model,problem_id,num_samples,num_correct"]
+    for model in models:
+        lines += [f"{model},{p},40,{rng.binomial(40, rng.beta(0.5, 3))}" for p in range(problems)]
+    counts.write_text("\n".join(lines) + "\n")
+    return counts
+
+
+def test_import_reports_the_samples_it_stores(tmp_path: Path) -> None:
+    from budget.service.importing import ImportRequest, import_file
+
+    steps: list[Step] = []
+    request = ImportRequest(file=_counts_file(tmp_path), format="counts", db=str(tmp_path / "s.db"))
+    import_file(request, progress=steps.append)
+    assert {(s.total, s.unit, s.detail) for s in steps} == {(2 * 30 * 40, "samples", "counts.csv")}
+    done = [s.done for s in steps]
+    assert done[0] == 0 and done[-1] == 2400 and done == sorted(done) and len(done) > 2
+
+
+def test_fit_from_the_store_reports_each_model(tmp_path: Path) -> None:
+    from budget.service.calibration import fit_store
+    from budget.service.importing import ImportRequest, import_file
+
+    db = str(tmp_path / "s.db")
+    import_file(ImportRequest(file=_counts_file(tmp_path), format="counts", task="t", db=db))
+    steps: list[Step] = []
+    fit_store(db, "t", progress=steps.append)
+    assert [(s.done, s.total, s.detail) for s in steps] == [(0, 2, "a"), (1, 2, "b"), (2, 2, "")]
+
+
+def test_budget_import_logs_progress_on_stderr_when_not_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = _counts_file(tmp_path)
+    db = str(tmp_path / "s.db")
+    err = _cli(monkeypatch, capsys, "import", str(counts), "--format", "counts", "--db", db)
+    lines = err.splitlines()
+    assert lines and all(line.startswith("import: ") for line in lines), err
+    assert lines[-1].startswith("import: 2,400/2,400 samples") and lines[-1].endswith(" · counts.csv")

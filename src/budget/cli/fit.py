@@ -50,9 +50,11 @@ def fit_command(
     if counts is None:
         if db is None:
             raise InputError("give a counts CSV or samples JSONL, or --db to fit from the store")
+        from budget.report.progress import StepProgress
         from budget.service.calibration import fit_store
 
-        fitted = fit_store(db, task, split_models(models), seed=seed)
+        with StepProgress("fit") as progress:
+            fitted = fit_store(db, task, split_models(models), seed=seed, progress=progress)
         emit(fitted, "calibration:render_calibration", json_out=json_out, export=export)
         return
     if db is not None or models is not None:

@@ -24,9 +24,12 @@ def import_command(
 ) -> None:
     """Store the results as an imported run, so fit --db, plan and check --all use them."""
     from budget.errors import InputError
+    from budget.report.progress import StepProgress
     from budget.service.importing import FORMATS, ImportRequest, import_file
 
     if format not in FORMATS:
         raise InputError(f"unknown --format {format!r}; known: {', '.join(FORMATS)}")
     request = ImportRequest(file=file, format=format, task=task, model=model, db=db)  # type: ignore[arg-type]
-    emit(import_file(request), "inspection:render_import", json_out=json_out)
+    with StepProgress("import") as progress:
+        result = import_file(request, progress=progress)
+    emit(result, "inspection:render_import", json_out=json_out)

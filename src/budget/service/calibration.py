@@ -40,6 +40,7 @@ from budget.curves import CoverageCurve
 from budget.errors import BudgetError, InputError
 from budget.money import USD
 from budget.planner.pilot import ADAPTIVE_FLOOR, DEFAULT_PILOT, PilotRule
+from budget.service.progress import Step, StepCallback
 from budget.service.running import SamplingOptions
 
 if TYPE_CHECKING:
@@ -154,9 +155,11 @@ def fit_store(
     *,
     tier: str | None = None,
     seed: int = 0,
+    progress: StepCallback | None = None,
 ) -> CalibrationResult:
     """``budget fit --db``: fit and store a curve per model from the store's samples of ``task``
-    (default: the task of the newest run), as calibration does after its pilot run."""
+    (default: the task of the newest run), as calibration does after its pilot run.  ``progress``
+    hears a :class:`~budget.service.progress.Step` per model (see :func:`fit_from_store`)."""
     from budget.store import Store, location
     from budget.store.database import NoStoreError
 
@@ -173,7 +176,7 @@ def fit_store(
             from budget.errors import UnknownNameError
 
             raise UnknownNameError("task", task, store.tasks(), context="in the store")
-        fits = fit_from_store(store, chosen, models or None, tier=tier, seed=seed)
+        fits = fit_from_store(store, chosen, models or None, tier=tier, seed=seed, progress=progress)
         where = location.display(store.url)
     fitted = [f.model for f in fits if f.status == "fitted"]
     hint = (
@@ -270,8 +273,13 @@ def fit_from_store(
     *,
     tier: str | None = None,
     seed: int = 0,
+    progress: StepCallback | None = None,
 ) -> list[ModelFit]:
-    """Fit and store a curve per model from the stored, verified samples of ``task``."""
+    """Fit and store a curve per model from the stored, verified samples of ``task``.
+
+    ``progress`` hears a :class:`~budget.service.progress.Step` before each model's fit (its
+    ``detail`` names the model) and one when all are done.
+    """
     runs = [r for r in store.runs(task=task) if _policy(r.settings) != "until-pass"]
     run_ids = [r.run_id for r in runs]
     counts = store.problem_counts(task, tier=tier, run_ids=run_ids) if run_ids else []
@@ -287,7 +295,9 @@ def fit_from_store(
         wanted = sorted(by_model)
     costs = {s.model: s for s in store.cost_stats(task)}
     out = []
-    for model in wanted:
+    for done, model in enumerate(wanted):
+        if progress is not None:
+            progress(Step(done, len(wanted), "models", model))
         fit = fit_model(model, task, by_model.get(model, []), seed=seed)
         if fit.curve is not None:
             used = sorted({r.run_id for r in runs if model in r.models} or set(run_ids))
@@ -297,6 +307,8 @@ def fit_from_store(
         if model in costs:
             fit = fit.model_copy(update={"cost_per_sample": costs[model].mean})
         out.append(fit)
+    if progress is not None:
+        progress(Step(len(wanted), len(wanted), "models"))
     return out
 
 

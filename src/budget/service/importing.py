@@ -29,7 +29,7 @@ single-tier convention).  Model names go through the one model-id rule
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from budget import SCHEMA_VERSION
 from budget.errors import DataError, InputError
+from budget.service.progress import Step, StepCallback
 from budget.store.imports import ImportBlock, SampleExtra
 
 Format = Literal["counts", "monkey-business", "evalplus", "inspect", "samples"]
@@ -82,13 +83,25 @@ class Parsed(BaseModel):
     blocks: list[Any]  # ImportBlock
 
 
-def import_file(request: ImportRequest) -> ImportResult:
-    """Read, check and store ``request.file`` as one imported run."""
+def import_file(request: ImportRequest, *, progress: StepCallback | None = None) -> ImportResult:
+    """Read, check and store ``request.file`` as one imported run.
+
+    ``progress`` hears a :class:`~budget.service.progress.Step` of samples stored (``detail``:
+    the file's name) as the store writes them, once the file is read and checked.
+    """
     from budget.store import Store, location
 
     parsed = read_file(request)
     if not parsed.blocks:
         raise DataError(f"{request.file.name} holds no samples")
+    stored: Callable[[int], None] | None = None
+    if progress is not None:
+        report, total, name = progress, sum(b.samples for b in parsed.blocks), request.file.name
+
+        def stored(done: int) -> None:
+            report(Step(done, total, "samples", name))
+
+        stored(0)
     settings = {
         "imported": {"format": request.format, "file": str(request.file)},
         "request": {"policy": "fixed"},
@@ -100,6 +113,7 @@ def import_file(request: ImportRequest) -> ImportResult:
             settings=settings,
             note=f"imported from {request.file.name} ({request.format})",
             source=f"imported from {request.file.name}",
+            progress=stored,
         )
         where = location.display(store.url)
     return ImportResult(

@@ -10,7 +10,7 @@ one-row statements.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -73,8 +73,12 @@ class ImportStore(StoreBase):
         settings: dict[str, Any],
         note: str = "",
         source: str = "",
+        progress: Callable[[int], None] | None = None,
     ) -> ImportSummary:
-        """Write ``blocks`` as one finished run of ``task``; nothing is written if anything fails."""
+        """Write ``blocks`` as one finished run of ``task``; nothing is written if anything fails.
+
+        ``progress`` hears the number of samples written so far, after each block or batch.
+        """
         from budget import __version__
 
         models = list(dict.fromkeys(b.model for b in blocks))
@@ -113,8 +117,9 @@ class ImportStore(StoreBase):
                     int(conn.execute(select(func.coalesce(func.max(_SAMPLES.c.id), 0))).scalar_one()) + 1
                 )
             if next_id is not None:
-                self._insert_sqlite(conn, run_id, task, blocks, next_id, now)
+                self._insert_sqlite(conn, run_id, task, blocks, next_id, now, progress)
             else:
+                written = 0
                 for batch in _batches(run_id, task, blocks, now):
                     ids = list(
                         conn.execute(
@@ -136,11 +141,20 @@ class ImportStore(StoreBase):
                     ]
                     if verdicts:
                         conn.execute(insert(_VERDICTS), verdicts)
+                    written += len(batch)
+                    if progress is not None:
+                        progress(written)
         return ImportSummary(run=self.get_run(run_id), per_model=per_model)  # type: ignore[attr-defined]
 
     @staticmethod
     def _insert_sqlite(
-        conn: Connection, run_id: str, task: str, blocks: Sequence[ImportBlock], next_id: int, now: Any
+        conn: Connection,
+        run_id: str,
+        task: str,
+        blocks: Sequence[ImportBlock],
+        next_id: int,
+        now: Any,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         """SQLite: rows straight to the driver's executemany, streamed from generators (no list of
         10^6 rows in memory); the same values SQLAlchemy would bind (its own DateTime bind
@@ -158,6 +172,7 @@ class ImportStore(StoreBase):
         raw = conn.connection.driver_connection
         assert raw is not None
         cur = raw.cursor()
+        start = next_id
         try:
             for b in blocks:
                 n = _checked_size(b)
@@ -175,6 +190,8 @@ class ImportStore(StoreBase):
                         ((first + i, tier, 1 if ok else 0, _outcome(ok)) for i, ok in enumerate(outcomes)),
                     )
                 next_id += n
+                if progress is not None:
+                    progress(next_id - start)
         finally:
             cur.close()
 
