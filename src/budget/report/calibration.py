@@ -61,7 +61,7 @@ def render_runs(runs: RunList, console: Console) -> None:
         Column("status", "left", drop=2),
         Column("models", "left", wrap=True),
         Column("samples", drop=3),
-        Column("solved (ground truth / verifier)"),
+        Column("solved\n(ground truth\n/ verifier)"),  # on three lines: 13 columns, not 32
         Column("spent / cap"),
         Column("started", "left", wrap=True, drop=4, breaks=" "),  # never inside the date
     ]

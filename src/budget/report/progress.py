@@ -139,6 +139,11 @@ class LiveProgress(Generic[E]):
         self.console.file.flush()
 
 
+def per_second(rate: float) -> str:
+    """``12.5/s`` below 100 a second, ``43,194/s`` above (no decimals of noise)."""
+    return f"{rate:,.0f}/s" if rate >= 100 else f"{rate:.1f}/s"
+
+
 #: Columns of a step's line (the label and the bar take the rest of 80).
 STEP_LINE_MAX = 64
 
@@ -146,7 +151,7 @@ STEP_LINE_MAX = 64
 def step_line(step: Step, elapsed: float) -> str:
     """``120/400 samples · 12.0/s · ETA 23s · verifier``, short enough for 80 columns."""
     rate, rest = eta(step.done, step.total, elapsed)
-    text = f"{step.done:,}/{step.total:,} {step.unit} · {rate:.1f}/s · {rest}"
+    text = f"{step.done:,}/{step.total:,} {step.unit} · {per_second(rate)} · {rest}"
     detail = printable(step.detail)
     if detail and len(text) + 3 + len(detail) <= STEP_LINE_MAX:  # a name too long is left out, not cut
         text += f" · {detail}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from budget.money import fmt_usd, from_micro
-from budget.report.progress import LiveProgress, eta
+from budget.report.progress import LiveProgress, eta, per_second
 from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
@@ -23,7 +23,7 @@ def progress_line(p: Progress, now: float | None = None) -> str:
     rate, rest = eta(p.samples, p.planned, elapsed)
     return (
         f"{fmt_usd(from_micro(p.spent_micro))}/{fmt_usd(from_micro(p.cap_micro))}"
-        f" · {p.samples:,}/{p.planned:,} samples · {p.solved:,}/{p.problems:,} solved · {rate:.1f}/s · {rest}"
+        f" · {p.samples:,}/{p.planned:,} samples · {p.solved:,}/{p.problems:,} solved · {per_second(rate)} · {rest}"
     )
 
 
