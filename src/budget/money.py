@@ -104,3 +104,12 @@ def fmt_count(value: float | int, *, digits: int = 3) -> str:
     d = Decimal(repr(v))
     places = digits - 1 - d.adjusted()
     return f"{d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):f}"
+
+
+def fmt_pct(fraction: float, *, places: int = 1) -> str:
+    """A fraction as a percentage with ``places`` decimals (``27.5%``); a value that is not zero
+    but would round to it gets one significant figure (``0.04%``), never ``0.0%``."""
+    v = 100 * float(fraction)
+    if v != 0 and abs(v) < 0.5 * 10**-places:
+        return f"{fmt_count(v, digits=1)}%"
+    return f"{v:.{places}f}%"

@@ -92,7 +92,8 @@ def test_a_folded_name_loses_nothing_and_breaks_only_after_a_separator(name: str
 
 def test_verify_at_80_columns_breaks_a_long_model_name_at_its_hyphens() -> None:
     """The shared sample's model (34 characters) beside eight columns: before, rich cut it
-    mid-part (``qwen2.5-coder-0`` / ``.5b-instruct-q4`` / ``_k_m``)."""
+    mid-part (``qwen2.5-coder-0`` / ``.5b-instruct-q4`` / ``_k_m``); now it folds after its
+    hyphens (no column to drop keeps it whole)."""
     from budget.report.verify import render_verify
     from budget.service.verification import ModelSummary, VerifyReport, VerifySummary
 
@@ -110,7 +111,7 @@ def test_verify_at_80_columns_breaks_a_long_model_name_at_its_hyphens() -> None:
     assert all(len(line) <= 80 for line in lines)
     firsts = [line.split()[0] for line in lines if line.strip().startswith(("qwen", "0.5b", "q4_k_m"))]
     assert firsts == ["qwen2.5-coder-", "0.5b-instruct-", "q4_k_m"] * 2, firsts
-    assert "5/128 4%" in text and "not shown" not in text
+    assert "5/128 4%" in text and "61.5%" in text and "not shown" not in text
 
 
 def _render_with(render: object, result: object, width: int) -> str:

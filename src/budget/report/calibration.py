@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from budget.money import fmt_usd
+from budget.money import fmt_pct, fmt_usd
 from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
@@ -35,7 +35,7 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
     ]
     rows = []
     for f in result.fits:
-        cov = [f"{100 * f.coverage[k]:.1f}%" if k in f.coverage else "-" for k in ("1", "10", "100")]
+        cov = [fmt_pct(f.coverage[k]) if k in f.coverage else "-" for k in ("1", "10", "100")]
         cost = fmt_usd(f.cost_per_sample) if f.cost_per_sample is not None else "-"
         rows.append([f.model, f"{f.problems:,}", f"{f.samples:,}", f"{f.correct:,}", *cov, cost])
     table = fitted_table(columns, rows, console.width, title=f"Your curves for {result.task}")

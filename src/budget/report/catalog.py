@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from budget.money import fmt_usd
+from budget.money import fmt_pct, fmt_usd
 from budget.report.tables import Column, fitted_table
 from budget.service.catalog_view import ModelListing, ModelRow, PriceListing
 
@@ -38,7 +38,7 @@ def render_models(listing: ModelListing, console: Console) -> None:
                 r.model,
                 r.tier,
                 fmt_usd(r.cost_per_sample),
-                *(f"{r.coverage[k]:.1%}{_tag(r, k)}" for k in ks),
+                *(f"{fmt_pct(r.coverage[k])}{_tag(r, k)}" for k in ks),
                 f"{r.max_observed_k:,}" if r.max_observed_k else "-",
             ]
             for r in listing.models

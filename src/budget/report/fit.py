@@ -6,17 +6,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from budget.money import fmt_count
+from budget.money import fmt_pct
 from budget.report.tables import Column, fitted_table, labelled_lines
 from budget.report.text import markup_safe
 from budget.service.fitting import BOUND_FITTER, FitResult, ModelFit
 
-
-def _pct(x: float) -> str:
-    """A coverage as a percentage to 0.1 point; below that one significant figure (``0.04%``),
-    so that a small coverage never reads as zero."""
-    v = 100 * x
-    return f"{fmt_count(v, digits=1)}%" if 0 < v < 0.05 else f"{v:.1f}%"
+_pct = fmt_pct
 
 
 def _times(ratio: float) -> str:

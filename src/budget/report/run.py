@@ -23,7 +23,8 @@ def progress_line(p: Progress, now: float | None = None) -> str:
     rate, rest = eta(p.samples, p.planned, elapsed)
     return (
         f"{fmt_usd(from_micro(p.spent_micro))}/{fmt_usd(from_micro(p.cap_micro))}"
-        f" · {p.samples:,}/{p.planned:,} samples · {p.solved:,}/{p.problems:,} solved · {per_second(rate)} · {rest}"
+        f" · {p.samples:,}/{p.planned:,} samples · {p.solved:,}/{p.problems:,} solved"
+        f" · {per_second(rate)} · {rest}"
     )
 
 

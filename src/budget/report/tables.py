@@ -5,8 +5,9 @@ table is described by its columns, each with a priority; the widths are computed
 given to rich as fixed widths, so that nothing shown is ever cut:
 
 * numbers never wrap: their column is as wide as its widest cell;
-* names (``wrap=True``) stay whole if dropping one column allows it, else they fold after a
-  space, hyphen or slash (:func:`fold_name`), never narrower than their longest part;
+* names (``wrap=True``) stay whole if dropping one column allows it, else they fold at spaces
+  (an id stays whole: it is copied into commands) while columns go by priority; only when
+  that fails do they fold after hyphens and slashes (:func:`fold_name`), then inside a part;
 * prose (``prose=True``, e.g. sources) wraps at words (and after hyphens and slashes inside a
   long one), down to :data:`PROSE_MIN` columns or its longest part;
 * while even that is wider than the terminal, the least important column (largest ``drop``)
@@ -28,7 +29,7 @@ from budget.report.text import printable
 
 #: The narrowest a prose column gets before columns are dropped.
 PROSE_MIN = 12
-#: The narrowest a name gets when nothing else fits (it then folds inside words).
+#: The narrowest a name gets when nothing else fits (it then folds inside its parts).
 HARD_MIN = 8
 #: Columns each column adds around its cells (collapsed padding and the table's edges):
 #: measured with rich for box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True.
@@ -90,10 +91,12 @@ def _widths(
         cells = [c.header, *(r[i] for r in rows)]
         if c.prose:  # down to PROSE_MIN, never through a word (nor a part of a hyphenated one)
             least.append(min(natural[i], max(PROSE_MIN, max(_longest(x, c.breaks) for x in cells))))
-        elif c.wrap and fold_names == "hard":  # last resort: names fold inside words too
+        elif c.wrap and fold_names == "inside":  # the very last resort: inside a part too
             least.append(min(natural[i], HARD_MIN))
-        elif c.wrap and fold_names:
+        elif c.wrap and fold_names == "hard":  # then after hyphens and slashes too
             least.append(max(_longest(x, c.breaks) for x in cells))
+        elif c.wrap and fold_names:  # at spaces only: an id stays whole (it is copied into commands)
+            least.append(max(_longest(x, " ") for x in cells))
         else:
             least.append(natural[i])
     room = width - GAP * len(columns)
@@ -134,7 +137,9 @@ def fitted_table(
     if keep_names:
         tries.append((1, False))
     tries += [(n, True) for n in range(len(order) + 1)]
-    tries.append((len(order), "hard"))
+    tries += [(n, "hard") for n in range(len(order) + 1)]
+    tries.append((len(order), "inside"))
+    fold: bool | str = False
     keep, widths = list(range(len(columns))), None
     for n, fold in tries:
         if n > len(order):
@@ -160,7 +165,8 @@ def fitted_table(
         for j, i in enumerate(keep):
             text = r[i]
             if (columns[i].wrap or columns[i].prose) and widths is not None and _natural(text) > widths[j]:
-                text = fold_name(text, widths[j], columns[i].breaks)
+                at = columns[i].breaks if fold in ("hard", "inside") or columns[i].prose else " "
+                text = fold_name(text, widths[j], at)
             cells.append(Text(text))
         table.add_row(*cells)
     dropped = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in keep]

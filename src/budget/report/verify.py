@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from budget.money import fmt_pct
 from budget.report.tables import Column, fitted_table
 from budget.service.tasks import TaskListing
 from budget.service.verification import VerifyReport
@@ -39,11 +40,11 @@ def render_verify(report: VerifyReport, console: Console) -> None:
         if show_mode:
             cells.append(m.mode)
         cells.append(f"{m.samples:,}")
-        cells += [f"{m.pass_at_k[k]:.1%}" if k in m.pass_at_k else "-" for k in ks]
+        cells += [fmt_pct(m.pass_at_k[k]) if k in m.pass_at_k else "-" for k in ks]
         cells.append(f"{m.solved:,}/{m.problems:,}")
         if both:
             gt = m.ground_truth_pass_at_k or {}
-            cells.append(f"{gt[1]:.1%}" if 1 in gt else "-")
+            cells.append(fmt_pct(gt[1]) if 1 in gt else "-")
             rate = f" {m.false_positive_rate:.0%}" if m.false_positive_rate is not None else ""
             cells.append(f"{m.accepted_but_wrong:,}/{m.passed:,}{rate}")
         rows.append(cells)
