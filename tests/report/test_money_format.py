@@ -57,3 +57,17 @@ def test_from_a_dollar_cents_and_separators(d: Decimal) -> None:
     groups = whole.split(",")
     assert all(len(g) == 3 for g in groups[1:]) and 1 <= len(groups[0]) <= 3
     assert Decimal(text[1:].replace(",", "")) == d.quantize(Decimal("0.01"))
+
+
+def test_a_small_coverage_never_reads_as_zero() -> None:
+    """pythia-70m's pass@1 on MATH is 0.04% (shared data README: 0.06% over the full data); the
+    fit and models tables printed 0.0%, which reads as 'never solves'."""
+    from budget.money import fmt_pct
+
+    assert fmt_pct(0.0004) == "0.04%"
+    assert fmt_pct(0.00033) == "0.03%"
+    assert fmt_pct(0.0) == "0.0%"
+    assert fmt_pct(0.0005) == "0.1%"  # rounds to 0.1 at one decimal: the usual format
+    assert fmt_pct(0.275) == "27.5%"
+    assert fmt_pct(1.0) == "100.0%"
+    assert fmt_pct(0.0000002) == "0.00002%"
