@@ -260,11 +260,11 @@ def test_hard_cap_refuses_per_attempt_costs_without_a_stated_bound() -> None:
     same as without it.  A hard cap needs a stated bound: here none is published."""
     out = budget("plan", "--dollars", "50", "--hard-cap")
     assert out.returncode != 0
-    assert "upper bound" in out.stderr and "--worst-attempt-multiple" in out.stderr
+    assert "upper bound" in out.stderr and "--worst-multiple" in out.stderr
 
 
 def test_hard_cap_with_a_user_multiple_plans_on_it_and_says_so() -> None:
-    out = budget("plan", "--dollars", "50", "--hard-cap", "--worst-attempt-multiple", "3", "--json")
+    out = budget("plan", "--dollars", "50", "--hard-cap", "--worst-multiple", "3", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     rec = doc["recommendation"]

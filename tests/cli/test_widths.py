@@ -127,17 +127,7 @@ def _help_commands() -> list[list[str]]:
 HELP_COMMANDS = _help_commands()
 
 
-# Known, left to the plan CLI's owner: typer cuts `--worst-attempt-multiple` to
-# `--worst-attempt-mult…` at 80 columns (beside the 18-column `[fixed|until-pass]`); a shorter
-# name fixes it.  strict: this fails as soon as it is fixed, so the mark comes off.
-_CUT = {("plan",): "typer cuts --worst-attempt-multiple at 80 columns"}
-HELP_CASES = [
-    pytest.param(p, marks=pytest.mark.xfail(reason=_CUT[tuple(p)], strict=True)) if tuple(p) in _CUT else p
-    for p in HELP_COMMANDS
-]
-
-
-@pytest.mark.parametrize("path", HELP_CASES, ids=[" ".join(p) for p in HELP_COMMANDS])
+@pytest.mark.parametrize("path", HELP_COMMANDS, ids=[" ".join(p) for p in HELP_COMMANDS])
 def test_help_wraps_only_where_it_must(path: list[str]) -> None:
     """At 80 columns: a list of choices (``[auto|litellm|server|vllm]``) is never broken across
     lines (``[auto|litellm|server|v`` / ``llm]``), and the description above the options has

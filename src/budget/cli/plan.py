@@ -53,6 +53,8 @@ def plan_command(
     worst_attempt_multiple: Annotated[
         str | None,
         typer.Option(
+            "--worst-multiple",
+            metavar="X",
             help="--hard-cap: bound each per-attempt cost at this multiple of its average "
             "where none is published."
         ),
@@ -86,7 +88,7 @@ def plan_command(
         seed=seed,
         prices=list(price or []),
         machine=machine,
-        worst_attempt_multiple=usd(worst_attempt_multiple, what="--worst-attempt-multiple")
+        worst_attempt_multiple=usd(worst_attempt_multiple, what="--worst-multiple")
         if worst_attempt_multiple is not None
         else None,
     )

@@ -35,7 +35,7 @@ def plan(candidates: Sequence[Candidate], settings: PlanSettings) -> PlanResult:
         if unbounded:
             raise PlanningError(
                 f"--hard-cap needs an upper bound on the cost of one attempt, and none is stated for "
-                f"{', '.join(unbounded)} (only an average is known); pass --worst-attempt-multiple X "
+                f"{', '.join(unbounded)} (only an average is known); pass --worst-multiple X "
                 "to bound each attempt at X times its average, or leave those models out with --models"
             )
     options = [options_for(c, s) for c in candidates]

@@ -138,7 +138,7 @@ class RepricedBook(PriceBook):
             update={
                 "worst_usd_per_attempt": price.usd_per_attempt * self.worst_multiple,
                 "worst_source": f"user-given multiple: {self.worst_multiple}x the average "
-                "(--worst-attempt-multiple)",
+                "(--worst-multiple)",
             }
         )
 
