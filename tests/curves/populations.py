@@ -51,6 +51,12 @@ def _unequal_n(rng: np.random.Generator, problems: int, m: int) -> tuple[FloatAr
     return rng.beta(0.3, 3.0, problems), np.round(n)
 
 
+def _wide_n(rng: np.random.Generator, problems: int, m: int) -> tuple[FloatArray, FloatArray]:
+    live = rng.random(problems) < 0.3
+    n = rng.choice([m / 10, 10 * m], size=problems)
+    return np.where(live, rng.beta(0.5, 5.0, problems), 0.0), np.round(n)
+
+
 def _few(rng: np.random.Generator, problems: int, m: int) -> tuple[FloatArray, FloatArray]:
     return rng.beta(0.5, 2.0, problems), np.full(problems, float(m))
 
@@ -66,6 +72,12 @@ POPULATIONS: dict[str, Population] = {
         Population("few", "12 problems, p ~ Beta(0.5, 2)", _few, problems=12),
     )
 }
+
+
+#: Unequal n 100x apart (issue 11 item 6): half the problems at m / 10 samples, half at 10 m,
+#: rates as ``zero_mass``.  Kept out of :data:`POPULATIONS` (whose CI bounds are set per
+#: population); its own test is in tests/curves/test_issue11_fits.py.
+WIDE_N = Population("wide_n", "70% p = 0, 30% p ~ Beta(0.5, 5); n in {m/10, 10m}", _wide_n)
 
 
 def sample(pop: Population, m: int, seed: int) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -117,6 +117,36 @@ def test_max_observed_k_is_what_every_problem_supports() -> None:
     assert extrapolation_note(out.curve, 1_000) is not None
 
 
+def test_unequal_n_is_fitted_with_every_sample_of_every_problem() -> None:
+    """Half the problems at n = 5, half at n = 500 (rates with a mass at p = 0): least squares
+    on k <= min n = 5 extrapolates 100x to k = 500, where half the problems are measured.
+    Fitted on every sample (pass@k unbiased where k <= n_i, each other problem's posterior
+    mean under the zero-mass Beta fitted to all counts) it must be within 6 points there
+    (k = min n and max n, 6 seeds; the k <= min n fit is off by 16 points at k = max n)."""
+    from tests.curves.populations import WIDE_N, sample, true_coverage
+
+    errors = []
+    for seed in range(6):
+        p, n, c = sample(WIDE_N, 50, seed)
+        curve = fit_counts_detailed("x", "t", n, c, fitter="power_law_lsq", n_boot=0).curve
+        ks = np.array([n.min(), n.max()])
+        errors.append(np.abs(curve.coverage(ks) - true_coverage(p, ks)))
+    mean = 100 * np.mean(errors, axis=0)
+    assert mean[0] <= 3.0
+    assert mean[1] <= 6.0
+
+
+def test_max_observed_k_with_unequal_n_is_what_half_the_problems_measure() -> None:
+    """k = 500 is measured for half the problems (n = 500) and estimated for the rest: inside
+    the data.  Past max n nothing is measured."""
+    n = np.array([5.0] * 64 + [500.0] * 64)
+    c = np.where(np.arange(128) % 3 == 0, np.floor(n / 4), 0.0)
+    curve = fit_counts_detailed("x", "t", n, c, fitter="power_law_lsq", n_boot=0).curve
+    assert curve.max_observed_k == 500
+    assert extrapolation_note(curve, 5_000) is None
+    assert extrapolation_note(curve, 6_000) is not None
+
+
 # ----------------------------------------------------------------------------- item 8
 
 
