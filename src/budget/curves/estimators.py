@@ -11,7 +11,10 @@ Fitters:
 ``power_law_lsq``
     Brown et al. 2024 ("Large Language Monkeys", Eqs. 2-3, App. C.1): coverage(k) =
     exp(a k^b); ``log(-log pass@k) = log(-a) + b log k`` is fitted by least squares on the
-    unbiased pass@k at log-spaced k in [1, min n_i].  Replicates refit on reweighted pass@k.
+    unbiased pass@k at log-spaced k in [1, max n_i].  With unequal n, a problem's pass@k past
+    its own n_i is its posterior mean under the zero-mass Beta fitted to every problem's
+    counts (:mod:`budget.curves.posterior`, issue 11 item 6), so every sample of every problem
+    is used.  Replicates refit on reweighted pass@k.
 
 ``beta_binomial`` (and ``scaled_beta_binomial``, on request)
     Schaeffer et al. (ICML 2025, Eq. 11 and their scaled-Beta fit): p_i = scale * u_i,
@@ -51,6 +54,7 @@ from scipy.special import betaln, expit, log_expit, logsumexp
 from budget.curves.base import FloatArray
 from budget.curves.forms import beta_nodes
 from budget.curves.passk import pass_at_k_per_problem
+from budget.curves.posterior import filled_pass_at_k
 
 
 def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
@@ -60,8 +64,32 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
     return out
 
 
+def lsq_points(n: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The k a power law is fitted on and each problem's pass@k there: (ks, (P, K)).
+
+    Equal n: log-spaced k in [1, n] and the unbiased pass@k.  Unequal n (issue 11 item 6):
+    k in [1, max n_i], unbiased where ``k <= n_i`` and, for the problems with fewer samples,
+    the posterior mean under the zero-mass Beta-Binomial fitted by maximum likelihood to
+    every problem's counts (:func:`budget.curves.posterior.filled_pass_at_k`).  Fitting only
+    k <= min n would drop every sample past the smallest n_i (60 problems at n = 10 and one
+    at 10,000 would be fitted on k <= 10).  The posterior is held at the data's fit in the
+    bootstrap replicates (they reweight the same per-problem values).
+    """
+    if n.min() == n.max():
+        ks = lsq_ks(int(n.min()))
+        return ks, pass_at_k_per_problem(n, c, ks)
+    prior = ZERO_BETA.params(mle(ZERO_BETA, n, c))[0]
+    ks = lsq_ks(int(n.max()))
+    return ks, filled_pass_at_k(n, c, ks, prior)
+
+
 def power_law_rows(
-    n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True
+    n: FloatArray,
+    c: FloatArray,
+    weights: FloatArray,
+    *,
+    degenerate: bool = True,
+    points: tuple[FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
@@ -76,9 +104,9 @@ def power_law_rows(
       (from the unweighted row), or b = 0 when that is undefined too.
 
     With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
+    ``points`` is :func:`lsq_points` of the data when the caller has it already.
     """
-    ks = lsq_ks(int(n.min()))
-    per = pass_at_k_per_problem(n, c, ks)
+    ks, per = lsq_points(n, c) if points is None else points
     w = np.atleast_2d(weights)
     cov = (w @ per) / w.sum(axis=1, keepdims=True)
     use = (cov > 0) & (cov < 1)
@@ -96,7 +124,7 @@ def power_law_rows(
     if not degenerate:
         out[few] = np.nan
     elif few.any():
-        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
+        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False, points=(ks, per))[0]
         out[few] = _degenerate_rows(ks, cov[few], use[few], data_fit)
     return out
 
@@ -301,6 +329,10 @@ def one_step_draws(
     return out
 
 
+#: The zero-inflated Beta-Binomial (no free scale): the rate distribution behind
+#: ``zero_beta_binomial`` and the prior of :func:`lsq_points` for unequal n.
+ZERO_BETA = BetaFamily(free_scale=False, free_zero=True)
+
 # --------------------------------------------------------------------------- the fitters
 
 
@@ -319,8 +351,9 @@ class Fitter:
 
 
 def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
-    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
-    draws = power_law_rows(n, c, weights) if len(weights) else np.empty((0, 2))
+    points = lsq_points(n, c)
+    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False, points=points)[0]
+    draws = power_law_rows(n, c, weights, points=points) if len(weights) else np.empty((0, 2))
     return point, draws
 
 
@@ -357,7 +390,7 @@ FITTERS: dict[str, Fitter] = {
             "zero_beta_binomial",
             "beta",
             "Beta-Binomial with a point mass at p = 0, by maximum likelihood",
-            _beta_fitter(BetaFamily(free_scale=False, free_zero=True)),
+            _beta_fitter(ZERO_BETA),
         ),
     )
 }

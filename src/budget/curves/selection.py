@@ -26,8 +26,8 @@ the interval is therefore conservative within the data (BENCHMARKS.md, synthetic
 12-14 points wide where the error is 1-2), while far beyond the data the form's bias,
 which no bootstrap sees, can exceed it.
 
-``max_observed_k`` is ``min n_i`` (:func:`observed_k`): the largest k measured for every
-problem.
+``max_observed_k`` is the largest k measured for at least half of the problems
+(:func:`observed_k`): ``n`` when every problem has ``n`` samples.
 """
 
 from __future__ import annotations
@@ -145,13 +145,18 @@ def _bootstrap_weights(n_problems: int, n_boot: int, rng: np.random.Generator) -
 
 
 def observed_k(num_samples: FloatArray) -> int:
-    """The largest k the data measure for every problem: min n_i (issue 11 item 6).
+    """The largest k measured for at least half of the problems (issue 11 item 6).
 
-    Pass@k of a problem with n_i samples is estimable only for k <= n_i, so a task's
-    coverage is measured up to the smallest n_i; a few problems sampled far more do not make
-    a larger k "observed" (60 problems at n = 10 and one at 10,000 observe k <= 10).
+    Pass@k of a problem with n_i samples is measured only for k <= n_i.  With unequal n the
+    fitters use every sample (:func:`budget.curves.estimators.lsq_points`; the likelihoods
+    take each n_i as it is), so a task's coverage at k is measured for the problems with
+    n_i >= k and estimated for the others.  Up to this k the measured problems are at least
+    half of the task; past it the estimate is mostly the model's, and counts as an
+    extrapolation.  Equal n: n.  60 problems at n = 10 and one at 10,000: 10 (a few problems
+    sampled far more do not make a larger k "observed"); half at 5 and half at 500: 500.
     """
-    return int(np.min(num_samples))
+    ordered = np.sort(np.asarray(num_samples, dtype=float))
+    return int(ordered[ordered.size // 2])
 
 
 class FitOutcome(BaseModel):
@@ -209,12 +214,12 @@ def fit_counts_detailed(
         reach = f"data reach k = {int(n.min()):,} samples per problem"
     else:
         reach = (
-            f"every problem has at least {int(n.min()):,} samples (up to {int(n.max()):,}): pass@k is"
-            f" measured up to k = {int(n.min()):,}"
+            f"problems have {int(n.min()):,} to {int(n.max()):,} samples: pass@k is measured for every"
+            f" problem up to k = {int(n.min()):,} and for at least half of them up to k = {observed_k(n):,}"
+            " (past its own n, a problem's pass@k is its posterior mean under the fitted rate distribution)"
         )
-    notes.append(
-        f"{reach}; predictions past {FAR:.0f}x that (k > {int(FAR * n.min()):,}) extrapolate the fitted form"
-    )
+    far_k = int(FAR * observed_k(n))
+    notes.append(f"{reach}; predictions past {FAR:.0f}x that (k > {far_k:,}) extrapolate the fitted form")
     form = FORMS[chosen.form]
     curve = CoverageCurve(
         model=model,
