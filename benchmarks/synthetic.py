@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.curves.populations import POPULATIONS, sample, true_coverage
+from tests.curves.populations import POPULATIONS, WIDE_N, sample, true_coverage
 
 from budget.curves.estimators import FITTERS
 from budget.curves.selection import fit_counts_detailed
@@ -32,7 +32,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--m", type=int, nargs="+", default=[20, 50, 200])
-    ap.add_argument("--populations", nargs="+", default=list(POPULATIONS))
+    everything = {**POPULATIONS, WIDE_N.name: WIDE_N}
+    ap.add_argument(
+        "--populations", nargs="+", default=list(POPULATIONS), choices=list(everything), metavar="NAME"
+    )
     ap.add_argument(
         "--fitters", nargs="+", default=["selection", *FITTERS], help="'selection' and/or fitter names"
     )
@@ -46,7 +49,7 @@ def main() -> None:
     print(f"| population | m | fitter | {cols} | chosen |")
     print("|---|---|---|" + "---|" * (3 * len(RATIOS)) + "---|")
     for name in args.populations:
-        pop = POPULATIONS[name]
+        pop = everything[name]
         for m in args.m:
             for fitter in [None if f == "selection" else f for f in args.fitters]:
                 errs, hits, widths, chosen = [], [], [], []

@@ -54,7 +54,7 @@ from scipy.special import betaln, expit, log_expit, logsumexp
 from budget.curves.base import FloatArray
 from budget.curves.forms import beta_nodes
 from budget.curves.passk import pass_at_k_per_problem
-from budget.curves.posterior import filled_pass_at_k
+from budget.curves.posterior import filled_coverage
 
 
 def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
@@ -64,36 +64,39 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
     return out
 
 
-def lsq_points(n: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The k a power law is fitted on and each problem's pass@k there: (ks, (P, K)).
+def lsq_coverage(
+    n: FloatArray, c: FloatArray, weights: FloatArray, *, vary_prior: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """The k a power law is fitted on and the coverage there for each row of problem weights.
 
-    Equal n: log-spaced k in [1, n] and the unbiased pass@k.  Unequal n (issue 11 item 6):
-    k in [1, max n_i], unbiased where ``k <= n_i`` and, for the problems with fewer samples,
-    the posterior mean under the zero-mass Beta-Binomial fitted by maximum likelihood to
-    every problem's counts (:func:`budget.curves.posterior.filled_pass_at_k`).  Fitting only
+    Equal n: log-spaced k in [1, n] and the weighted mean of the unbiased pass@k.  Unequal n
+    (issue 11 item 6): k in [1, max n_i], a problem's pass@k unbiased where ``k <= n_i`` and,
+    past its own n_i, its posterior mean under the zero-mass Beta-Binomial fitted by maximum
+    likelihood to every problem's counts (:mod:`budget.curves.posterior`).  Fitting only
     k <= min n would drop every sample past the smallest n_i (60 problems at n = 10 and one
-    at 10,000 would be fitted on k <= 10).  The posterior is held at the data's fit in the
-    bootstrap replicates (they reweight the same per-problem values).
+    at 10,000 would be fitted on k <= 10).  With ``vary_prior`` (bootstrap replicates) each
+    row's prior is that row's one-step refit (:func:`one_step_draws`), so the uncertainty of
+    the estimated entries reaches the interval.  Returns (ks, (R, K)).
     """
+    w = np.atleast_2d(weights)
     if n.min() == n.max():
         ks = lsq_ks(int(n.min()))
-        return ks, pass_at_k_per_problem(n, c, ks)
-    prior = ZERO_BETA.params(mle(ZERO_BETA, n, c))[0]
+        per = pass_at_k_per_problem(n, c, ks)
+        cov: FloatArray = (w @ per) / w.sum(axis=1, keepdims=True)
+        return ks, cov
+    theta = mle(ZERO_BETA, n, c)
+    thetas = one_step_draws(ZERO_BETA, theta, n, c, w) if vary_prior else np.repeat(theta[None, :], len(w), 0)
     ks = lsq_ks(int(n.max()))
-    return ks, filled_pass_at_k(n, c, ks, prior)
+    return ks, filled_coverage(n, c, ks, w, ZERO_BETA.params(thetas))
 
 
 def power_law_rows(
-    n: FloatArray,
-    c: FloatArray,
-    weights: FloatArray,
-    *,
-    degenerate: bool = True,
-    points: tuple[FloatArray, FloatArray] | None = None,
+    n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True, vary_prior: bool = False
 ) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
-    Only points with 0 < pass@k < 1 enter a row's fit.  A row with fewer than two such
+    The points fitted are :func:`lsq_coverage`'s (``vary_prior`` is passed on).  Only points
+    with 0 < pass@k < 1 enter a row's fit.  A row with fewer than two such
     points still says something, and is mapped to the curve it supports rather than dropped
     (issue 11 item 3: dropping the bootstrap replicates that solve nothing hid exactly the
     uncertainty a sparse model has):
@@ -104,11 +107,8 @@ def power_law_rows(
       (from the unweighted row), or b = 0 when that is undefined too.
 
     With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
-    ``points`` is :func:`lsq_points` of the data when the caller has it already.
     """
-    ks, per = lsq_points(n, c) if points is None else points
-    w = np.atleast_2d(weights)
-    cov = (w @ per) / w.sum(axis=1, keepdims=True)
+    ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior)
     use = (cov > 0) & (cov < 1)
     x = np.log(ks)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -124,7 +124,7 @@ def power_law_rows(
     if not degenerate:
         out[few] = np.nan
     elif few.any():
-        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False, points=(ks, per))[0]
+        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
         out[few] = _degenerate_rows(ks, cov[few], use[few], data_fit)
     return out
 
@@ -351,9 +351,8 @@ class Fitter:
 
 
 def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
-    points = lsq_points(n, c)
-    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False, points=points)[0]
-    draws = power_law_rows(n, c, weights, points=points) if len(weights) else np.empty((0, 2))
+    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
+    draws = power_law_rows(n, c, weights, vary_prior=True) if len(weights) else np.empty((0, 2))
     return point, draws
 
 

@@ -57,6 +57,28 @@ def posterior_miss(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArr
     return out
 
 
+def filled_coverage(
+    n: FloatArray, c: FloatArray, ks: FloatArray, weights: FloatArray, priors: FloatArray
+) -> FloatArray:
+    """Coverage at each k for each row of problem ``weights``, each row with its own prior: (R, K).
+
+    Row r is the ``weights[r]``-weighted mean of :func:`filled_pass_at_k` under ``priors[r]``
+    (a bootstrap replicate resamples the problems *and* refits the rate distribution the
+    missing entries come from, so their uncertainty reaches the interval).
+    """
+    kk = np.asarray(ks, dtype=float)
+    w = np.atleast_2d(weights)
+    measured = pass_at_k_per_problem(n, c, kk, beyond="nan")
+    missing = np.isnan(measured)
+    out = np.empty((len(w), kk.size))
+    for r in range(len(w)):
+        per = measured
+        if missing.any():
+            per = np.where(missing, 1.0 - posterior_miss(n, c, kk, priors[r]), measured)
+        out[r] = (w[r] @ per) / w[r].sum()
+    return out
+
+
 def filled_pass_at_k(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArray | None) -> FloatArray:
     """Per-problem pass@k (P, K): unbiased where ``k <= n_i``, the posterior mean where not.
 
