@@ -21,12 +21,18 @@ and pass@k = 1 - E[q_k | c, n].  A problem's own ``n_i`` samples dominate its po
 ``alpha + beta``), so the estimate leans on the model only for what the problem's samples
 do not say.  The zero-mass Beta nests the plain Beta-Binomial (``pi0 = 0``), so a
 population with no never-solved mass is not forced to have one.
+
+The posterior mean is E[pass@k | c_i] under the fitted distribution: over problems it is
+unbiased for coverage when the distribution holds, and it has the least variance of such
+estimates (it conditions on the count).  A problem's own curve may step at k = n_i + 1 (the
+unbiased value at k = n_i is 1 if it was ever solved, 0 if not; the posterior mean shrinks
+both toward the population), which is expected of shrinkage and averages out over problems.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln
+from scipy.special import betaln, expit
 
 from budget.curves.base import FloatArray
 from budget.curves.passk import pass_at_k_per_problem
@@ -52,7 +58,7 @@ def posterior_miss(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArr
         return out
     with np.errstate(divide="ignore"):
         log_live = np.log1p(-zero) + betaln(alpha, beta + n) - betaln(alpha, beta)
-        w0 = np.where(c == 0, 1.0 / (1.0 + np.exp(log_live - np.log(zero))), 0.0)[:, None]
+        w0 = np.where(c == 0, expit(np.log(zero) - log_live), 0.0)[:, None]
     out = w0 + (1.0 - w0) * beta_part
     return out
 
