@@ -56,24 +56,24 @@ def test_posterior_miss_matches_quadrature(
     frac=st.floats(0, 1),
     zero=st.floats(0, 0.9),
 )
-def test_filled_pass_at_k_is_the_unbiased_estimate_where_measured(
+def test_filled_pass_at_k_is_unbiased_up_to_min_n_and_the_posterior_past_it(
     n: list[int], frac: float, zero: float
 ) -> None:
     ns = np.array(n, dtype=float)
     cs = np.floor(frac * ns)
     ks = np.arange(1.0, 2 * ns.max() + 1)
-    got = filled_pass_at_k(ns, cs, ks, np.array([0.7, 2.0, 1.0, zero]))
-    measured = pass_at_k_per_problem(ns, cs, ks, beyond="nan")
-    inside = ~np.isnan(measured)
-    assert np.allclose(got[inside], measured[inside])
+    prior = np.array([0.7, 2.0, 1.0, zero])
+    got = filled_pass_at_k(ns, cs, ks, prior)
+    inside = ks <= ns.min()
+    assert np.allclose(got[:, inside], pass_at_k_per_problem(ns, cs, ks[inside]))
+    assert np.allclose(got[:, ~inside], 1.0 - posterior_miss(ns, cs, ks[~inside], prior))
     assert np.all((got >= 0) & (got <= 1))
-    # Within the measured range and within the estimated one, more samples never solve less
-    # (at k = n_i + 1 a problem's value may step: shrinkage, see the module docstring).
-    steps = np.diff(got, axis=1)
-    same_side = inside[:, 1:] == inside[:, :-1]
-    assert np.all(steps[same_side] >= -1e-12)
-    # Past its own n, of two problems with the same n the solved one is estimated higher.
-    for size in np.unique(ns[~inside[:, -1]]):
+    # On each side of min n more samples never solve less (at min n + 1 a problem's value
+    # may step: shrinkage, see the module docstring).
+    assert np.all(np.diff(got[:, inside], axis=1) >= -1e-12)
+    assert np.all(np.diff(got[:, ~inside], axis=1) >= -1e-12)
+    # Past min n, of two problems with the same n the solved one is estimated higher.
+    for size in np.unique(ns):
         same = ns == size
         if (same & (cs > 0)).any() and (same & (cs == 0)).any():
             assert got[same & (cs > 0), -1].min() >= got[same & (cs == 0), -1].max() - 1e-12

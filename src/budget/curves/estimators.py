@@ -11,10 +11,10 @@ Fitters:
 ``power_law_lsq``
     Brown et al. 2024 ("Large Language Monkeys", Eqs. 2-3, App. C.1): coverage(k) =
     exp(a k^b); ``log(-log pass@k) = log(-a) + b log k`` is fitted by least squares on the
-    unbiased pass@k at log-spaced k in [1, max n_i].  With unequal n, a problem's pass@k past
-    its own n_i is its posterior mean under the zero-mass Beta fitted to every problem's
-    counts (:mod:`budget.curves.posterior`, issue 11 item 6), so every sample of every problem
-    is used.  Replicates refit on reweighted pass@k.
+    unbiased pass@k at log-spaced k in [1, min n_i]; with unequal n, on to max n_i with each
+    problem's posterior mean under the zero-mass Beta fitted to every problem's counts
+    (:mod:`budget.curves.posterior`, issue 11 item 6), so every sample of every problem is
+    used.  Replicates refit on reweighted pass@k.
 
 ``beta_binomial`` (and ``scaled_beta_binomial``, on request)
     Schaeffer et al. (ICML 2025, Eq. 11 and their scaled-Beta fit): p_i = scale * u_i,
@@ -70,9 +70,10 @@ def lsq_coverage(
     """The k a power law is fitted on and the coverage there for each row of problem weights.
 
     Equal n: log-spaced k in [1, n] and the weighted mean of the unbiased pass@k.  Unequal n
-    (issue 11 item 6): k in [1, max n_i], a problem's pass@k unbiased where ``k <= n_i`` and,
-    past its own n_i, its posterior mean under the zero-mass Beta-Binomial fitted by maximum
-    likelihood to every problem's counts (:mod:`budget.curves.posterior`).  Fitting only
+    (issue 11 item 6): k in [1, max n_i], a problem's pass@k unbiased where ``k <= min n`` and,
+    past it, its posterior mean under the zero-mass Beta-Binomial fitted by maximum
+    likelihood to every problem's counts (:mod:`budget.curves.posterior`, which says why
+    the measured problems take it too).  Fitting only
     k <= min n would drop every sample past the smallest n_i (60 problems at n = 10 and one
     at 10,000 would be fitted on k <= 10).  With ``vary_prior`` (bootstrap replicates) each
     row's prior is that row's one-step refit (:func:`one_step_draws`), so the uncertainty of

@@ -2,11 +2,20 @@
 
 A problem with ``n_i`` samples has an unbiased pass@k only for ``k <= n_i`` (Chen et al.
 2021, Eq. 1; :mod:`budget.curves.passk`).  When the ``n_i`` differ, a task's coverage at
-``k > min n_i`` is measured for the problems with ``n_i >= k`` and must be *estimated* for
-the others.  Dropping them (fitting only ``k <= min n``) throws away every sample past the
-smallest ``n_i``; counting them at their observed value (1 if ever solved) is biased low.
+``k > min n_i`` is measured for the problems with ``n_i >= k`` only.  Dropping the others
+(fitting only ``k <= min n``) throws away every sample past the smallest ``n_i``; counting
+them at their observed value (1 if ever solved) is biased low.
 
-Here the missing entries are each problem's posterior expectation under a rate
+Past ``min n`` every problem's pass@k is taken as its posterior mean (below), the measured
+ones too: when ``n_i`` depends on the outcomes -- budget's own adaptive pilot gives the next
+samples to the problems with the fewest successes, a stopping rule -- the unbiased estimator
+is no longer unbiased (issue 11 item 8), while the likelihood, and so the posterior, is
+unaffected by such a design (the likelihood principle).  Measured on pythia's adaptive pilot
+(BENCHMARKS.md, "Synthetic suite"): mixing the unbiased estimator for the problems with
+``n_i >= k`` into the posterior means cost 1.5 points at m = 100.  Up to ``min n`` the unbiased
+estimator is kept (every problem is measured there; equal n is unchanged).
+
+The posterior mean is each problem's expectation under a rate
 distribution fitted to all problems (empirical Bayes; Efron & Morris 1975): with the
 zero-inflated Beta ``pi0 delta_0 + (1 - pi0) Beta(alpha, beta)`` fitted by maximum
 likelihood to every problem's ``(n_i, c_i)`` (its likelihood handles unequal ``n``
@@ -24,7 +33,7 @@ population with no never-solved mass is not forced to have one.
 
 The posterior mean is E[pass@k | c_i] under the fitted distribution: over problems it is
 unbiased for coverage when the distribution holds, and it has the least variance of such
-estimates (it conditions on the count).  A problem's own curve may step at k = n_i + 1 (the
+estimates (it conditions on the count).  A problem's own curve may step at k = min n + 1 (the
 unbiased value at k = n_i is 1 if it was ever solved, 0 if not; the posterior mean shrinks
 both toward the population), which is expected of shrinkage and averages out over problems.
 """
@@ -39,6 +48,21 @@ from budget.curves.passk import pass_at_k_per_problem
 
 #: The rate distribution the missing entries are drawn from (see the module docstring).
 PRIOR_FITTER = "zero_beta_binomial"
+
+
+def observed_k(num_samples: FloatArray) -> int:
+    """The largest k measured for at least half of the problems (issue 11 item 6).
+
+    Pass@k of a problem with n_i samples is measured only for k <= n_i.  With unequal n the
+    fitters use every sample (:func:`budget.curves.estimators.lsq_coverage`; the likelihoods
+    take each n_i as it is), so a task's coverage at k is measured for the problems with
+    n_i >= k and estimated for the others.  Up to this k the measured problems are at least
+    half of the task; past it the estimate is mostly the model's, and counts as an
+    extrapolation.  Equal n: n.  60 problems at n = 10 and one at 10,000: 10 (a few problems
+    sampled far more do not make a larger k "observed"); half at 5 and half at 500: 500.
+    """
+    ordered = np.sort(np.asarray(num_samples, dtype=float))
+    return int(ordered[ordered.size // 2])
 
 
 def posterior_miss(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArray) -> FloatArray:
@@ -74,27 +98,22 @@ def filled_coverage(
     """
     kk = np.asarray(ks, dtype=float)
     w = np.atleast_2d(weights)
-    measured = pass_at_k_per_problem(n, c, kk, beyond="nan")
-    missing = np.isnan(measured)
     out = np.empty((len(w), kk.size))
     for r in range(len(w)):
-        per = measured
-        if missing.any():
-            per = np.where(missing, 1.0 - posterior_miss(n, c, kk, priors[r]), measured)
-        out[r] = (w[r] @ per) / w[r].sum()
+        out[r] = (w[r] @ filled_pass_at_k(n, c, kk, priors[r])) / w[r].sum()
     return out
 
 
 def filled_pass_at_k(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArray | None) -> FloatArray:
-    """Per-problem pass@k (P, K): unbiased where ``k <= n_i``, the posterior mean where not.
+    """Per-problem pass@k (P, K): unbiased where ``k <= min n``, the posterior mean past it.
 
-    Without a ``prior`` (equal ``n``, or ``k <= min n`` only) this is the unbiased estimator.
+    Without a ``prior`` this is the unbiased estimator (a problem past its own n counts at
+    its observed value, :func:`budget.curves.passk.pass_at_k_per_problem`).
     """
     kk = np.asarray(ks, dtype=float)
+    out: FloatArray = pass_at_k_per_problem(n, c, kk)
     if prior is None or kk.max() <= n.min():
-        out: FloatArray = pass_at_k_per_problem(n, c, kk)
         return out
-    measured = pass_at_k_per_problem(n, c, kk, beyond="nan")
-    missing = np.isnan(measured)
-    out = np.where(missing, 1.0 - posterior_miss(n, c, kk, prior), measured)
+    past = kk[None, :] > n.min()
+    out = np.where(past, 1.0 - posterior_miss(n, c, kk, prior), out)
     return out

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from budget.curves.base import FORMS, CoverageCurve, FloatArray
 from budget.curves.estimators import FITTERS, Fitter, fitter_by_name
 from budget.curves.passk import _validate, pass_at_k
+from budget.curves.posterior import observed_k
 
 #: Subsampling fractions 1/f of the internal backtest.
 SPLITS: tuple[int, ...] = (4, 10)
@@ -142,21 +143,6 @@ def _bootstrap_weights(n_problems: int, n_boot: int, rng: np.random.Generator) -
     weights = np.zeros((n_boot, n_problems))
     np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
     return weights
-
-
-def observed_k(num_samples: FloatArray) -> int:
-    """The largest k measured for at least half of the problems (issue 11 item 6).
-
-    Pass@k of a problem with n_i samples is measured only for k <= n_i.  With unequal n the
-    fitters use every sample (:func:`budget.curves.estimators.lsq_points`; the likelihoods
-    take each n_i as it is), so a task's coverage at k is measured for the problems with
-    n_i >= k and estimated for the others.  Up to this k the measured problems are at least
-    half of the task; past it the estimate is mostly the model's, and counts as an
-    extrapolation.  Equal n: n.  60 problems at n = 10 and one at 10,000: 10 (a few problems
-    sampled far more do not make a larger k "observed"); half at 5 and half at 500: 500.
-    """
-    ordered = np.sort(np.asarray(num_samples, dtype=float))
-    return int(ordered[ordered.size // 2])
 
 
 class FitOutcome(BaseModel):
