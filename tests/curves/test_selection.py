@@ -62,7 +62,7 @@ def test_extrapolation_note() -> None:
     curve = fit_counts("m", "t", n, c, fitter="power_law_lsq")
     assert extrapolation_note(curve, 1_000) is None
     note = extrapolation_note(curve, 100_000)
-    assert note is not None and "1000x" in note and "100,000" in note
+    assert note is not None and "1,000x" in note and "100,000" in note
 
 
 def test_all_zero_counts_cannot_be_fitted() -> None:
