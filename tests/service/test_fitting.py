@@ -158,3 +158,15 @@ def test_until_pass_runs_in_the_store_are_fitted(tmp_path: Path) -> None:
     assert got == pytest.approx(truth, abs=0.06)
     for pr in fit.predictions:
         assert pr.interval[0] <= pr.coverage <= pr.interval[1]
+
+
+def test_unequal_n_warning_and_reach(tmp_path: Path) -> None:
+    """Issue 11 item 6: with unequal n the fit uses every sample, and says how far the data reach."""
+    path = tmp_path / "c.csv"
+    rows = "".join(f"a,{i},{5 if i % 2 else 500},{(i % 3 == 0) * (1 if i % 2 else 100)}\n" for i in range(64))
+    path.write_text("model,problem_id,num_samples,num_correct\n" + rows)
+    m = fit_file(FitRequest(counts=path, fitter="power_law_lsq", predict=[500])).models[0]
+    assert any("unequal sample counts (5 to 500)" in w and "every sample" in w for w in m.warnings)
+    assert any("at least half of them up to k = 500" in w for w in m.warnings)
+    assert [o.k for o in m.observed] == [1]
+    assert m.max_observed_k == 500

@@ -226,8 +226,9 @@ def _fit_one(counts: ModelCounts, request: FitRequest) -> ModelFit:
     warnings = []
     if n.min() != n.max():
         warnings.append(
-            f"problems have unequal sample counts ({int(n.min())} to {int(n.max())}); pass@k is measured"
-            f" up to k = {int(n.min())}, the least any problem supports"
+            f"problems have unequal sample counts ({int(n.min())} to {int(n.max())}); the observed pass@k"
+            f" below is listed up to k = {int(n.min())}, where every problem is measured (the fit uses"
+            " every sample; see the curve's notes)"
         )
     obs_k = [int(k) for k in (1, 10, 100, 1_000, 10_000, 100_000) if k <= n.min()]
     observed = [Observed(k=k, pass_at_k=float(v)) for k, v in zip(obs_k, pass_at_k(n, c, obs_k), strict=True)]
