@@ -51,7 +51,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import betaln
 
-from budget.curves.base import FloatArray
+from budget.curves.base import CoverageCurve, FloatArray
 
 #: Largest number of attempts the curve and the search consider by default.
 DEFAULT_K_MAX = 1000
@@ -290,3 +290,34 @@ def constant_fp_population(correct_rates: FloatArray, fp_rate: float) -> PointPo
     w_const = fp_rate / (1.0 - fp_rate) * float(a.mean())
     w = np.minimum(np.full_like(a, w_const), 1.0 - a)
     return PointPopulation(a, w)
+
+
+def rates_from_curve(curve: CoverageCurve, points: int = 400, k_ref: int | None = None) -> FloatArray:
+    """Per-problem success rates consistent with a coverage curve (for a stated FP rate).
+
+    ``1 - coverage(k) = E[(1 - p)^k]`` over problems: a mixing distribution of ``p`` on a grid
+    (``p = 0`` and 120 points uniform in logit between 1e-4 and 1 - 1e-4) is fitted by
+    non-negative least squares to the curve at 40 log-spaced ``k`` from 1 to ``k_ref`` (default
+    10 x the largest measured ``k``, else 1000), its weights held to sum to 1 by a heavily
+    weighted extra row; ``points`` equally weighted rates are read off its quantiles.  This
+    inverts a completely monotone function, which is ill-posed: many distributions fit one
+    curve; within the fitted range they all give the same coverage (and the same utility when
+    false positives are independent of ``p``, as :func:`constant_fp_population` assumes).
+    """
+    from scipy.optimize import nnls
+
+    top = k_ref or max(10 * (curve.max_observed_k or 100), 10)
+    ks = np.unique(np.round(np.geomspace(1, top, 40)))
+    miss = 1.0 - np.asarray(curve.coverage(ks), dtype=float)
+    t = np.linspace(np.log(1e-4 / (1 - 1e-4)), np.log((1 - 1e-4) / 1e-4), 120)
+    grid = np.concatenate([[0.0], 1.0 / (1.0 + np.exp(-t))])
+    design = np.power(1.0 - grid[None, :], ks[:, None])
+    big = 1e3
+    a = np.vstack([design, big * np.ones((1, grid.size))])
+    b = np.concatenate([miss, [big]])
+    weights, _ = nnls(a, b)
+    weights = weights / weights.sum()
+    cdf = np.cumsum(weights)
+    q = (np.arange(points) + 0.5) / points
+    out: FloatArray = grid[np.minimum(np.searchsorted(cdf, q), grid.size - 1)]
+    return out
