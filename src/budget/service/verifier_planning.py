@@ -39,6 +39,7 @@ from budget.planner.utility import (
     curve_ks,
     rates_from_curve,
 )
+from budget.service.planning import PlanRequest, UserCurves, make_plan
 
 VerifierKind = Literal["perfect", "measured", "stated", "none"]
 
@@ -58,6 +59,24 @@ class VerifierRequest(BaseModel):
     fp_rate: float | None = Field(default=None, ge=0, lt=1)
     fp_rate_source: str | None = None
     dollars_weight: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+    @classmethod
+    def parse(
+        cls, fp_cost: float | None, verifier: str | None, fp_rate: float | None, fp_rate_source: str | None
+    ) -> VerifierRequest:
+        """From the CLI's options; one-line errors for bad values."""
+        if fp_cost is not None and (not np.isfinite(fp_cost) or fp_cost < 0):
+            raise InputError(f"--fp-cost must be a finite number >= 0, got {fp_cost}")
+        if verifier is not None and verifier not in ("perfect", "measured", "none"):
+            raise InputError(f"--verifier must be perfect, measured or none, got {verifier!r}")
+        if fp_rate is not None and not (0 <= fp_rate < 1):
+            raise InputError(f"--fp-rate must be in [0, 1), got {fp_rate}")
+        return cls(
+            fp_cost=fp_cost or 0.0,
+            verifier=verifier,  # type: ignore[arg-type]
+            fp_rate=fp_rate,
+            fp_rate_source=fp_rate_source,
+        )
 
 
 class VerifiedAlternative(Alternative):
@@ -404,3 +423,33 @@ def answer_distributions(rows: Sequence[tuple[str, str, dict[str, bool]]]) -> li
             )
         )
     return out
+
+
+def make_verified_plan(
+    request: PlanRequest, req: VerifierRequest, db: str | None = None
+) -> VerifiedPlanResult:
+    """``budget plan`` with ``--fp-cost``/``--verifier``/``--fp-rate``: the coverage plan, then K*."""
+    from budget.catalog import catalog_candidates, load_catalog
+    from budget.pricing import default_price_book
+    from budget.service.store_link import user_candidates
+
+    lookup = user_candidates(db)
+    own: list[Candidate] = []
+
+    def capturing(task: str | None) -> UserCurves:
+        assert lookup is not None
+        found = lookup(task)
+        own.extend(found.candidates)
+        return found
+
+    book = default_price_book()
+    plan = make_plan(request, book=book, user_candidates=capturing if lookup is not None else None)
+    task = plan.inputs.task
+    cands: dict[str, Candidate] = {}
+    if task in load_catalog().tasks:
+        cands.update((c.model, c) for c in catalog_candidates(task, book, seed=request.seed))
+    cands.update((c.model, c) for c in own)
+    two_tier, answers = store_lookups(db)
+    return verified_plan(
+        plan, [cands[a.model] for a in plan.alternatives], req, two_tier=two_tier, answers=answers
+    )
