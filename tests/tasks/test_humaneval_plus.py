@@ -85,3 +85,22 @@ def test_plus_tier_catches_a_lookup_table_the_official_test_accepts(tmp_path: Pa
     assert verify_one(plus, pid, canonical, tier="ground_truth_plus").passed
     assert verify_one(plus, pid, cheat, tier="ground_truth").passed
     assert not verify_one(plus, pid, cheat, tier="ground_truth_plus").passed
+
+
+def test_mutants_keep_the_originals_likely_invariants() -> None:
+    """HumanEval/11 (string_xor: equal lengths) and /6 (nested parens: balance) once got
+    mutants outside their domain; a correct sample then failed the plus tier."""
+    xor = "def check(candidate):\n    assert candidate('111000', '101010') == '010010'\n"
+    xor += "    assert candidate('1', '1') == '0'\n"
+    for a, b in mutated_inputs(xor):
+        assert len(a) == len(b) and set(a + b) <= {"0", "1"}
+    parens = "def check(candidate):\n    assert candidate('(()()) ((())) () ((())()())') == [2, 3, 1, 3]\n"
+    for (text,) in mutated_inputs(parens):
+        depth = 0
+        for ch in text:
+            depth += (ch == "(") - (ch == ")")
+            assert depth >= 0
+        assert depth == 0
+    nums = "def check(candidate):\n    assert candidate([1, 2, 3]) == 2\n    assert candidate([0, 5]) == 2.5\n"
+    for (xs,) in mutated_inputs(nums):
+        assert xs == sorted(xs) and len(set(xs)) == len(xs) and min(xs) >= 0

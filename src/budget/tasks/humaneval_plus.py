@@ -11,8 +11,10 @@ canonical solution (their Sec. 2.1).  budget does the same without the network:
    ``x`` -> ``x + 1``, ``x - 1``, ``2x`` keeping its sign; a string -> reversed, rotated, its
    first character dropped or doubled; a list or tuple -> reversed, rotated, one element
    dropped or repeated; a float -> ``x + 0.5``, ``2x``; a bool -> negated), keeping non-empty
-   inputs non-empty and the sign of numbers, so the new inputs tend to stay inside the
-   problem's domain.  At most :data:`MAX_INPUTS` new tuples per problem, in a fixed order.
+   inputs non-empty and the sign of numbers; a mutant must also keep the *likely invariants*
+   of all the original tuples (equal lengths of two arguments, a string's alphabet and bracket
+   balance, a sorted, duplicate-free or non-negative list), so the new inputs tend to stay
+   inside the problem's domain.  At most :data:`MAX_INPUTS` new tuples per problem, in a fixed order.
 2. **Outputs.**  The canonical solution runs on every new tuple *in the sandbox* (one
    sandboxed process per problem, each call under a 2-second alarm).  A tuple is kept when the
    call returns a value whose ``repr`` reads back as an equal literal; a call that raises or
@@ -38,6 +40,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ from budget.errors import DataError
 from budget.tasks.humaneval import _SAME, data_path
 from budget.tasks.models import Problem, Task
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MAX_INPUTS = 24
 CALL_TIMEOUT_S = 2
 MAX_INT = 10**6
@@ -125,9 +128,96 @@ def _mutants(x: Any) -> Iterable[Any]:
                 yield kind(x[1:])
 
 
+def _prefix_dominates(text: str, hi: str, lo: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == hi) - (ch == lo)
+        if depth < 0:
+            return False
+    return True
+
+
+def _sorted(xs: Any) -> bool:
+    try:
+        return all(xs[i] <= xs[i + 1] for i in range(len(xs) - 1))
+    except TypeError:
+        return False
+
+
+def _same_len(t: tuple[Any, ...], i: int, j: int) -> bool:
+    return len(t[i]) == len(t[j])
+
+
+def _alphabet(t: tuple[Any, ...], i: int, chars: frozenset[str]) -> bool:
+    return set(t[i]) <= chars
+
+
+def _balanced(t: tuple[Any, ...], i: int, hi: str, lo: str) -> bool:
+    v = t[i]
+    return isinstance(v, str) and v.count(hi) == v.count(lo) and _prefix_dominates(v, hi, lo)
+
+
+def _sorted_at(t: tuple[Any, ...], i: int) -> bool:
+    return _sorted(t[i])
+
+
+def _distinct_at(t: tuple[Any, ...], i: int) -> bool:
+    return len(set(map(repr, t[i]))) == len(t[i])
+
+
+def _nonneg_at(t: tuple[Any, ...], i: int) -> bool:
+    return all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in t[i])
+
+
+Check = Callable[[tuple[Any, ...]], bool]
+
+
+def _invariants(originals: Sequence[tuple[Any, ...]]) -> list[Check]:
+    """Likely invariants that every original tuple satisfies (Ernst et al. 2001, "Dynamically
+    Discovering Likely Program Invariants", the Daikon idea), as checks on a mutant: equal
+    lengths of two sequence arguments, the characters of a string argument, prefix balance of
+    two of its characters (brackets), a sorted, duplicate-free or non-negative list argument."""
+    arity = {len(a) for a in originals}
+    if len(arity) != 1:
+        return []
+    n = arity.pop()
+    found: list[Check] = []
+
+    def holds(check: Check) -> bool:
+        return all(check(a) for a in originals)
+
+    def seqs(i: int) -> bool:
+        return all(isinstance(a[i], str | list | tuple) for a in originals)
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if seqs(i) and seqs(j) and holds(partial(_same_len, i=i, j=j)):
+                found.append(partial(_same_len, i=i, j=j))
+        if all(isinstance(a[i], str) for a in originals):
+            chars = frozenset().union(*(set(a[i]) for a in originals))
+            found.append(partial(_alphabet, i=i, chars=chars))
+            for hi in sorted(chars):
+                for lo in sorted(chars - {hi}):
+                    check = partial(_balanced, i=i, hi=hi, lo=lo)
+                    if any(hi in a[i] for a in originals) and holds(check):
+                        found.append(check)
+        if (
+            seqs(i)
+            and not any(isinstance(a[i], str) for a in originals)
+            and any(len(a[i]) > 1 for a in originals)
+        ):
+            for fn in (_sorted_at, _distinct_at, _nonneg_at):
+                check = partial(fn, i=i)
+                if holds(check):
+                    found.append(check)
+    return found
+
+
 def mutated_inputs(test: str, limit: int = MAX_INPUTS) -> list[tuple[Any, ...]]:
-    """New argument tuples from the test's own, in a fixed order, none equal to an original."""
+    """New argument tuples from the test's own, in a fixed order, none equal to an original,
+    each satisfying the originals' likely invariants (:func:`_invariants`)."""
     originals = _literal_calls(test)
+    checks = _invariants(originals)
     seen = {repr(a) for a in originals}
     out: list[tuple[Any, ...]] = []
     # one mutation per original tuple per round, so every original contributes before the cap
@@ -140,7 +230,7 @@ def mutated_inputs(test: str, limit: int = MAX_INPUTS) -> list[tuple[Any, ...]]:
         for p in per_original:
             if depth < len(p):
                 key = repr(p[depth])
-                if key not in seen and len(key) <= 20_000:
+                if key not in seen and len(key) <= 20_000 and all(ok(p[depth]) for ok in checks):
                     seen.add(key)
                     out.append(p[depth])
                     if len(out) >= limit:
