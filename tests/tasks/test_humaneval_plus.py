@@ -101,6 +101,7 @@ def test_mutants_keep_the_originals_likely_invariants() -> None:
             depth += (ch == "(") - (ch == ")")
             assert depth >= 0
         assert depth == 0
-    nums = "def check(candidate):\n    assert candidate([1, 2, 3]) == 2\n    assert candidate([0, 5]) == 2.5\n"
+    nums = "def check(candidate):\n    assert candidate([1, 2, 3]) == 2\n"
+    nums += "    assert candidate([0, 5]) == 2.5\n"
     for (xs,) in mutated_inputs(nums):
         assert xs == sorted(xs) and len(set(xs)) == len(xs) and min(xs) >= 0
