@@ -4,9 +4,10 @@ Drives ``budget`` itself (no sampling, resume, busy-time or store code of its ow
 
 ``sample``   ``budget local start`` (own port and pid file), ``budget run`` (resumed when the
              store already has the run), ``budget local stop``.
-``export``   the stored samples with their two verdicts, plus a third verdict on the
-             ``ground_truth_plus`` tier (:mod:`budget.tasks.humaneval_plus`), to
-             ``benchmarks/results/real-run-samples.jsonl`` (kept in the repository).
+``export``   a third verdict for every stored sample, on the ``ground_truth_plus`` tier
+             (:mod:`budget.tasks.humaneval_plus`), into the store (so ``budget plan
+             --verifier measured`` measures against it), and the samples with their three
+             verdicts to ``benchmarks/results/real-run-samples.jsonl`` (kept in the repository).
 ``analyze``  from that file alone: false-positive shares per tier pair, the K* table at
              c = 0, 1, 2, 4, 8 (:mod:`budget.planner.utility`), and majority vote against
              coverage on a synthetic math population (no local math data), to
@@ -82,6 +83,9 @@ def export(a: argparse.Namespace) -> None:
     plus = verify_batch(
         plus_task, [(r.problem_id, r.completion or "") for r in rows], tier="ground_truth_plus"
     )
+    with Store(location.resolve(a.db), create=False) as store:  # the plus verdicts join the store
+        for r, v in zip(rows, plus, strict=True):
+            store.set_verdict(r.key, "ground_truth_plus", v)
     with SAMPLES.open("w") as fh:
         for r, v in zip(rows, plus, strict=True):
             verdicts = {t: x.passed for t, x in r.verdicts.items()} | {"ground_truth_plus": v.passed}
