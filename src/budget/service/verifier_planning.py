@@ -170,7 +170,12 @@ def _budgeted(
 def _majority(
     answers: Sequence[AnswerDistribution], cand: Candidate, k_max: int, plan: PlanResult, req: VerifierRequest
 ) -> tuple[UtilityPlan, float]:
-    """No verifier: submit the majority answer of K samples (every sample bought)."""
+    """No verifier: submit the majority answer of K samples (every sample bought).
+
+    A problem whose samples have no extractable answer abstains; any other submits, so
+    ``FP = answered - accuracy``.  ``K`` is searched on :func:`curve_ks`' grid (0, 1, 2, 3, 5,
+    10, 20, ...), the exact vote costing ``O(K^3)`` per problem.
+    """
     s = plan.inputs
     cost = _cost_per_attempt(cand)
     afford = k_max if cost <= 0 else min(k_max, int(float(s.dollars) / (s.problems * cost)))
