@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import jsonschema
 
 from tests.cli.test_plan import budget
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "plan.schema.json"
 
 
 def test_fp_cost_json_contract_with_a_stated_rate() -> None:
@@ -21,6 +26,7 @@ def test_fp_cost_json_contract_with_a_stated_rate() -> None:
         assert alt["k_star"] <= alt["k_perfect"]
         assert {"expected_true_positives", "expected_false_positives", "expected_utility"} <= set(alt)
         assert all({"k", "utility"} == set(p) for p in alt["utility_curve"])
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text(encoding="utf-8")))  # the published contract
 
 
 def test_perfect_verifier_is_the_default_without_data() -> None:
