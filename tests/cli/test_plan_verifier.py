@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from tests.cli.test_plan import budget
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "plan.schema.json"
