@@ -147,6 +147,8 @@ def test_no_verifier_never_promises_more_than_the_vote() -> None:
         (vote,) = vote_accuracy(dists, [alt.k_star])
         assert alt.expected_accuracy == pytest.approx(vote.expected_accuracy)
         assert alt.expected_accuracy <= coverage(dists, alt.k_star)
+        assert alt.coverage_at_k_star == pytest.approx(coverage(dists, alt.k_star))
+    assert "coverage would promise" in res.recommendation.headline
     with pytest.raises(InputError):
         verified_plan(plan, CANDS, VerifierRequest(verifier="none"), answers=lambda t, m: [])
 

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from budget.curves.majority_vote import AnswerDistribution, vote_accuracy
+from budget.curves.majority_vote import AnswerDistribution, coverage, vote_accuracy
 from budget.curves.verifier_quality import StatedVerifier, TwoTierCounts, VerifierQuality, estimate_quality
 from budget.errors import InputError
 from budget.planner import Alternative, Candidate, PlanResult
@@ -90,6 +90,9 @@ class VerifiedAlternative(Alternative):
     expected_utility: float
     utility_curve: list[UtilityPoint]
     expected_accuracy: float | None = None
+    coverage_at_k_star: float | None = Field(
+        default=None, description="without a verifier: what coverage would promise at K* (it misleads)"
+    )
     k_perfect: int = Field(description="K* of the same model with a perfect verifier, for comparison")
     fp_share: float | None = None
     fp_share_interval: tuple[float, float] | None = None
@@ -269,7 +272,7 @@ def verified_plan(
                     "(a math task run with the exact_answer verifier)"
                 )
             up, accuracy = _majority(dists, cand, k_max, plan, req)
-            extra = {"expected_accuracy": accuracy}
+            extra = {"expected_accuracy": accuracy, "coverage_at_k_star": coverage(dists, up.k_star)}
             source = f"no verifier: majority vote over the answers of {len(dists)} problems"
         alts.append(
             VerifiedAlternative(
@@ -336,6 +339,11 @@ def _headline(
         )
     if best.verifier == "none":
         what = f"expected accuracy {best.expected_accuracy:.1%} (majority vote)"
+        if (
+            best.coverage_at_k_star is not None
+            and best.coverage_at_k_star > (best.expected_accuracy or 0) + 0.01
+        ):
+            what += f"; coverage would promise {best.coverage_at_k_star:.1%}, which no vote can pick out"
     else:
         what = (
             f"{best.expected_true_positives * n:.1f} {unit} right, "
