@@ -116,7 +116,7 @@ def synthetic_math(seed: int = 0, problems: int = 60) -> list[object]:
 def analyze(_: argparse.Namespace) -> None:
     from budget.curves.majority_vote import coverage, vote_accuracy
     from budget.curves.verifier_quality import counts_from_verdicts, estimate_quality
-    from budget.planner.utility import DirichletPopulation, k_star_table
+    from budget.planner.utility import DirichletPopulation, constant_fp_population, k_star_table
 
     rows = [json.loads(line) for line in SAMPLES.open()]
     summary: dict[str, object] = {"schema_version": 1, "source": str(SAMPLES.name), "models": {}}
@@ -137,6 +137,19 @@ def analyze(_: argparse.Namespace) -> None:
                 "by_difficulty": [b.model_dump() for b in q.by_difficulty],
                 "k_star": {str(c): k for c, k in k_star_table(pop, COSTS, k_max=200).items()},
             }
+        # the same pooled FP share, were false acceptances equally likely on every problem
+        # (constant_fp_population): how the paper's regime would plan these problems
+        vq = entry["verifier->ground_truth"]
+        rates = [
+            c.accepted_correct / c.n
+            for c in counts_from_verdicts(
+                [(r["problem_id"], r["verdicts"]["verifier"], r["verdicts"]["ground_truth"]) for r in mine]
+            )
+        ]
+        uniform = constant_fp_population(np.array(rates), float(vq["fp_share"] or 0.0))  # type: ignore[index]
+        entry["k_star_if_fp_uniform"] = {
+            str(c): k for c, k in k_star_table(uniform, COSTS, k_max=200).items()
+        }
         cost = sum(float(r["cost_usd"]) for r in mine) / max(1, len(mine))
         entry["usd_per_sample"] = round(cost, 8)
         summary["models"][model] = entry  # type: ignore[index]
