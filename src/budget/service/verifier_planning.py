@@ -96,6 +96,9 @@ class VerifiedAlternative(Alternative):
     k_perfect: int = Field(description="K* of the same model with a perfect verifier, for comparison")
     fp_share: float | None = None
     fp_share_interval: tuple[float, float] | None = None
+    fp_share_by_difficulty: dict[str, float | None] = Field(
+        default_factory=dict, description="measured: FP share in the hard/medium/easy third of problems"
+    )
     verifier_source: str = ""
 
 
@@ -253,7 +256,11 @@ def verified_plan(
             qualities.append(q)
             post = q.posterior()
             up = _budgeted(DirichletPopulation(post[:, 0], post[:, 1], post[:, 2]), cand, k_max, plan, req)
-            extra = {"fp_share": q.fp_share, "fp_share_interval": q.fp_share_interval}
+            extra = {
+                "fp_share": q.fp_share,
+                "fp_share_interval": q.fp_share_interval,
+                "fp_share_by_difficulty": {b.label: b.fp_share for b in q.by_difficulty},
+            }
             source = (
                 f"measured: {q.samples} samples of {q.problems} problems judged by both tiers "
                 f"({q.verifier_tier} vs {q.truth_tier})"
@@ -336,6 +343,14 @@ def _headline(
         why = (
             f"; a perfect verifier would take K = {best.k_perfect}, but with {share} more attempts "
             f"turn abstentions into wrong submissions"
+        )
+    elif best.verifier == "measured" and best.fp_share and best.k_star == best.k_perfect:
+        bins = ", ".join(
+            f"{label} {'-' if v is None else f'{v:.0%}'}" for label, v in best.fp_share_by_difficulty.items()
+        )
+        why = (
+            f"; {best.fp_share:.1%} of accepted samples are wrong (by difficulty: {bins}), but on problems "
+            "the first attempts already settle, so more attempts add right answers, not wrong ones"
         )
     if best.verifier == "none":
         what = f"expected accuracy {best.expected_accuracy:.1%} (majority vote)"
