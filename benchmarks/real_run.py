@@ -61,7 +61,16 @@ def sample(a: argparse.Namespace) -> None:
     subprocess.run([*start, "--ctx-size", "8192", *local], check=True, env=env)
     try:
         run = [*BUDGET, "run", "--task", "humaneval", "--models", a.model, "--problems", str(a.problems)]
-        run += ["--samples", str(a.samples), "--dollars", a.dollars, "--machine", "cpu-2core", "--seed", "1"]
+        run += [
+            "--samples",
+            str(a.samples),
+            "--dollars",
+            a.dollars,
+            "--machine",
+            "cpu-2core",
+            "--seed",
+            str(a.seed),
+        ]
         run += ["--api-base", f"http://127.0.0.1:{port}/v1", "--max-tokens", "384", "--concurrency", "4"]
         run += ["--db", a.db, "--json"] + (["--resume", a.resume] if a.resume else [])
         subprocess.run(run, check=True, env=env)
@@ -175,6 +184,7 @@ def main() -> None:
     s.add_argument("--port", type=int, default=8093)
     s.add_argument("--local-dir", default=None)
     s.add_argument("--resume", default=None)
+    s.add_argument("--seed", type=int, default=1)
     e = sub.add_parser("export")
     e.add_argument("--db", required=True)
     sub.add_parser("analyze")

@@ -122,7 +122,8 @@ def _cost_per_attempt(cand: Candidate) -> float:
 
 
 def _k_max(cand: Candidate, plan: PlanResult, measured_n: int | None) -> int:
-    seen = measured_n or cand.curve.max_observed_k
+    # the same cap for every verifier assumption: the curve's measured k, else the two-tier data's
+    seen = cand.curve.max_observed_k or measured_n
     cap = plan.inputs.max_samples
     if seen:
         cap = min(cap, max(1, int(seen * plan.inputs.max_extrapolation)))
