@@ -105,3 +105,14 @@ def test_mutants_keep_the_originals_likely_invariants() -> None:
     nums += "    assert candidate([0, 5]) == 2.5\n"
     for (xs,) in mutated_inputs(nums):
         assert xs == sorted(xs) and len(set(xs)) == len(xs) and min(xs) >= 0
+
+
+def test_a_copied_task_finds_its_own_problems() -> None:
+    """Task.model_copy(update={"problems": ...}) once kept the old task's id index."""
+    task = load_task("humaneval")
+    task.problem("HumanEval/0")  # build the index
+    first = task.problems[0].model_copy(update={"prompt": "changed"})
+    changed = [first, *task.problems[1:]]
+    copy = task.model_copy(update={"problems": changed})
+    assert copy.problem("HumanEval/0").prompt == "changed"
+    assert task.problem("HumanEval/0").prompt != "changed"

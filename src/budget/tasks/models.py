@@ -100,6 +100,7 @@ class Task(BaseModel):
     problems: list[Problem]
     metadata: dict[str, Any] = Field(default_factory=dict)
     _by_id: dict[str, Problem] = PrivateAttr(default_factory=dict)
+    _indexed: list[Problem] | None = PrivateAttr(default=None)
 
     def problem_ids(self) -> list[str]:
         return [p.id for p in self.problems]
@@ -131,8 +132,11 @@ class Task(BaseModel):
         return spec, problem.for_tier(tier)
 
     def _index(self) -> dict[str, Problem]:
-        if not self._by_id:
-            self._by_id.update((p.id, p) for p in self.problems)
+        # model_copy(update={"problems": ...}) copies the private index too: rebuild it when the
+        # list it was built from is not this task's
+        if self._indexed is not self.problems:
+            self._by_id = {p.id: p for p in self.problems}
+            self._indexed = self.problems
         return self._by_id
 
     @model_validator(mode="after")
