@@ -19,15 +19,15 @@ def render_verified_plan(result: VerifiedPlanResult, console: Console) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    for col in ("model", "verifier", "K*", "K (perfect)", "right", "wrong", "abstain", "utility", "FP share"):
-        table.add_column(col, justify="left" if col in ("model", "verifier") else "right")
+    table.add_column("model", overflow="fold")
+    for col in ("K*", "K if\nperfect", "right", "wrong", "abstain", "utility", "FP share\n(90%)"):
+        table.add_column(col, justify="right", no_wrap=True)
     for a in result.alternatives:
         share = "-" if a.fp_share is None else f"{a.fp_share:.1%}"
         if a.fp_share_interval is not None:
-            share += f" [{a.fp_share_interval[0]:.1%}, {a.fp_share_interval[1]:.1%}]"
+            share += f"\n{a.fp_share_interval[0]:.0%}-{a.fp_share_interval[1]:.0%}"
         table.add_row(
-            a.display or a.model,
-            a.verifier,
+            f"{a.display or a.model} ({a.verifier})",
             str(a.k_star),
             str(a.k_perfect),
             f"{a.expected_true_positives * n:.1f}",

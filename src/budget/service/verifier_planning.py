@@ -366,6 +366,11 @@ def _headline(
             f"{best.expected_false_positives * n:.1f} wrong submitted, "
             f"{best.expected_abstentions * n:.1f} abstained"
         )
+    if best.verifier == "perfect" and any(a.verifier != "perfect" for a in alts):
+        why += (
+            f"; {best.display or best.model}'s figure assumes a perfect verifier (no two-tier data of it; "
+            "--fp-rate states one)"
+        )
     zero = [a.display or a.model for a in alts if a.k_star == 0]
     tail = f"; K* = 0 (do not use): {', '.join(zero)}" if zero else ""
     return (
