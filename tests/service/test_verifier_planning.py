@@ -165,6 +165,9 @@ def test_counts_and_answers_from_stored_rows() -> None:
     assert counts["B"].n == 1
     plus = [("A", "", {"verifier": True, "ground_truth": True, "ground_truth_plus": False})]
     assert two_tier_counts(plus)[0].accepted_correct == 0  # the strongest tier decides
+    evalplus = [("A", "", {"ground_truth": True, "ground_truth_plus": False})] * 3  # base vs plus tests
+    assert two_tier_counts(evalplus)[0] == TwoTierCounts(problem_id="A", n=3, accepted=3, accepted_correct=0)
+    assert two_tier_counts([("A", "", {"verifier": True})]) == []
     answers = [
         ("M", "so the answer is \\boxed{4}", {"ground_truth": True}),
         ("M", "\\boxed{5}", {"ground_truth": False}),

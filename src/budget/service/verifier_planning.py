@@ -263,8 +263,8 @@ def verified_plan(
                 "fp_share_by_difficulty": {b.label: b.fp_share for b in q.by_difficulty},
             }
             source = (
-                f"measured: {q.samples} samples of {q.problems} problems judged by both tiers "
-                f"({q.verifier_tier} vs {q.truth_tier})"
+                f"measured: {q.samples} samples of {q.problems} problems judged by a weaker and the "
+                "strongest stored tier (see two_tier_counts)"
             )
         elif kind == "stated":
             stated = StatedVerifier(fp_rate=req.fp_rate or 0.0, source=req.fp_rate_source or "")
@@ -410,16 +410,30 @@ def store_lookups(db: str | None) -> tuple[TwoTierLookup | None, AnswerLookup | 
     return two_tier, answers
 
 
-def two_tier_counts(rows: Sequence[tuple[str, str, dict[str, bool]]]) -> list[TwoTierCounts]:
-    """Per-problem counts of samples judged by the verifier tier and the strongest ground truth.
+#: Tiers from the weakest check to the strongest.
+TIER_ORDER = ("verifier", "ground_truth", "ground_truth_plus")
 
-    The truth tier is ``ground_truth_plus`` where every such sample has it, else ``ground_truth``.
+
+def two_tier_counts(rows: Sequence[tuple[str, str, dict[str, bool]]]) -> list[TwoTierCounts]:
+    """Per-problem counts of samples judged by a weaker tier and the strongest ground truth.
+
+    The pair is the weakest and the strongest of :data:`TIER_ORDER` that the most samples both
+    carry (budget's runs: ``verifier`` and ``ground_truth``, then ``ground_truth_plus`` once
+    built; an EvalPlus import: base and plus tests); samples without both are left out.
     """
+    from collections import Counter
+
     from budget.curves.verifier_quality import counts_from_verdicts
 
-    both = [(p, v) for p, _, v in rows if "verifier" in v and "ground_truth" in v]
-    truth = "ground_truth_plus" if both and all("ground_truth_plus" in v for _, v in both) else "ground_truth"
-    return counts_from_verdicts([(p, v["verifier"], v[truth]) for p, v in both])
+    pairs: Counter[tuple[str, str]] = Counter()
+    for _, _, v in rows:
+        known = [t for t in TIER_ORDER if t in v]
+        if len(known) >= 2:
+            pairs[(known[0], known[-1])] += 1
+    if not pairs:
+        return []
+    (lo, hi), _ = max(pairs.items(), key=lambda kv: (kv[1], TIER_ORDER.index(kv[0][1])))
+    return counts_from_verdicts([(p, v[lo], v[hi]) for p, _, v in rows if lo in v and hi in v])
 
 
 def answer_distributions(rows: Sequence[tuple[str, str, dict[str, bool]]]) -> list[AnswerDistribution]:
