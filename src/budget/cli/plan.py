@@ -65,6 +65,16 @@ def plan_command(
         Path | None,
         typer.Option(help="Also write the JSON plan to this file (e.g. reports/plan.json)."),
     ] = None,
+    fp_cost: Annotated[
+        float | None, typer.Option(help="Cost of a wrong submission (a right one scores 1): plan K*.")
+    ] = None,
+    verifier: Annotated[
+        str | None, typer.Option(help="perfect, measured (two-tier samples in the store) or none.")
+    ] = None,
+    fp_rate: Annotated[
+        float | None, typer.Option(help="Stated share of accepted samples that are wrong.")
+    ] = None,
+    fp_rate_source: Annotated[str | None, typer.Option(help="Where --fp-rate comes from.")] = None,
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
     from budget.money import usd
@@ -93,6 +103,17 @@ def plan_command(
         else None,
     )
     lookup = user_candidates(db)
+    if fp_cost is not None or verifier is not None or fp_rate is not None:
+        from budget.service.verifier_planning import VerifierRequest, make_verified_plan
+
+        if len(budgets) > 1:
+            from budget.errors import InputError
+
+            raise InputError("--fp-cost/--verifier/--fp-rate plan one budget at a time")
+        vreq = VerifierRequest.parse(fp_cost, verifier, fp_rate, fp_rate_source)
+        verified = make_verified_plan(request, vreq, db)
+        emit(verified, "verifier:render_verified_plan", json_out=json_out, export=export)
+        return
     if len(budgets) > 1:
         emit(plan_sweep(budgets, plan_one), "plan:render_sweep", json_out=json_out, export=export)
         return

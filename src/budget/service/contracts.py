@@ -28,7 +28,11 @@ FLOAT_DIGITS = 12
 
 #: Command (subcommands joined by a space) -> the model(s) its --json prints.
 OUTPUTS: dict[str, tuple[str, ...]] = {
-    "plan": ("budget.planner.models:PlanResult", "budget.service.reporting:PlanSweep"),
+    "plan": (
+        "budget.planner.models:PlanResult",
+        "budget.service.reporting:PlanSweep",
+        "budget.service.verifier_planning:VerifiedPlanResult",
+    ),
     "models": ("budget.service.catalog_view:ModelListing",),
     "pricing show": ("budget.service.catalog_view:PriceListing",),
     "fit": ("budget.service.fitting:FitResult", "budget.service.calibration:CalibrationResult"),

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from budget import SCHEMA_VERSION
 from budget.errors import BudgetError, DataError, InputError
 from budget.service.progress import Step, StepCallback
-from budget.tasks import TIERS, Task, Tier, load_task
+from budget.tasks import ALL_TIERS, Task, Tier, load_task
 from budget.verify.protocol import Outcome, Verdict, Verifier
 
 Mode = Literal["completion", "chat"]
@@ -148,8 +148,8 @@ def verify_one(
     ``unsafe_no_sandbox`` is not set.  A sample that crashes, hangs or cheats is a verdict.
     """
     resolved = _resolve_task(task)
-    if tier not in TIERS:
-        raise InputError(f"unknown tier {tier!r}; use one of {', '.join(TIERS)}")
+    if tier not in ALL_TIERS:
+        raise InputError(f"unknown tier {tier!r}; use one of {', '.join(ALL_TIERS)}")
     resolved.problem(problem_id)  # raises a one-line UnknownNameError
     _preflight(resolved, [problem_id], tier, unsafe_no_sandbox)
     return _check(resolved, problem_id, completion, tier, timeout_s, unsafe_no_sandbox, mode)
@@ -187,8 +187,8 @@ def verify_batch(
     verified, and once before the first.
     """
     resolved = _resolve_task(task)
-    if tier not in TIERS:
-        raise InputError(f"unknown tier {tier!r}; use one of {', '.join(TIERS)}")
+    if tier not in ALL_TIERS:
+        raise InputError(f"unknown tier {tier!r}; use one of {', '.join(ALL_TIERS)}")
     rows = [s if isinstance(s, SampleRow) else SampleRow(task_id=s[0], completion=s[1]) for s in samples]
     if not rows:
         return []

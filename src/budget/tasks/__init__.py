@@ -16,7 +16,17 @@
 - :func:`load_task` takes a built-in name or a path to such a file.
 """
 
-from budget.tasks.models import TIERS, Problem, Task, Tier, VerifierSpec
+from budget.tasks.models import ALL_TIERS, TIERS, Problem, Task, Tier, VerifierSpec
 from budget.tasks.registry import TaskEntry, known_tasks, load_task
 
-__all__ = ["TIERS", "Problem", "Task", "TaskEntry", "Tier", "VerifierSpec", "known_tasks", "load_task"]
+__all__ = [
+    "ALL_TIERS",
+    "TIERS",
+    "Problem",
+    "Task",
+    "TaskEntry",
+    "Tier",
+    "VerifierSpec",
+    "known_tasks",
+    "load_task",
+]

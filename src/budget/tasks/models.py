@@ -24,8 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from budget.errors import UnknownNameError
 
-Tier = Literal["verifier", "ground_truth"]
+Tier = Literal["verifier", "ground_truth", "ground_truth_plus"]
+#: The tiers a run checks by default; ``ground_truth_plus`` (stronger generated tests, see
+#: :mod:`budget.tasks.humaneval_plus`) exists only where a task built it.
 TIERS: tuple[Tier, ...] = ("verifier", "ground_truth")
+ALL_TIERS: tuple[Tier, ...] = ("verifier", "ground_truth", "ground_truth_plus")
 
 
 class VerifierSpec(BaseModel):
@@ -44,6 +47,8 @@ class Problem(BaseModel):
     - ``tests``: the verifier tier's test code (``python_tests``: defines ``check(candidate)``;
       ``pytest_file``: a pytest module; ``command``: unused).
     - ``hidden_tests``: the ground-truth tier's tests; ``None`` means the same as ``tests``.
+    - ``plus_tests``: the ``ground_truth_plus`` tier's tests (stronger generated tests); only
+      problems that have them can be checked on that tier.
     - ``answer`` / ``hidden_answer``: the reference answer (``exact_answer``), per tier.
     - ``entry_point``: the function the tests call.
     - ``verifier`` / ``ground_truth``: per-problem overrides of the task's checks.
@@ -56,6 +61,7 @@ class Problem(BaseModel):
     entry_point: str | None = None
     tests: str | None = None
     hidden_tests: str | None = None
+    plus_tests: str | None = None
     answer: str | None = None
     hidden_answer: str | None = None
     canonical_solution: str | None = None
@@ -68,7 +74,13 @@ class Problem(BaseModel):
         if tier == "verifier":
             return self
         update: dict[str, Any] = {}
-        if self.hidden_tests is not None:
+        if tier == "ground_truth_plus":
+            from budget.errors import DataError
+
+            if self.plus_tests is None:
+                raise DataError(f"problem {self.id} has no ground_truth_plus tests")
+            update["tests"] = self.plus_tests
+        elif self.hidden_tests is not None:
             update["tests"] = self.hidden_tests
         if self.hidden_answer is not None:
             update["answer"] = self.hidden_answer
@@ -88,6 +100,7 @@ class Task(BaseModel):
     problems: list[Problem]
     metadata: dict[str, Any] = Field(default_factory=dict)
     _by_id: dict[str, Problem] = PrivateAttr(default_factory=dict)
+    _indexed: list[Problem] | None = PrivateAttr(default=None)
 
     def problem_ids(self) -> list[str]:
         return [p.id for p in self.problems]
@@ -119,8 +132,11 @@ class Task(BaseModel):
         return spec, problem.for_tier(tier)
 
     def _index(self) -> dict[str, Problem]:
-        if not self._by_id:
-            self._by_id.update((p.id, p) for p in self.problems)
+        # model_copy(update={"problems": ...}) copies the private index too: rebuild it when the
+        # list it was built from is not this task's
+        if self._indexed is not self.problems:
+            self._by_id = {p.id: p for p in self.problems}
+            self._indexed = self.problems
         return self._by_id
 
     @model_validator(mode="after")
