@@ -29,6 +29,7 @@ single-tier convention).  Model names go through the one model-id rule
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +39,8 @@ from pydantic import BaseModel, ConfigDict
 
 from budget import SCHEMA_VERSION
 from budget.errors import DataError, InputError
+from budget.report.text import name_fault, printable
+from budget.service.fitting import MAX_NUM_SAMPLES
 from budget.service.progress import Step, StepCallback
 from budget.store.imports import ImportBlock, SampleExtra
 
@@ -141,7 +144,22 @@ def read_file(request: ImportRequest) -> Parsed:
         "samples": _samples,
     }[request.format]
     task, blocks = reader(request)
+    _check_names(path, task, blocks)
     return Parsed(task=task, blocks=_canonical(blocks))
+
+
+def _check_names(path: Path, task: str, blocks: list[ImportBlock]) -> None:
+    """Every name that reaches the store is one a terminal, a page and a file can show (the
+    row-by-row readers check theirs with the line; this catches ``--task``, ``--model``, file
+    stems and names taken from an inspect log)."""
+    names = {("task", task)}
+    for b in blocks:
+        names.add(("model", b.model))
+        names.add(("problem id", b.problem_id))
+    for what, name in sorted(names):
+        fault = name_fault(name)
+        if fault is not None:
+            raise DataError(f"{path.name}: a {what} holds a {fault}")
 
 
 def _canonical(blocks: list[ImportBlock]) -> list[ImportBlock]:
@@ -187,34 +205,34 @@ def _counts(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 
 # --- JSON helpers ----------------------------------------------------------------------------
 def _text(path: Path) -> str:
+    from budget.service.fitting import read_text
+
+    return read_text(path)
+
+
+def _loads(text: str, where: str) -> Any:
+    """One JSON document; a syntax error or nesting deeper than Python's parser goes (a
+    ``RecursionError`` in :func:`json.loads`) is one line naming ``where``."""
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name} is not a UTF-8 text file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        return json.loads(text)
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise DataError(f"{where}: not valid JSON ({exc.args[0] if exc.args else exc})") from None
 
 
 def _json_rows(path: Path) -> Iterator[tuple[str, Any]]:
     """(where, row) for a JSON array or JSON Lines file; ``where`` is "line N" or "row N"."""
     text = _text(path)
     if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except ValueError as exc:
-            raise DataError(f"{path.name}: not valid JSON ({exc})") from None
+        rows = _loads(text, path.name)
         for i, row in enumerate(rows, start=1):
             yield f"row {i}", row
         return
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            yield f"line {i}", json.loads(line)
-        except ValueError as exc:
-            raise DataError(
-                f"{path.name} line {i}: not valid JSON ({exc.args[0] if exc.args else exc})"
-            ) from None
+        yield f"line {i}", _loads(line, f"{path.name} line {i}")
 
 
 def _bool(value: Any, where: str, what: str) -> bool:
@@ -223,6 +241,20 @@ def _bool(value: Any, where: str, what: str) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise DataError(f"{where}: {what} must be true or false, got {json.dumps(value)[:40]}")
+
+
+def _name(value: Any, where: str, what: str) -> str:
+    """A model, task or problem id from a row: text or a whole number (not a bool, not an
+    object), not empty, and nothing :func:`~budget.report.text.name_fault` refuses."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DataError(f"{where}: {what} must be text or a whole number, got {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise DataError(f"{where}: empty {what}")
+    fault = name_fault(text)
+    if fault is not None:
+        raise DataError(f"{where}: {what} holds a {fault}")
+    return text
 
 
 # --- Large Language Monkeys ------------------------------------------------------------------
@@ -245,10 +277,8 @@ def _monkey_business(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         key = next((k for k in _ID_KEYS if row.get(k) is not None), None)
         if key is None:
             raise DataError(f"{at}: no problem id ({', '.join(_ID_KEYS)})")
-        pid = str(row[key]).strip()
-        if not pid:
-            raise DataError(f"{at}: empty {key}")
-        model = request.model or (str(row["model"]) if row.get("model") else None)
+        pid = _name(row[key], at, key)
+        model = request.model or (_name(row["model"], at, "model") if row.get("model") else None)
         if model is None:
             raise InputError("--model is required: the rows do not name the model")
         if (model, pid) in blocks:
@@ -261,16 +291,14 @@ def _monkey_business(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 def _evalplus(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
     path = request.file
     model = _need_model(request, "eval_results.json")
-    try:
-        doc = json.loads(_text(path))
-    except ValueError as exc:
-        raise DataError(f"{path.name}: not valid JSON ({exc})") from None
+    doc = _loads(_text(path), path.name)
     results = doc.get("eval") if isinstance(doc, dict) else None
     if not isinstance(results, dict) or not results:
         raise DataError(f'{path.name}: no "eval" object of task ids (not an EvalPlus eval_results.json)')
     blocks = []
     for task_id, samples in results.items():
-        at = f"{path.name} task {task_id}"
+        at = f"{path.name} task {printable(task_id, limit=60)}"
+        task_id = _name(task_id, at, "task id")
         if not isinstance(samples, list) or not samples:
             raise DataError(f"{at}: expected a non-empty list of samples")
         base, plus, extras = [], [], []
@@ -285,7 +313,7 @@ def _evalplus(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         if plus and len(plus) != len(base):
             raise DataError(f"{at}: plus_status is missing on some samples")
         tiers = {VERIFIER: base, **({GROUND_TRUTH: plus} if plus else {})}
-        blocks.append(ImportBlock(model=model, problem_id=str(task_id), tiers=tiers, extras=extras))
+        blocks.append(ImportBlock(model=model, problem_id=task_id, tiers=tiers, extras=extras))
     first = str(next(iter(results)))
     default = (
         "humaneval" if first.startswith("HumanEval/") else "mbpp" if first.startswith("Mbpp/") else path.stem
@@ -353,13 +381,15 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         if not isinstance(row, dict):
             raise DataError(f"{at}: expected a JSON object")
         pid = row.get("task_id") if row.get("task_id") is not None else row.get("problem_id")
-        if not isinstance(pid, str | int) or not str(pid).strip():
+        if pid is None:
             raise DataError(f"{at}: no task_id")
+        pid = _name(pid, at, "task_id")
         model = request.model or row.get("model")
         if not isinstance(model, str) or not model.strip():
             raise DataError(f"{at}: no model (add one, or pass --model)")
+        model = _name(model, at, "model")
         if task is None and isinstance(row.get("task"), str):
-            task = row["task"]
+            task = _name(row["task"], at, "task")
         tiers = _row_verdicts(row, at)
         key = (model, str(pid))
         block = per.get(key)
@@ -374,8 +404,8 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
             )
         assert block.extras is not None
         index = row.get("sample_index", len(block.extras))
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise DataError(f"{at}: sample_index must be a whole number >= 0")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_NUM_SAMPLES:
+            raise DataError(f"{at}: sample_index must be a whole number from 0 to {MAX_NUM_SAMPLES:,}")
         if index in indices.setdefault(key, set()):
             raise DataError(f"{at}: sample {index} of {pid} ({model}) appears twice")
         indices[key].add(index)
@@ -387,7 +417,7 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
                 prompt_tokens=_count(row, "prompt_tokens", at),
                 output_tokens=_count(row, "output_tokens", at),
                 cost=_cost(row, at),
-                latency_s=float(row.get("latency_s") or 0.0),
+                latency_s=_seconds(row, "latency_s", at),
                 finish_reason=str(row.get("finish_reason") or ""),
                 sample_index=index,
             )
@@ -407,11 +437,26 @@ def _row_verdicts(row: dict[str, Any], at: str) -> dict[str, bool]:
     raise DataError(f"{at}: no passed or verdicts")
 
 
+#: Bounds of what one imported sample may carry: a token count, and a cost in dollars.  Far
+#: above any real sample, far below what the store's 64-bit integers hold (micro-dollars).
+MAX_TOKENS = 10**12
+MAX_COST = Decimal(10**9)
+
+
 def _count(row: dict[str, Any], key: str, at: str) -> int:
     v = row.get(key, 0) or 0
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise DataError(f"{at}: {key} must be a whole number >= 0")
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TOKENS:
+        raise DataError(f"{at}: {key} must be a whole number from 0 to {MAX_TOKENS:,}")
     return v
+
+
+def _seconds(row: dict[str, Any], key: str, at: str) -> float:
+    v = row.get(key, 0.0)
+    if v is None:
+        return 0.0
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+        raise DataError(f"{at}: {key} must be a finite number of seconds >= 0, got {json.dumps(v)[:40]}")
+    return float(v)
 
 
 def _cost(row: dict[str, Any], at: str) -> Decimal:
@@ -420,8 +465,8 @@ def _cost(row: dict[str, Any], at: str) -> Decimal:
         d = Decimal(str(v))
     except InvalidOperation:
         raise DataError(f"{at}: cost {v!r} is not a number") from None
-    if not d.is_finite() or d < 0:
-        raise DataError(f"{at}: cost must be a finite amount >= 0")
+    if not d.is_finite() or not 0 <= d <= MAX_COST:
+        raise DataError(f"{at}: cost must be a finite amount from 0 to {MAX_COST:,} dollars")
     return d
 
 

@@ -21,6 +21,7 @@ from budget.errors import StoreError
 from budget.money import to_micro
 from budget.store.engine import StoreBase, _utc, new_run_id, text_hash
 from budget.store.records import RunRecord, RunStatus, utcnow
+from budget.store.samples import storable_text
 from budget.store.tables import ProblemRow, RunRow, SampleRow, TaskRow, VerdictRow
 
 #: Samples per INSERT batch: bounds the memory of one batch's parameter rows.
@@ -243,7 +244,9 @@ def _block_rows(
         if x is None:
             row: tuple[Any, ...] = (*plain, i, None, "", None, "", 0, 0, "0", 0, 0.0, "", now)
         else:
-            text = x.completion
+            # the text as every other write path stores it (lone surrogates and NUL as U+FFFD,
+            # runaway replies cut): a JSON "\ud800" in a completion cannot fail the import
+            text = storable_text(x.completion) if x.completion is not None else None
             row = (
                 *plain,
                 x.sample_index if x.sample_index is not None else i,
@@ -256,7 +259,7 @@ def _block_rows(
                 str(x.cost),
                 to_micro(x.cost),
                 x.latency_s,
-                x.finish_reason,
+                storable_text(x.finish_reason, limit=200),
                 now,
             )
         yield row, [(tier, v[i]) for tier, v in tiers]
