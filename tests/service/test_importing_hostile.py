@@ -36,7 +36,12 @@ BAD: list[tuple[str, str, str, str]] = [
     ("jsonl-deep-nesting", "samples", "[" * 100_000 + "]" * 100_000 + "\n", "nested"),
     ("json-array-deep-nesting", "monkey-business", "[" + "[" * 100_000 + "]" * 100_000 + "]", "nested"),
     ("evalplus-deep-nesting", "evalplus", '{"eval": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested"),
-    ("lone-surrogate-task-id", "samples", '{"task_id": "a\\ud800", "model": "m", "passed": true}\n', "line 1"),
+    (
+        "lone-surrogate-task-id",
+        "samples",
+        '{"task_id": "a\\ud800", "model": "m", "passed": true}\n',
+        "line 1",
+    ),
     ("lone-surrogate-model", "samples", '{"task_id": "a", "model": "m\\udfff", "passed": true}\n', "line 1"),
     ("nul-in-task-id", "samples", '{"task_id": "a\\u0000", "model": "m", "passed": true}\n', "line 1"),
     ("nul-in-task", "samples", ROW + ', "task": "t\\u0000"}\n', "line 1"),
@@ -73,7 +78,12 @@ def test_hostile_but_printable_names_and_odd_completions_are_kept_as_data(tmp_pa
     db = str(tmp_path / "s.db")
     name = '<script>document.title="pwned"</script>"><img src=x onerror=alert(1)>[bold]$x^$'
     rows = [
-        {"task_id": "</svg><script>x()</script>", "model": name, "passed": True, "completion": "a\ud800b\x00c"},
+        {
+            "task_id": "</svg><script>x()</script>",
+            "model": name,
+            "passed": True,
+            "completion": "a\ud800b\x00c",
+        },
         {"task_id": "| *md* | [l](javascript:x) |", "model": name, "passed": False},
     ]
     path = tmp_path / "s.jsonl"

@@ -31,7 +31,8 @@ def verdict(m: ModelCheck) -> str:
 def render_check(result: CheckResult, console: Console) -> None:
     budget = f", budget {fmt_usd(result.budget)}" if result.budget is not None else ""
     console.print(
-        f"Run [bold]{_t(result.run_id)}[/] on {_t(result.task)} ({result.policy}{budget}), {_t(result.status)}"
+        f"Run [bold]{_t(result.run_id)}[/] on {_t(result.task)} ({result.policy}{budget}), "
+        f"{_t(result.status)}"
     )
     table = Table(title_justify="left")
     for col in (
@@ -112,7 +113,10 @@ def render_check_all(result: CheckAllResult, console: Console) -> None:
         for model, s in cal.per_model.items():
             share = s.get("share_inside")
             table.add_row(
-                _t(model), str(s["checks"]), str(s["inside"]), _pct(share if isinstance(share, float) else None)
+                _t(model),
+                str(s["checks"]),
+                str(s["inside"]),
+                _pct(share if isinstance(share, float) else None),
             )
         console.print(table)
     for task, models in result.drift.items():

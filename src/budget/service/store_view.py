@@ -238,7 +238,9 @@ def export_samples(run_id: str, path: Path, db: str | None = None) -> ExportResu
         store_files = _store_files(store.url)
     target = path.resolve()
     if target.is_dir():
-        raise InputError(f"cannot write {path}: it is a directory (give a file name, e.g. {path}/{run_id}.jsonl)")
+        raise InputError(
+            f"cannot write {path}: it is a directory (give a file name, e.g. {path}/{run_id}.jsonl)"
+        )
     if any(target == f or (target.exists() and f.exists() and target.samefile(f)) for f in store_files):
         raise InputError(f"cannot write {path}: it is the store's own file ({where})")
     try:
