@@ -113,3 +113,25 @@ def test_a_truncated_gzip_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress((HEADER + "m,p,3,1\n" * 100).encode())[:40])
     with pytest.raises(DataError, match="gzip"):
         import_file(ImportRequest(file=path, format="counts", task="t", db=str(tmp_path / "s.db")))
+
+
+def test_importing_the_same_file_twice_is_refused_not_counted_twice(tmp_path: Path) -> None:
+    """A second import of the same content (same bytes, format and --model, same task) would
+    double every problem's samples in fit --db, narrowing its intervals on no new evidence;
+    it is refused naming the first run, unless asked for with ``again``."""
+    db = str(tmp_path / "s.db")
+    src = tmp_path / "c.csv"
+    src.write_text(HEADER + "m,a,10,3\nm,b,10,0\n", encoding="utf-8")
+    first = import_file(ImportRequest(file=src, format="counts", task="t", db=db))
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(src.read_bytes())
+    with pytest.raises(DataError, match=f"already imported as run {first.run_id}"):
+        import_file(ImportRequest(file=copy, format="counts", task="t", db=db))
+    with Store(db) as s:
+        assert [(c.problem_id, c.n, c.c) for c in s.problem_counts("t")] == [("a", 10, 3), ("b", 10, 0)]
+    # another task, or asked for: a new run
+    import_file(ImportRequest(file=src, format="counts", task="t2", db=db))
+    again = import_file(ImportRequest(file=src, format="counts", task="t", db=db, again=True))
+    assert again.run_id != first.run_id
+    with Store(db) as s:
+        assert [c.n for c in s.problem_counts("t")] == [20, 20]

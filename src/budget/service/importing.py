@@ -28,6 +28,7 @@ single-tier convention).  Model names go through the one model-id rule
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -57,6 +58,7 @@ class ImportRequest(BaseModel):
     task: str | None = None
     model: str | None = None
     db: str | None = None
+    again: bool = False  # import content this store already holds for the task, as a new run
 
 
 class ImportedModel(BaseModel):
@@ -97,6 +99,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
     parsed = read_file(request)
     if not parsed.blocks:
         raise DataError(f"{request.file.name} holds no samples")
+    fingerprint = _fingerprint(request)
     stored: Callable[[int], None] | None = None
     if progress is not None:
         report, total, name = progress, sum(b.samples for b in parsed.blocks), request.file.name
@@ -106,7 +109,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
 
         stored(0)
     settings = {
-        "imported": {"format": request.format, "file": str(request.file)},
+        "imported": {"format": request.format, "file": str(request.file), "fingerprint": fingerprint},
         "request": {"policy": "fixed"},
     }
     with Store(request.db) as store:
@@ -117,6 +120,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
             note=f"imported from {request.file.name} ({request.format})",
             source=f"imported from {request.file.name}",
             progress=stored,
+            fingerprint=None if request.again else fingerprint,
         )
         where = location.display(store.url)
     return ImportResult(
@@ -127,6 +131,19 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
         db=where,
         models=[ImportedModel(model=m, problems=p, samples=n) for m, (p, n) in summary.per_model.items()],
     )
+
+
+def _fingerprint(request: ImportRequest) -> str:
+    """What makes two imports the same: the file's bytes, its format and ``--model`` (SHA-256).
+    The store refuses a second run of a task with the same fingerprint (:mod:`budget.store.imports`)."""
+    digest = hashlib.sha256(f"{request.format}\0{request.model or ''}\0".encode())
+    try:
+        with request.file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read {request.file}: {exc.strerror or exc}") from None
+    return digest.hexdigest()
 
 
 def read_file(request: ImportRequest) -> Parsed:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select
 
-from budget.errors import StoreError
+from budget.errors import DataError, StoreError
 from budget.money import to_micro
 from budget.store.engine import StoreBase, _utc, new_run_id, text_hash
 from budget.store.records import RunRecord, RunStatus, utcnow
@@ -75,11 +75,14 @@ class ImportStore(StoreBase):
         note: str = "",
         source: str = "",
         progress: Callable[[int], None] | None = None,
+        fingerprint: str | None = None,
     ) -> ImportSummary:
         """Write ``blocks`` as one finished run of ``task``; nothing is written if anything fails.
 
         ``progress`` hears the number of samples written so far, after each block or batch.
-        """
+        ``fingerprint`` (stored in ``settings["imported"]``): when a run of ``task`` already
+        carries it, the import is refused (:class:`DataError` naming that run), checked inside
+        the write transaction so that two imports of one file at once store it once."""
         from budget import __version__
 
         models = list(dict.fromkeys(b.model for b in blocks))
@@ -110,6 +113,8 @@ class ImportStore(StoreBase):
                     "note": note,
                 },
             )
+            if fingerprint is not None:
+                _refuse_duplicate(conn, task, run_id, fingerprint)
             # SQLite: the run row above took the database's write lock, so the next sample ids are
             # ours to assign, and plain executemany (no RETURNING) is several times faster.
             next_id = None
@@ -220,6 +225,26 @@ class ImportStore(StoreBase):
         size = len(known) + len(fresh)
         if row is None or size > int(row[0] or 0):
             conn.execute(_TASKS.update().where(t.name == task).values(problems=size))
+
+
+def _refuse_duplicate(conn: Connection, task: str, run_id: str, fingerprint: str) -> None:
+    """Raise when another run of ``task`` was imported with ``fingerprint``.  Runs after this
+    run's row is written: on SQLite that write holds the database's write lock, so a concurrent
+    import of the same file waits and then finds this one."""
+    r = _RUNS.c
+    rows = conn.execute(
+        select(r.id, r.created_at, r.settings_json).where(
+            r.task == task, r.id != run_id, r.settings_json.contains(fingerprint)
+        )
+    )
+    for other, created, settings in rows:
+        imported = json.loads(settings or "{}").get("imported") or {}
+        if imported.get("fingerprint") == fingerprint:
+            when = f"{created:%Y-%m-%d %H:%M}" if created is not None else "earlier"
+            raise DataError(
+                f"this content is already imported as run {other} of {task} ({when}); importing it "
+                "again would count its samples twice (pass --again to store it as another run)"
+            )
 
 
 def _checked_size(b: ImportBlock) -> int:
