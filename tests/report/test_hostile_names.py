@@ -109,3 +109,23 @@ def test_no_script_runs_in_chromium(report, tmp_path: Path) -> None:  # type: ig
     title = re.search(r"<title>([^<]*)</title>", out.stdout)
     assert title is not None and "pwned" not in title.group(1) and title.group(1) == rep.title
     assert "<script" not in out.stdout and "<img" not in out.stdout
+
+
+def test_fit_table_shows_hostile_names_literally(tmp_path: Path) -> None:
+    """``budget fit FILE`` on a counts file whose model is ``[/]...``: a MarkupError traceback
+    before; ``[l]`` in a name was eaten as a style."""
+    import io
+
+    from rich.console import Console
+
+    from budget.report.fit import render_fit
+    from budget.service.fitting import FitRequest, fit_file
+
+    rng = np.random.default_rng(4)
+    src = tmp_path / "c.csv"
+    name = "[/][l](javascript:x)"
+    rows = [f"{name},p{i},20,{rng.binomial(20, rng.beta(0.5, 2.0))}" for i in range(30)]
+    src.write_text("model,problem_id,num_samples,num_correct\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    render_fit(fit_file(FitRequest(counts=src, task="[t]")), Console(file=out, width=200))
+    assert f"{name} on [t]" in out.getvalue()
