@@ -122,3 +122,28 @@ def test_hostile_names_are_shown_literally_never_as_markup(tmp_path: Path) -> No
     dest = tmp_path / "[x].jsonl"
     exp = run_budget("export", run_id, "--samples", str(dest), "--db", db)
     assert exp.returncode == 0 and str(dest) in " ".join(exp.stdout.split()).replace(" ", ""), exp.stdout
+
+
+def test_a_model_named_like_markup_reaches_fit_plan_and_report(tmp_path: Path) -> None:
+    """A counts file's model ``[/]x[bold]`` through fit --db, plan and the terminal report:
+    each crashed with a MarkupError traceback before."""
+    db = str(tmp_path / "s.db")
+    name = "[/]x[bold]"
+    rng = np.random.default_rng(2)
+    src = tmp_path / "c.csv"
+    src.write_text(
+        HEADER + "".join(f"{name},HumanEval/{i},20,{rng.binomial(20, 0.3)}\n" for i in range(40)),
+        encoding="utf-8",
+    )
+    assert (
+        run_budget("import", str(src), "--format", "counts", "--task", "humaneval", "--db", db).returncode
+        == 0
+    )
+    for args in (
+        ("fit", "--db", db, "--task", "humaneval"),
+        ("plan", "--dollars", "5", "--task", "humaneval", "--db", db),
+        ("report", "--dollars", "5", "--task", "humaneval", "--db", db),
+    ):
+        out = run_budget(*args)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stderr[-800:])
+        assert name in out.stdout, (args, out.stdout)
