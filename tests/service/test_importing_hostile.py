@@ -135,3 +135,34 @@ def test_importing_the_same_file_twice_is_refused_not_counted_twice(tmp_path: Pa
     assert again.run_id != first.run_id
     with Store(db) as s:
         assert [c.n for c in s.problem_counts("t")] == [20, 20]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content"),
+    [
+        (
+            "evalplus",
+            '{"eval": {"HumanEval/0": [{"base_status": "pass"}], "HumanEval/0": [{"base_status": "fail"}]}}',
+        ),
+        ("samples", '{"task_id": "a", "model": "m", "passed": true, "passed": false}\n'),
+    ],
+    ids=["evalplus-task-twice", "samples-passed-twice"],
+)
+def test_a_json_key_given_twice_is_refused_not_last_wins(tmp_path: Path, fmt: str, content: str) -> None:
+    """JSON parsers keep the last of two equal keys: one problem's samples were silently dropped."""
+    db = str(tmp_path / "s.db")
+    path = tmp_path / "in.json"
+    path.write_text(content, encoding="utf-8")
+    model = "m" if fmt == "evalplus" else None
+    with pytest.raises(DataError, match="twice"):
+        import_file(ImportRequest(file=path, format=fmt, model=model, db=db))  # type: ignore[arg-type]
+    assert _runs(db) == 0
+
+
+@pytest.mark.parametrize("task", ["  ", "\t"])
+def test_a_blank_task_is_refused(tmp_path: Path, task: str) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text(HEADER + "m,a,3,1\n", encoding="utf-8")
+    with pytest.raises((DataError, ValueError)):
+        import_file(ImportRequest(file=src, format="counts", task=task, db=str(tmp_path / "s.db")))
+    assert _runs(str(tmp_path / "s.db")) == 0

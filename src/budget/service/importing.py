@@ -174,6 +174,8 @@ def _check_names(path: Path, task: str, blocks: list[ImportBlock]) -> None:
         names.add(("model", b.model))
         names.add(("problem id", b.problem_id))
     for what, name in sorted(names):
+        if not name.strip():
+            raise DataError(f"{path.name}: a {what} is blank")
         fault = name_fault(name)
         if fault is not None:
             raise DataError(f"{path.name}: a {what} holds a {fault}")
@@ -227,13 +229,32 @@ def _text(path: Path) -> str:
     return read_text(path)
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object with a key given twice is refused: parsers keep the last, so an EvalPlus
+    task id given twice silently lost the first one's samples."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(f"key {json.dumps(key)[:60]} appears twice in one object")
+            seen.add(key)
+    return out
+
+
 def _loads(text: str, where: str) -> Any:
     """One JSON document; a syntax error or nesting deeper than Python's parser goes (a
     ``RecursionError`` in :func:`json.loads`) is one line naming ``where``."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise DataError(f"{where}: JSON nested too deeply") from None
+    except _DuplicateKeyError as exc:
+        raise DataError(f"{where}: {exc}") from None
     except ValueError as exc:
         raise DataError(f"{where}: not valid JSON ({exc.args[0] if exc.args else exc})") from None
 
