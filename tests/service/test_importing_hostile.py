@@ -21,7 +21,7 @@ def _runs(db: str) -> int:
     if not Path(db).exists():
         return 0
     with Store(db) as s:
-        return len(s.list_runs())
+        return len(s.runs())
 
 
 ROW = '{"task_id": "a", "model": "m", "passed": true'
@@ -166,3 +166,21 @@ def test_a_blank_task_is_refused(tmp_path: Path, task: str) -> None:
     with pytest.raises((DataError, ValueError)):
         import_file(ImportRequest(file=src, format="counts", task=task, db=str(tmp_path / "s.db")))
     assert _runs(str(tmp_path / "s.db")) == 0
+
+
+def test_reimporting_an_export_into_its_own_store_is_refused(tmp_path: Path) -> None:
+    """``budget export`` then ``budget import --format samples`` into the same store: other
+    bytes, the same samples (each row names its run); they would count twice."""
+    from budget.service.store_view import export_samples
+
+    db = str(tmp_path / "s.db")
+    src = tmp_path / "c.csv"
+    src.write_text(HEADER + "m,a,10,3\n", encoding="utf-8")
+    first = import_file(ImportRequest(file=src, format="counts", task="t", db=db))
+    out = export_samples(first.run_id, tmp_path / "x.jsonl", db)
+    with pytest.raises(DataError, match=f"run {first.run_id}"):
+        import_file(ImportRequest(file=Path(out.file), format="samples", db=db))
+    assert _runs(db) == 1
+    # into another store it is a plain import
+    other = import_file(ImportRequest(file=Path(out.file), format="samples", db=str(tmp_path / "o.db")))
+    assert other.task == "t" and [(m.problems, m.samples) for m in other.models] == [(1, 10)]

@@ -86,6 +86,7 @@ class Parsed(BaseModel):
 
     task: str
     blocks: list[Any]  # ImportBlock
+    origins: list[str] = []  # runs the rows say they came from (budget's samples JSONL)
 
 
 def import_file(request: ImportRequest, *, progress: StepCallback | None = None) -> ImportResult:
@@ -121,6 +122,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
             source=f"imported from {request.file.name}",
             progress=stored,
             fingerprint=None if request.again else fingerprint,
+            origins=() if request.again else parsed.origins,
         )
         where = location.display(store.url)
     return ImportResult(
@@ -160,9 +162,10 @@ def read_file(request: ImportRequest) -> Parsed:
         "inspect": _inspect,
         "samples": _samples,
     }[request.format]
-    task, blocks = reader(request)
+    origins: set[str] = set()
+    task, blocks = _samples(request, origins) if request.format == "samples" else reader(request)
     _check_names(path, task, blocks)
-    return Parsed(task=task, blocks=_canonical(blocks))
+    return Parsed(task=task, blocks=_canonical(blocks), origins=sorted(origins))
 
 
 def _check_names(path: Path, task: str, blocks: list[ImportBlock]) -> None:
@@ -409,7 +412,9 @@ def _inspect(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 
 
 # --- budget's own samples JSONL --------------------------------------------------------------
-def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
+def _samples(request: ImportRequest, origins: set[str] | None = None) -> tuple[str, list[ImportBlock]]:
+    """Budget's samples JSONL; the ``run_id`` each row names (``budget export`` writes it) is
+    collected into ``origins``, so that a store refuses its own samples back."""
     path = request.file
     per: dict[tuple[str, str], ImportBlock] = {}
     indices: dict[tuple[str, str], set[int]] = {}
@@ -429,6 +434,8 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         if task is None and isinstance(row.get("task"), str):
             task = _name(row["task"], at, "task")
         tiers = _row_verdicts(row, at)
+        if origins is not None and isinstance(row.get("run_id"), str):
+            origins.add(row["run_id"])
         key = (model, str(pid))
         block = per.get(key)
         if block is None:

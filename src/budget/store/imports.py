@@ -76,13 +76,15 @@ class ImportStore(StoreBase):
         source: str = "",
         progress: Callable[[int], None] | None = None,
         fingerprint: str | None = None,
+        origins: Sequence[str] = (),
     ) -> ImportSummary:
         """Write ``blocks`` as one finished run of ``task``; nothing is written if anything fails.
 
         ``progress`` hears the number of samples written so far, after each block or batch.
         ``fingerprint`` (stored in ``settings["imported"]``): when a run of ``task`` already
         carries it, the import is refused (:class:`DataError` naming that run), checked inside
-        the write transaction so that two imports of one file at once store it once."""
+        the write transaction so that two imports of one file at once store it once.  Likewise
+        when a run named in ``origins`` (the runs exported rows came from) is in this store."""
         from budget import __version__
 
         models = list(dict.fromkeys(b.model for b in blocks))
@@ -115,6 +117,8 @@ class ImportStore(StoreBase):
             )
             if fingerprint is not None:
                 _refuse_duplicate(conn, task, run_id, fingerprint)
+            if origins:
+                _refuse_own_samples(conn, origins)
             # SQLite: the run row above took the database's write lock, so the next sample ids are
             # ours to assign, and plain executemany (no RETURNING) is several times faster.
             next_id = None
@@ -245,6 +249,17 @@ def _refuse_duplicate(conn: Connection, task: str, run_id: str, fingerprint: str
                 f"this content is already imported as run {other} of {task} ({when}); importing it "
                 "again would count its samples twice (pass --again to store it as another run)"
             )
+
+
+def _refuse_own_samples(conn: Connection, origins: Sequence[str]) -> None:
+    """Raise when a run the imported rows came from is in this store (its samples are here)."""
+    r = _RUNS.c
+    found = conn.execute(select(r.id, r.task).where(r.id.in_(list(origins))).limit(1)).first()
+    if found is not None:
+        raise DataError(
+            f"these samples come from run {found[0]} of {found[1]}, which is in this store; importing "
+            "them would count them twice (pass --again to store them as another run)"
+        )
 
 
 def _checked_size(b: ImportBlock) -> int:
