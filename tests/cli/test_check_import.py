@@ -147,3 +147,12 @@ def test_a_model_named_like_markup_reaches_fit_plan_and_report(tmp_path: Path) -
         out = run_budget(*args)
         assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stderr[-800:])
         assert name in out.stdout, (args, out.stdout)
+
+
+def test_an_error_naming_a_hostile_path_is_one_printable_line(tmp_path: Path) -> None:
+    """The path a user passed is echoed in the error: its escape sequence (here, one that
+    would clear the screen) and newline are shown escaped, not sent to the terminal."""
+    name = str(tmp_path / "\x1b[2J\nfake: ok.csv")
+    out = run_budget("import", name, "--format", "counts", "--db", str(tmp_path / "s.db"))
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "\x1b" not in out.stderr and "\\x1b[2J" in out.stderr
