@@ -99,3 +99,60 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
         out = run_budget(*args)
         assert out.returncode == code, (args, out.stderr)
         assert out.stderr.count("\n") == 1 and out.stderr.startswith("budget: error:"), out.stderr
+
+
+def test_hostile_names_are_shown_literally_never_as_markup(tmp_path: Path) -> None:
+    """Rich markup in a task, a model, a file name is data: shown as typed, never a
+    MarkupError traceback, never eaten (``[x]`` vanished from ``Wrote ... to a/.jsonl``)."""
+    db = str(tmp_path / "s.db")
+    model, task = "[/]<b>m</b>", "[/t]"
+    src = tmp_path / "[in].csv"
+    src.write_text(HEADER + f"{model},p,3,1\n[bold red]m2,q,4,4\n", encoding="utf-8")
+    imp = run_budget("import", str(src), "--format", "counts", "--task", task, "--db", db)
+    assert imp.returncode == 0 and "Traceback" not in imp.stderr, imp.stderr
+    assert model in imp.stdout and "[in].csv" in imp.stdout and task in imp.stdout
+    doc = json.loads(run_budget("runs", "--db", db, "--json").stdout)
+    run_id = doc["runs"][0]["run_id"]
+    for args in (("show", run_id), ("check", run_id), ("runs",)):
+        out = run_budget(*args, "--db", db)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stderr)
+        if args[0] != "runs":  # runs drops its task column and wraps its models at 80 columns
+            assert task in out.stdout and model in out.stdout, (args, out.stdout)
+            assert "[bold red]m2" in out.stdout, (args, out.stdout)
+    dest = tmp_path / "[x].jsonl"
+    exp = run_budget("export", run_id, "--samples", str(dest), "--db", db)
+    assert exp.returncode == 0 and str(dest) in " ".join(exp.stdout.split()).replace(" ", ""), exp.stdout
+
+
+def test_a_model_named_like_markup_reaches_fit_plan_and_report(tmp_path: Path) -> None:
+    """A counts file's model ``[/]x[bold]`` through fit --db, plan and the terminal report:
+    each crashed with a MarkupError traceback before."""
+    db = str(tmp_path / "s.db")
+    name = "[/]x[bold]"
+    rng = np.random.default_rng(2)
+    src = tmp_path / "c.csv"
+    src.write_text(
+        HEADER + "".join(f"{name},HumanEval/{i},20,{rng.binomial(20, 0.3)}\n" for i in range(40)),
+        encoding="utf-8",
+    )
+    assert (
+        run_budget("import", str(src), "--format", "counts", "--task", "humaneval", "--db", db).returncode
+        == 0
+    )
+    for args in (
+        ("fit", "--db", db, "--task", "humaneval"),
+        ("plan", "--dollars", "5", "--task", "humaneval", "--db", db),
+        ("report", "--dollars", "5", "--task", "humaneval", "--db", db),
+    ):
+        out = run_budget(*args)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, (args, out.stderr[-800:])
+        assert name in out.stdout, (args, out.stdout)
+
+
+def test_an_error_naming_a_hostile_path_is_one_printable_line(tmp_path: Path) -> None:
+    """The path a user passed is echoed in the error: its escape sequence (here, one that
+    would clear the screen) and newline are shown escaped, not sent to the terminal."""
+    name = str(tmp_path / "\x1b[2J\nfake: ok.csv")
+    out = run_budget("import", name, "--format", "counts", "--db", str(tmp_path / "s.db"))
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "\x1b" not in out.stderr and "\\x1b[2J" in out.stderr

@@ -49,7 +49,10 @@ def root(
 
 def fail(error: BudgetError) -> None:
     """Print a one-line error and exit with the error's code."""
-    sys.stderr.write(f"budget: error: {error}\n")
+    from budget.report.text import printable
+
+    # one line, whatever the message echoes (a path or a name with an escape sequence, a newline)
+    sys.stderr.write(f"budget: error: {printable(str(error))}\n")
     raise SystemExit(error.exit_code)
 
 

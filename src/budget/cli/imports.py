@@ -19,6 +19,14 @@ def import_command(
     ],
     task: Annotated[str | None, typer.Option(help="Task id (default: from the file, else its name).")] = None,
     model: Annotated[str | None, typer.Option(help="Model id (for files that do not name it).")] = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Import even when the store already holds this file's content for the task "
+            "(its samples then count twice).",
+        ),
+    ] = False,
     db: Db = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -29,7 +37,7 @@ def import_command(
 
     if format not in FORMATS:
         raise InputError(f"unknown --format {format!r}; known: {', '.join(FORMATS)}")
-    request = ImportRequest(file=file, format=format, task=task, model=model, db=db)  # type: ignore[arg-type]
+    request = ImportRequest(file=file, format=format, task=task, model=model, db=db, again=again)  # type: ignore[arg-type]
     with StepProgress("import") as progress:
         result = import_file(request, progress=progress)
     emit(result, "inspection:render_import", json_out=json_out)

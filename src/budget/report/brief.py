@@ -18,6 +18,7 @@ from budget.money import fmt_usd
 from budget.report.chart import line_chart
 from budget.report.plan import comparison_table, cost_notes, frontier_chart, headline_panel, plan_notes
 from budget.report.tables import Column, fitted_table
+from budget.report.text import markup_safe as _t
 from budget.service.reporting import Report
 
 
@@ -47,7 +48,7 @@ def check_table(report: Report) -> Table | Text:
     table.add_column("detail", overflow="fold", ratio=1)
     style = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
     for item in report.check.items:
-        table.add_row(item.name, f"[{style[item.status]}]{item.status}[/]", item.detail)
+        table.add_row(_t(item.name), f"[{style[item.status]}]{item.status}[/]", _t(item.detail))
     return table
 
 
@@ -65,7 +66,7 @@ def verifier_table(report: Report) -> Table | None:
     table.add_column("wrongly accepted", justify="right", no_wrap=True)
     table.add_column("rate", justify="right", no_wrap=True)
     for v in report.verifier:
-        table.add_row(v.model, f"{v.accepted:,}", f"{v.wrongly_accepted:,}", f"{v.rate:.1%}")
+        table.add_row(_t(v.model), f"{v.accepted:,}", f"{v.wrongly_accepted:,}", f"{v.rate:.1%}")
     return table
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from budget.money import fmt_pct, fmt_usd
 from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
+from budget.report.text import markup_safe as _t
 
 if TYPE_CHECKING:
     from budget.service.calibration import CalibrationResult
@@ -20,7 +21,7 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
     if result.run_id:
         cap = f" of {fmt_usd(result.cap)}" if result.cap is not None else ""
         console.print(
-            f"Pilot run [bold]{result.run_id}[/] on {result.task}: {result.run_status}, "
+            f"Pilot run [bold]{_t(result.run_id)}[/] on {_t(result.task)}: {result.run_status}, "
             f"spent {fmt_usd(result.spent)}{cap}"
         )
     columns = [
@@ -42,8 +43,8 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
     console.print(table)
     for f in result.fits:
         if f.status != "fitted":
-            console.print(f"[yellow]{f.model}: not fitted[/]: {f.reason}")
-    console.print(f"Stored in {result.db}. Next: {result.next_step}")
+            console.print(f"[yellow]{_t(f.model)}: not fitted[/]: {_t(f.reason)}")
+    console.print(f"Stored in {_t(result.db)}. Next: {_t(result.next_step)}")
 
 
 def _n(x: int | None) -> str:
@@ -53,7 +54,7 @@ def _n(x: int | None) -> str:
 def render_runs(runs: RunList, console: Console) -> None:
     """The stored runs, newest first."""
     if not runs.runs:
-        console.print(f"No runs in {runs.db}.")
+        console.print(f"No runs in {_t(runs.db)}.")
         return
     columns = [
         Column("run", "left"),

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from budget.money import fmt_usd
+from budget.report.text import markup_safe as _t
 
 if TYPE_CHECKING:
     from budget.service.check import CheckAllResult, CheckResult, ModelCheck, PlanSummary
@@ -29,7 +30,10 @@ def verdict(m: ModelCheck) -> str:
 
 def render_check(result: CheckResult, console: Console) -> None:
     budget = f", budget {fmt_usd(result.budget)}" if result.budget is not None else ""
-    console.print(f"Run [bold]{result.run_id}[/] on {result.task} ({result.policy}{budget}), {result.status}")
+    console.print(
+        f"Run [bold]{_t(result.run_id)}[/] on {_t(result.task)} ({result.policy}{budget}), "
+        f"{_t(result.status)}"
+    )
     table = Table(title_justify="left")
     for col in (
         "model",
@@ -48,7 +52,7 @@ def render_check(result: CheckResult, console: Console) -> None:
     for m in result.models:
         p = m.predicted
         table.add_row(
-            m.model,
+            _t(m.model),
             str(m.problems),
             _pct(p.coverage) if p else "-",
             f"{_pct(p.interval[0])}-{_pct(p.interval[1])}" if p else "-",
@@ -63,18 +67,18 @@ def render_check(result: CheckResult, console: Console) -> None:
     console.print(table)
     for m in result.models:
         if m.note:
-            console.print(f"{m.model}: {m.note}")
+            console.print(f"{_t(m.model)}: {_t(m.note)}")
         elif m.predicted and m.predicted.curve:
             c = m.predicted.curve
             console.print(
-                f"{m.model}: predicted from {c.get('form')} {c.get('params')} ({c.get('fitted_on')})"
+                _t(f"{m.model}: predicted from {c.get('form')} {c.get('params')} ({c.get('fitted_on')})")
             )
     if result.refit is not None:
         _render_refit(result, console)
 
 
 def _plan_line(p: PlanSummary | None) -> str:
-    return "-" if p is None else p.headline
+    return "-" if p is None else _t(p.headline)
 
 
 def _render_refit(result: CheckResult, console: Console) -> None:
@@ -84,19 +88,19 @@ def _render_refit(result: CheckResult, console: Console) -> None:
         state = (
             f"refitted (curve {f['curve_id']})" if f["status"] == "fitted" else f"not refitted: {f['reason']}"
         )
-        console.print(f"{f['model']}: {state}")
+        console.print(_t(f"{f['model']}: {state}"))
     if r.before is not None or r.after is not None:
         console.print(f"Recommendation before: {_plan_line(r.before)}")
         console.print(f"Recommendation after:  {_plan_line(r.after)}")
     if r.note:
-        console.print(r.note)
+        console.print(_t(r.note))
 
 
 def render_check_all(result: CheckAllResult, console: Console) -> None:
     cal = result.calibration
     if not cal.checks:
         console.print(
-            f"No run in {result.db} has a prediction to check ({result.no_prediction} without one)."
+            f"No run in {_t(result.db)} has a prediction to check ({result.no_prediction} without one)."
         )
     else:
         console.print(
@@ -109,7 +113,10 @@ def render_check_all(result: CheckAllResult, console: Console) -> None:
         for model, s in cal.per_model.items():
             share = s.get("share_inside")
             table.add_row(
-                model, str(s["checks"]), str(s["inside"]), _pct(share if isinstance(share, float) else None)
+                _t(model),
+                str(s["checks"]),
+                str(s["inside"]),
+                _pct(share if isinstance(share, float) else None),
             )
         console.print(table)
     for task, models in result.drift.items():
@@ -118,7 +125,7 @@ def render_check_all(result: CheckAllResult, console: Console) -> None:
                 continue
             first, last = points[0], points[-1]
             console.print(
-                f"{model} on {task}: {len(points)} curves, coverage@10 "
+                f"{_t(model)} on {_t(task)}: {len(points)} curves, coverage@10 "
                 f"{_pct(first.coverage['10'])} ({first.fitted_at:%Y-%m-%d}) -> {_pct(last.coverage['10'])} "
                 f"({last.fitted_at:%Y-%m-%d})"
             )

@@ -17,7 +17,9 @@ from budget.report.plan import frontier_series
 from budget.service.reporting import Report
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 MARKERS = "os^Dv<>p"
@@ -32,6 +34,8 @@ def _pyplot() -> None:
     matplotlib.rcParams.update(
         {
             "svg.fonttype": "none",  # text stays text in the SVG: searchable, small, selectable
+            # names are data: "a$x^$b" is not mathtext (it raised ValueError at savefig)
+            "text.parse_math": False,
             "svg.hashsalt": "budget",  # stable ids: the same report gives the same file
             "font.family": "sans-serif",
             "font.size": 10,
@@ -40,6 +44,18 @@ def _pyplot() -> None:
             "axes.grid": True,
             "grid.alpha": 0.3,
         }
+    )
+
+
+def _legend(ax: Axes, entries: list[tuple[Line2D, str]]) -> None:
+    """The legend from explicit (line, model name) pairs: through ``label=``, matplotlib would
+    leave out every model whose name starts with ``_`` (its mark for "no legend entry")."""
+    ax.legend(
+        [line for line, _ in entries],
+        [name for _, name in entries],
+        loc="upper left",
+        fontsize=9,
+        frameon=False,
     )
 
 
@@ -58,10 +74,12 @@ def coverage_figure(report: Report) -> Figure:
     fig = Figure(figsize=(7.2, 4.2), layout="constrained")
     ax = fig.add_subplot()
     level = report.plan.inputs.level
+    entries: list[tuple[Line2D, str]] = []  # (line, model): see _legend
     for i, c in enumerate(report.curves):
         colour = COLOURS[i % len(COLOURS)]
         ks = [p.k for p in c.fitted]
-        ax.plot(ks, [p.coverage for p in c.fitted], color=colour, label=c.display, lw=2)
+        (line,) = ax.plot(ks, [p.coverage for p in c.fitted], color=colour, lw=2)
+        entries.append((line, c.display))
         ax.fill_between(
             ks, [p.low for p in c.fitted], [p.high for p in c.fitted], color=colour, alpha=0.15, lw=0
         )
@@ -90,7 +108,7 @@ def coverage_figure(report: Report) -> Figure:
         fontsize=9,
         loc="left",
     )
-    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    _legend(ax, entries)
     return fig
 
 
@@ -103,8 +121,10 @@ def frontier_figure(report: Report) -> Figure:
     plan = report.plan
     fig = Figure(figsize=(7.2, 4.2), layout="constrained")
     ax = fig.add_subplot()
+    entries: list[tuple[Line2D, str]] = []
     for i, (name, pts) in enumerate(frontier_series(plan).items()):
-        ax.plot([x for x, _ in pts], [y for _, y in pts], color=COLOURS[i % len(COLOURS)], lw=2, label=name)
+        (line,) = ax.plot([x for x, _ in pts], [y for _, y in pts], color=COLOURS[i % len(COLOURS)], lw=2)
+        entries.append((line, name))
     budget = float(plan.inputs.dollars)
     ax.axvline(budget, color="black", ls="--", lw=1)
     ax.annotate(
@@ -137,7 +157,7 @@ def frontier_figure(report: Report) -> Figure:
         fontsize=9,
         loc="left",
     )
-    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    _legend(ax, entries)
     return fig
 
 

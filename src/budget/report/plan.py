@@ -15,6 +15,7 @@ from budget.planner import PlanResult, Policy
 from budget.planner.provenance import Provenance
 from budget.report.chart import line_chart
 from budget.report.tables import labelled_lines
+from budget.report.text import markup_safe as _t
 from budget.service.reporting import PlanSweep
 
 
@@ -104,7 +105,8 @@ def comparison_table(result: PlanResult) -> Table:
         groups = [(a.samples_per_problem, a.problems) for a in alt.allocations]
         best = best_models == {alt.model}
         table.add_row(
-            (f"[bold green]{alt.display}[/bold green]" if best else alt.display) + _basis(alt.provenance),
+            (f"[bold green]{_t(alt.display)}[/bold green]" if best else _t(alt.display))
+            + _basis(alt.provenance),
             _k(groups, s.problems, s.policy),
             f"{alt.expected_solved:.1f}",
             f"{alt.solved_interval[0]:.0f}-{alt.solved_interval[1]:.0f}",
@@ -114,7 +116,7 @@ def comparison_table(result: PlanResult) -> Table:
     table.add_section()
     for one in sorted(result.frontier_single_sample, key=lambda x: -x.expected_solved):
         table.add_row(
-            f"[dim]{one.display}[/dim]" + _basis(one.provenance),
+            f"[dim]{_t(one.display)}[/dim]" + _basis(one.provenance),
             "1",
             f"{one.expected_solved:.1f}",
             "",

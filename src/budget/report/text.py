@@ -40,3 +40,27 @@ def markup_safe(text: str, *, limit: int = 2000) -> str:
     from rich.markup import escape
 
     return escape(printable(text, limit=limit))
+
+
+#: Bidirectional controls (embeddings, overrides, isolates, marks): in a name they make it
+#: display as another name ("Trojan Source", CVE-2021-42574).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: What a name (model, task, problem id) may not hold at all: controls (NUL, ESC...), lone
+#: surrogates, line and paragraph separators, and bidirectional controls.
+_NAME_FORBIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def name_fault(text: str) -> str | None:
+    """Why ``text`` cannot be a name (``"control character U+001B"``), or None when it can.
+
+    Names are shown on terminals, in HTML and in Markdown (escaped there), but a name with a
+    control, a lone surrogate or a bidi override has no honest display at all, so it is refused
+    where it enters (``budget import``, ``budget fit``)."""
+    for ch in text:
+        if ch in _BIDI:
+            return f"bidirectional control U+{ord(ch):04X}"
+        cat = unicodedata.category(ch)
+        if cat in _NAME_FORBIDDEN:
+            what = "lone surrogate" if cat == "Cs" else "control character"
+            return f"{what} U+{ord(ch):04X}"
+    return None

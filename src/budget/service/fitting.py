@@ -9,6 +9,9 @@ coverage with a 90% interval at each requested k, the observed pass@k, and warni
 from __future__ import annotations
 
 import csv
+import gzip
+import io
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from budget.curves import CoverageCurve
 from budget.errors import DataError, InputError
+from budget.report.text import name_fault
 from budget.service.progress import Step, StepCallback
 
 if TYPE_CHECKING:
@@ -103,15 +107,34 @@ class ModelCounts(BaseModel):
 
 def _int(value: str, column: str, line: int, path: Path) -> int:
     text = value.strip()
+    shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text):,} characters)"
     try:
         number = float(text)
     except ValueError:
-        raise DataError(f"{path.name} line {line}: {column} {text!r} is not a number") from None
+        raise DataError(f"{path.name} line {line}: {column} {shown} is not a number") from None
     if not np.isfinite(number) or number != int(number):
-        raise DataError(f"{path.name} line {line}: {column} {text!r} is not a whole number")
+        raise DataError(f"{path.name} line {line}: {column} {shown} is not a whole number")
     if number < 0:
-        raise DataError(f"{path.name} line {line}: {column} is negative ({text})")
+        raise DataError(f"{path.name} line {line}: {column} is negative ({shown})")
     return int(number)
+
+
+def read_text(path: Path) -> str:
+    """A results file's text: UTF-8 (a byte-order mark dropped), gzip-compressed or not (read
+    by its magic bytes, whatever its name); errors are one line naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path.name}: not a readable gzip file ({exc})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path.name} is not a UTF-8 text file") from None
 
 
 def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
@@ -120,20 +143,17 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
         raise InputError(f"counts file not found: {path}")
     if not path.is_file():
         raise InputError(f"counts path is not a file: {path}")
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in reader.fieldnames or []]
-            if not header:
-                raise DataError(f"{path.name} is empty")
-            missing = [col for col in REQUIRED if col not in header]
-            if missing:
-                raise DataError(
-                    f"{path.name} lacks column(s) {', '.join(missing)} (have: {', '.join(header)})"
-                )
-            rows = [{(k or "").strip(): (v or "") for k, v in r.items()} for r in reader]
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name} is not a UTF-8 text file") from None
+        header = [h.strip() for h in reader.fieldnames or []]
+        if not header:
+            raise DataError(f"{path.name} is empty")
+        missing = [col for col in REQUIRED if col not in header]
+        if missing:
+            raise DataError(f"{path.name} lacks column(s) {', '.join(missing)} (have: {', '.join(header)})")
+        rows = [{(k or "").strip(): (v or "") for k, v in r.items()} for r in reader]
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a stray quote...
+        raise DataError(f"{path.name} line {reader.reader.line_num}: not CSV ({exc})") from None
     if not rows:
         raise DataError(f"{path.name} has a header but no rows")
     by_model: dict[str, ModelCounts] = {}
@@ -143,6 +163,10 @@ def read_counts(path: Path, task: str | None = None) -> list[ModelCounts]:
         pid = r["problem_id"].strip()
         if not model or not pid:
             raise DataError(f"{path.name} line {line}: empty model or problem_id")
+        for what, name in (("model", model), ("problem_id", pid)):
+            fault = name_fault(name)
+            if fault is not None:
+                raise DataError(f"{path.name} line {line}: {what} holds a {fault}")
         n = _int(r["num_samples"], "num_samples", line, path)
         c = _int(r["num_correct"], "num_correct", line, path)
         if n == 0:

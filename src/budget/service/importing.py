@@ -28,7 +28,9 @@ single-tier convention).  Model names go through the one model-id rule
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +40,8 @@ from pydantic import BaseModel, ConfigDict
 
 from budget import SCHEMA_VERSION
 from budget.errors import DataError, InputError
+from budget.report.text import name_fault, printable
+from budget.service.fitting import MAX_NUM_SAMPLES
 from budget.service.progress import Step, StepCallback
 from budget.store.imports import ImportBlock, SampleExtra
 
@@ -54,6 +58,7 @@ class ImportRequest(BaseModel):
     task: str | None = None
     model: str | None = None
     db: str | None = None
+    again: bool = False  # import content this store already holds for the task, as a new run
 
 
 class ImportedModel(BaseModel):
@@ -81,6 +86,7 @@ class Parsed(BaseModel):
 
     task: str
     blocks: list[Any]  # ImportBlock
+    origins: list[str] = []  # runs the rows say they came from (budget's samples JSONL)
 
 
 def import_file(request: ImportRequest, *, progress: StepCallback | None = None) -> ImportResult:
@@ -94,6 +100,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
     parsed = read_file(request)
     if not parsed.blocks:
         raise DataError(f"{request.file.name} holds no samples")
+    fingerprint = _fingerprint(request)
     stored: Callable[[int], None] | None = None
     if progress is not None:
         report, total, name = progress, sum(b.samples for b in parsed.blocks), request.file.name
@@ -103,7 +110,7 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
 
         stored(0)
     settings = {
-        "imported": {"format": request.format, "file": str(request.file)},
+        "imported": {"format": request.format, "file": str(request.file), "fingerprint": fingerprint},
         "request": {"policy": "fixed"},
     }
     with Store(request.db) as store:
@@ -114,6 +121,8 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
             note=f"imported from {request.file.name} ({request.format})",
             source=f"imported from {request.file.name}",
             progress=stored,
+            fingerprint=None if request.again else fingerprint,
+            origins=() if request.again else parsed.origins,
         )
         where = location.display(store.url)
     return ImportResult(
@@ -124,6 +133,19 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
         db=where,
         models=[ImportedModel(model=m, problems=p, samples=n) for m, (p, n) in summary.per_model.items()],
     )
+
+
+def _fingerprint(request: ImportRequest) -> str:
+    """What makes two imports the same: the file's bytes, its format and ``--model`` (SHA-256).
+    The store refuses a second run of a task with the same fingerprint (:mod:`budget.store.imports`)."""
+    digest = hashlib.sha256(f"{request.format}\0{request.model or ''}\0".encode())
+    try:
+        with request.file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read {request.file}: {exc.strerror or exc}") from None
+    return digest.hexdigest()
 
 
 def read_file(request: ImportRequest) -> Parsed:
@@ -140,8 +162,26 @@ def read_file(request: ImportRequest) -> Parsed:
         "inspect": _inspect,
         "samples": _samples,
     }[request.format]
-    task, blocks = reader(request)
-    return Parsed(task=task, blocks=_canonical(blocks))
+    origins: set[str] = set()
+    task, blocks = _samples(request, origins) if request.format == "samples" else reader(request)
+    _check_names(path, task, blocks)
+    return Parsed(task=task, blocks=_canonical(blocks), origins=sorted(origins))
+
+
+def _check_names(path: Path, task: str, blocks: list[ImportBlock]) -> None:
+    """Every name that reaches the store is one a terminal, a page and a file can show (the
+    row-by-row readers check theirs with the line; this catches ``--task``, ``--model``, file
+    stems and names taken from an inspect log)."""
+    names = {("task", task)}
+    for b in blocks:
+        names.add(("model", b.model))
+        names.add(("problem id", b.problem_id))
+    for what, name in sorted(names):
+        if not name.strip():
+            raise DataError(f"{path.name}: a {what} is blank")
+        fault = name_fault(name)
+        if fault is not None:
+            raise DataError(f"{path.name}: a {what} holds a {fault}")
 
 
 def _canonical(blocks: list[ImportBlock]) -> list[ImportBlock]:
@@ -187,34 +227,53 @@ def _counts(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 
 # --- JSON helpers ----------------------------------------------------------------------------
 def _text(path: Path) -> str:
+    from budget.service.fitting import read_text
+
+    return read_text(path)
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object with a key given twice is refused: parsers keep the last, so an EvalPlus
+    task id given twice silently lost the first one's samples."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(f"key {json.dumps(key)[:60]} appears twice in one object")
+            seen.add(key)
+    return out
+
+
+def _loads(text: str, where: str) -> Any:
+    """One JSON document; a syntax error or nesting deeper than Python's parser goes (a
+    ``RecursionError`` in :func:`json.loads`) is one line naming ``where``."""
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name} is not a UTF-8 text file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply") from None
+    except _DuplicateKeyError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise DataError(f"{where}: not valid JSON ({exc.args[0] if exc.args else exc})") from None
 
 
 def _json_rows(path: Path) -> Iterator[tuple[str, Any]]:
     """(where, row) for a JSON array or JSON Lines file; ``where`` is "line N" or "row N"."""
     text = _text(path)
     if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except ValueError as exc:
-            raise DataError(f"{path.name}: not valid JSON ({exc})") from None
+        rows = _loads(text, path.name)
         for i, row in enumerate(rows, start=1):
             yield f"row {i}", row
         return
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            yield f"line {i}", json.loads(line)
-        except ValueError as exc:
-            raise DataError(
-                f"{path.name} line {i}: not valid JSON ({exc.args[0] if exc.args else exc})"
-            ) from None
+        yield f"line {i}", _loads(line, f"{path.name} line {i}")
 
 
 def _bool(value: Any, where: str, what: str) -> bool:
@@ -223,6 +282,20 @@ def _bool(value: Any, where: str, what: str) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise DataError(f"{where}: {what} must be true or false, got {json.dumps(value)[:40]}")
+
+
+def _name(value: Any, where: str, what: str) -> str:
+    """A model, task or problem id from a row: text or a whole number (not a bool, not an
+    object), not empty, and nothing :func:`~budget.report.text.name_fault` refuses."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DataError(f"{where}: {what} must be text or a whole number, got {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise DataError(f"{where}: empty {what}")
+    fault = name_fault(text)
+    if fault is not None:
+        raise DataError(f"{where}: {what} holds a {fault}")
+    return text
 
 
 # --- Large Language Monkeys ------------------------------------------------------------------
@@ -245,10 +318,8 @@ def _monkey_business(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         key = next((k for k in _ID_KEYS if row.get(k) is not None), None)
         if key is None:
             raise DataError(f"{at}: no problem id ({', '.join(_ID_KEYS)})")
-        pid = str(row[key]).strip()
-        if not pid:
-            raise DataError(f"{at}: empty {key}")
-        model = request.model or (str(row["model"]) if row.get("model") else None)
+        pid = _name(row[key], at, key)
+        model = request.model or (_name(row["model"], at, "model") if row.get("model") else None)
         if model is None:
             raise InputError("--model is required: the rows do not name the model")
         if (model, pid) in blocks:
@@ -261,16 +332,14 @@ def _monkey_business(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 def _evalplus(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
     path = request.file
     model = _need_model(request, "eval_results.json")
-    try:
-        doc = json.loads(_text(path))
-    except ValueError as exc:
-        raise DataError(f"{path.name}: not valid JSON ({exc})") from None
+    doc = _loads(_text(path), path.name)
     results = doc.get("eval") if isinstance(doc, dict) else None
     if not isinstance(results, dict) or not results:
         raise DataError(f'{path.name}: no "eval" object of task ids (not an EvalPlus eval_results.json)')
     blocks = []
     for task_id, samples in results.items():
-        at = f"{path.name} task {task_id}"
+        at = f"{path.name} task {printable(task_id, limit=60)}"
+        task_id = _name(task_id, at, "task id")
         if not isinstance(samples, list) or not samples:
             raise DataError(f"{at}: expected a non-empty list of samples")
         base, plus, extras = [], [], []
@@ -285,7 +354,7 @@ def _evalplus(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         if plus and len(plus) != len(base):
             raise DataError(f"{at}: plus_status is missing on some samples")
         tiers = {VERIFIER: base, **({GROUND_TRUTH: plus} if plus else {})}
-        blocks.append(ImportBlock(model=model, problem_id=str(task_id), tiers=tiers, extras=extras))
+        blocks.append(ImportBlock(model=model, problem_id=task_id, tiers=tiers, extras=extras))
     first = str(next(iter(results)))
     default = (
         "humaneval" if first.startswith("HumanEval/") else "mbpp" if first.startswith("Mbpp/") else path.stem
@@ -343,7 +412,9 @@ def _inspect(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 
 
 # --- budget's own samples JSONL --------------------------------------------------------------
-def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
+def _samples(request: ImportRequest, origins: set[str] | None = None) -> tuple[str, list[ImportBlock]]:
+    """Budget's samples JSONL; the ``run_id`` each row names (``budget export`` writes it) is
+    collected into ``origins``, so that a store refuses its own samples back."""
     path = request.file
     per: dict[tuple[str, str], ImportBlock] = {}
     indices: dict[tuple[str, str], set[int]] = {}
@@ -353,14 +424,18 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
         if not isinstance(row, dict):
             raise DataError(f"{at}: expected a JSON object")
         pid = row.get("task_id") if row.get("task_id") is not None else row.get("problem_id")
-        if not isinstance(pid, str | int) or not str(pid).strip():
+        if pid is None:
             raise DataError(f"{at}: no task_id")
+        pid = _name(pid, at, "task_id")
         model = request.model or row.get("model")
         if not isinstance(model, str) or not model.strip():
             raise DataError(f"{at}: no model (add one, or pass --model)")
+        model = _name(model, at, "model")
         if task is None and isinstance(row.get("task"), str):
-            task = row["task"]
+            task = _name(row["task"], at, "task")
         tiers = _row_verdicts(row, at)
+        if origins is not None and isinstance(row.get("run_id"), str):
+            origins.add(row["run_id"])
         key = (model, str(pid))
         block = per.get(key)
         if block is None:
@@ -374,8 +449,8 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
             )
         assert block.extras is not None
         index = row.get("sample_index", len(block.extras))
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise DataError(f"{at}: sample_index must be a whole number >= 0")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_NUM_SAMPLES:
+            raise DataError(f"{at}: sample_index must be a whole number from 0 to {MAX_NUM_SAMPLES:,}")
         if index in indices.setdefault(key, set()):
             raise DataError(f"{at}: sample {index} of {pid} ({model}) appears twice")
         indices[key].add(index)
@@ -387,7 +462,7 @@ def _samples(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
                 prompt_tokens=_count(row, "prompt_tokens", at),
                 output_tokens=_count(row, "output_tokens", at),
                 cost=_cost(row, at),
-                latency_s=float(row.get("latency_s") or 0.0),
+                latency_s=_seconds(row, "latency_s", at),
                 finish_reason=str(row.get("finish_reason") or ""),
                 sample_index=index,
             )
@@ -407,11 +482,26 @@ def _row_verdicts(row: dict[str, Any], at: str) -> dict[str, bool]:
     raise DataError(f"{at}: no passed or verdicts")
 
 
+#: Bounds of what one imported sample may carry: a token count, and a cost in dollars.  Far
+#: above any real sample, far below what the store's 64-bit integers hold (micro-dollars).
+MAX_TOKENS = 10**12
+MAX_COST = Decimal(10**9)
+
+
 def _count(row: dict[str, Any], key: str, at: str) -> int:
     v = row.get(key, 0) or 0
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise DataError(f"{at}: {key} must be a whole number >= 0")
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TOKENS:
+        raise DataError(f"{at}: {key} must be a whole number from 0 to {MAX_TOKENS:,}")
     return v
+
+
+def _seconds(row: dict[str, Any], key: str, at: str) -> float:
+    v = row.get(key, 0.0)
+    if v is None:
+        return 0.0
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+        raise DataError(f"{at}: {key} must be a finite number of seconds >= 0, got {json.dumps(v)[:40]}")
+    return float(v)
 
 
 def _cost(row: dict[str, Any], at: str) -> Decimal:
@@ -420,8 +510,8 @@ def _cost(row: dict[str, Any], at: str) -> Decimal:
         d = Decimal(str(v))
     except InvalidOperation:
         raise DataError(f"{at}: cost {v!r} is not a number") from None
-    if not d.is_finite() or d < 0:
-        raise DataError(f"{at}: cost must be a finite amount >= 0")
+    if not d.is_finite() or not 0 <= d <= MAX_COST:
+        raise DataError(f"{at}: cost must be a finite amount from 0 to {MAX_COST:,} dollars")
     return d
 
 

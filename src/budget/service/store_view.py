@@ -10,6 +10,8 @@ executor's ledger); for a run that recorded none, the sum of its samples' costs.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -189,6 +191,23 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
         )
 
 
+def _store_files(url: str) -> list[Path]:
+    """The files of an SQLite store (the database and its journals); none for a server."""
+    from budget.store import location
+
+    db = location.sqlite_path(url)
+    if db is None:
+        return []
+    db = db.resolve()
+    return [db, *(db.with_name(db.name + x) for x in ("-wal", "-shm", "-journal"))]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _stopped(status: str) -> str:
     """A run that recorded no outcome: what its status says (killed, or still running)."""
     return {"interrupted": "interrupted", "failed": "error", "running": "running or killed"}.get(status, "")
@@ -205,16 +224,35 @@ def export_samples(run_id: str, path: Path, db: str | None = None) -> ExportResu
     """Write a run's samples as JSON Lines, one sample a line (``budget import --format samples``
     reads it back): ``run_id, task, task_id, model, sample_index, completion, passed`` (every
     tier passed), ``verdicts`` ({tier: passed}), tokens, ``cost`` (exact decimal string),
-    ``latency_s``, ``finish_reason``.  Written to a temporary file and renamed: never half a file."""
+    ``latency_s``, ``finish_reason``.
+
+    Written to a fresh temporary file beside the target, flushed to disk and renamed over it:
+    never half a file, also with two exports at once.  A symlink is followed (the file it
+    points to is replaced, the link kept); an existing file keeps its permissions.  The store's
+    own files are refused (renaming over them would destroy the store)."""
     with _open(db) as (store, where):
         if store is None:
             raise StoreError(f"no store at {where}")
         run = store.get_run(run_id)
         samples = store.samples(run_id=run_id)
-    tmp = path.with_name(f".{path.name}.part")
+        store_files = _store_files(store.url)
+    target = path.resolve()
+    if target.is_dir():
+        raise InputError(
+            f"cannot write {path}: it is a directory (give a file name, e.g. {path}/{run_id}.jsonl)"
+        )
+    if any(target == f or (target.exists() and f.exists() and target.samefile(f)) for f in store_files):
+        raise InputError(f"cannot write {path}: it is the store's own file ({where})")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as fh:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(name)
+    try:
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for x in samples:
                 verdicts = {t: v.passed for t, v in sorted(x.verdicts.items())}
                 fh.write(
@@ -238,8 +276,11 @@ def export_samples(run_id: str, path: Path, db: str | None = None) -> ExportResu
                     )
                     + "\n"
                 )
-        tmp.replace(path)
-    except OSError as exc:
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except (OSError, UnicodeEncodeError) as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc}") from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"cannot write {path}: {reason}") from None
     return ExportResult(run_id=run_id, file=str(path), samples=len(samples))

@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select
 
-from budget.errors import StoreError
+from budget.errors import DataError, StoreError
 from budget.money import to_micro
 from budget.store.engine import StoreBase, _utc, new_run_id, text_hash
 from budget.store.records import RunRecord, RunStatus, utcnow
+from budget.store.samples import storable_text
 from budget.store.tables import ProblemRow, RunRow, SampleRow, TaskRow, VerdictRow
 
 #: Samples per INSERT batch: bounds the memory of one batch's parameter rows.
@@ -74,11 +75,16 @@ class ImportStore(StoreBase):
         note: str = "",
         source: str = "",
         progress: Callable[[int], None] | None = None,
+        fingerprint: str | None = None,
+        origins: Sequence[str] = (),
     ) -> ImportSummary:
         """Write ``blocks`` as one finished run of ``task``; nothing is written if anything fails.
 
         ``progress`` hears the number of samples written so far, after each block or batch.
-        """
+        ``fingerprint`` (stored in ``settings["imported"]``): when a run of ``task`` already
+        carries it, the import is refused (:class:`DataError` naming that run), checked inside
+        the write transaction so that two imports of one file at once store it once.  Likewise
+        when a run named in ``origins`` (the runs exported rows came from) is in this store."""
         from budget import __version__
 
         models = list(dict.fromkeys(b.model for b in blocks))
@@ -109,6 +115,10 @@ class ImportStore(StoreBase):
                     "note": note,
                 },
             )
+            if fingerprint is not None:
+                _refuse_duplicate(conn, task, run_id, fingerprint)
+            if origins:
+                _refuse_own_samples(conn, origins)
             # SQLite: the run row above took the database's write lock, so the next sample ids are
             # ours to assign, and plain executemany (no RETURNING) is several times faster.
             next_id = None
@@ -221,6 +231,37 @@ class ImportStore(StoreBase):
             conn.execute(_TASKS.update().where(t.name == task).values(problems=size))
 
 
+def _refuse_duplicate(conn: Connection, task: str, run_id: str, fingerprint: str) -> None:
+    """Raise when another run of ``task`` was imported with ``fingerprint``.  Runs after this
+    run's row is written: on SQLite that write holds the database's write lock, so a concurrent
+    import of the same file waits and then finds this one."""
+    r = _RUNS.c
+    rows = conn.execute(
+        select(r.id, r.created_at, r.settings_json).where(
+            r.task == task, r.id != run_id, r.settings_json.contains(fingerprint)
+        )
+    )
+    for other, created, settings in rows:
+        imported = json.loads(settings or "{}").get("imported") or {}
+        if imported.get("fingerprint") == fingerprint:
+            when = f"{created:%Y-%m-%d %H:%M}" if created is not None else "earlier"
+            raise DataError(
+                f"this content is already imported as run {other} of {task} ({when}); importing it "
+                "again would count its samples twice (pass --again to store it as another run)"
+            )
+
+
+def _refuse_own_samples(conn: Connection, origins: Sequence[str]) -> None:
+    """Raise when a run the imported rows came from is in this store (its samples are here)."""
+    r = _RUNS.c
+    found = conn.execute(select(r.id, r.task).where(r.id.in_(list(origins))).limit(1)).first()
+    if found is not None:
+        raise DataError(
+            f"these samples come from run {found[0]} of {found[1]}, which is in this store; importing "
+            "them would count them twice (pass --again to store them as another run)"
+        )
+
+
 def _checked_size(b: ImportBlock) -> int:
     n = b.samples
     for tier, outcomes in b.tiers.items():
@@ -243,7 +284,9 @@ def _block_rows(
         if x is None:
             row: tuple[Any, ...] = (*plain, i, None, "", None, "", 0, 0, "0", 0, 0.0, "", now)
         else:
-            text = x.completion
+            # the text as every other write path stores it (lone surrogates and NUL as U+FFFD,
+            # runaway replies cut): a JSON "\ud800" in a completion cannot fail the import
+            text = storable_text(x.completion) if x.completion is not None else None
             row = (
                 *plain,
                 x.sample_index if x.sample_index is not None else i,
@@ -256,7 +299,7 @@ def _block_rows(
                 str(x.cost),
                 to_micro(x.cost),
                 x.latency_s,
-                x.finish_reason,
+                storable_text(x.finish_reason, limit=200),
                 now,
             )
         yield row, [(tier, v[i]) for tier, v in tiers]
