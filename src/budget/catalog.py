@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from budget.curves import CoverageCurve
 from budget.curves.published import curve_from_points, curve_from_schaeffer
@@ -37,6 +37,34 @@ class TaskInfo(BaseModel):
     source: str = ""
 
 
+class PublishedVerifierQuality(BaseModel):
+    """A published figure for how often the task's own (weak) tests accept a wrong sample.
+
+    From pass@1 of the same samples under the task's tests (``pass_base``) and under stronger
+    tests (``pass_plus``, e.g. EvalPlus's HumanEval+):
+    ``fp_share = 1 - pass_plus / pass_base``, the share of accepted samples that are wrong.
+    Assumed: every sample passing the stronger tests also passes the weak ones (HumanEval+ keeps
+    HumanEval's tests and adds more, Liu et al. 2023), and the stronger tests are the truth.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    pass_base: float = Field(gt=0, le=1)
+    pass_plus: float = Field(ge=0, le=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plus_within_base(self) -> PublishedVerifierQuality:
+        if self.pass_plus > self.pass_base:
+            raise ValueError("pass_plus above pass_base: the stronger tests cannot accept more samples")
+        return self
+
+    @property
+    def fp_share(self) -> float:
+        """``1 - pass_plus / pass_base``: the share of accepted single samples that are wrong."""
+        return 1.0 - self.pass_plus / self.pass_base
+
+
 class CatalogEntry(BaseModel):
     """One published (model, task) result."""
 
@@ -53,6 +81,7 @@ class CatalogEntry(BaseModel):
     machine: str | None = None
     parameters: float | None = None
     source: str
+    verifier_quality: PublishedVerifierQuality | None = None
 
 
 class Catalog(BaseModel):

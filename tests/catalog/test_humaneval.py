@@ -82,3 +82,23 @@ def test_tasks_and_catalog_agree(task: str) -> None:
     from budget.tasks import load_task
 
     assert len(load_task(task).problems) == load_catalog().task(task).problems
+
+
+#: Golden: EvalPlus leaderboard results.json (github.com/evalplus/evalplus.github.io, commit
+#: 02023dd84e4e25d8ace1a28bb30d2f130595c023), pass@1 on HumanEval and HumanEval+ in percent.
+EVALPLUS = {"codegen-16b-mono": (32.9, 28.0), "incoder-6.7b": (15.9, 12.2)}
+
+
+def test_published_verifier_quality_is_evalplus_base_against_plus() -> None:
+    """FP share = 1 - pass_plus / pass_base, only where EvalPlus publishes both for the model."""
+    entries = {e.model: e for e in load_catalog().for_task("humaneval")}
+    with_q = {m for m, e in entries.items() if e.verifier_quality is not None}
+    assert with_q == set(EVALPLUS)  # Codex and GPT-4o (May 2024): no citable HumanEval+ figure
+    for model, (base, plus) in EVALPLUS.items():
+        q = entries[model].verifier_quality
+        assert q is not None
+        assert (q.pass_base, q.pass_plus) == pytest.approx((base / 100, plus / 100), abs=1e-12)
+        assert abs(q.fp_share - (base - plus) / base) < 1e-12
+        assert "EvalPlus" in q.source and "02023dd84e4e25d8ace1a28bb30d2f130595c023" in q.source
+    # InCoder's curve point is the same table's HumanEval pass@1
+    assert entries["incoder-6.7b"].points == [(1, 0.159)]

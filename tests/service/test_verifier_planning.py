@@ -177,3 +177,118 @@ def test_counts_and_answers_from_stored_rows() -> None:
     (d,) = answer_distributions(answers)
     assert d.p_correct == 0.25 and sorted(d.p_wrong)[-1] == 0.5
     assert np.isclose(d.p_correct + sum(d.p_wrong) + d.p_none, 1.0)
+
+
+# --- the catalog's published verifier quality (EvalPlus: HumanEval vs HumanEval+) ---------------
+
+
+def _utility_by_hand(a: np.ndarray, w: float, c: float, k: int) -> float:
+    """``E[TP - c FP]`` of "submit the first accepted of at most k", attempt by attempt.
+
+    Each attempt on problem i is accepted-and-right with probability ``a_i``, accepted-and-wrong
+    with ``w_i = min(w, 1 - a_i)``, else rejected (then the next attempt).  Written as the loop
+    over attempts, not the planner's closed form.
+    """
+    wi = np.minimum(w, 1.0 - a)
+    still = np.ones_like(a)  # P(no attempt accepted yet)
+    total = np.zeros_like(a)
+    for _ in range(k):
+        total += still * (a - c * wi)
+        still = still * (1.0 - a - wi)
+    return float(total.mean())
+
+
+def test_catalog_humaneval_plans_with_the_published_fp_share(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``budget plan --task humaneval --dollars 50 --fp-cost 4`` with no store.
+
+    Failed before the catalog carried verifier quality: every HumanEval model planned as if
+    HumanEval's tests were perfect (CodeGen-Mono-16.1B K* = 1000, no model at K* = 0).
+    EvalPlus pass@1 (leaderboard results.json): CodeGen-16B 32.9 -> 28.0 on HumanEval+, so
+    14.9% of accepted samples are wrong; InCoder-6.7B 15.9 -> 12.2, 23.3%.
+    """
+    import json
+
+    from typer.testing import CliRunner
+
+    from budget.cli import _register, app
+    from budget.planner.utility import rates_from_curve
+
+    _register(None)
+    env = {"BUDGET_DB": str(tmp_path / "absent.db")}
+    runner = CliRunner()
+    base = ["plan", "--task", "humaneval", "--dollars", "50", "--fp-cost", "4", "--json"]
+    got = runner.invoke(app, base, env=env)
+    perfect = runner.invoke(app, [*base, "--verifier", "perfect"], env=env)
+    assert got.exit_code == 0 and perfect.exit_code == 0, got.output + perfect.output
+    doc, doc_p = json.loads(got.output), json.loads(perfect.output)
+    alts = {a["model"]: a for a in doc["alternatives"]}
+    alts_p = {a["model"]: a for a in doc_p["alternatives"]}
+    c = 4.0
+
+    # the share is the published one: 1 - plus / base
+    f_cg, f_in = 1 - 28.0 / 32.9, 1 - 12.2 / 15.9
+    assert alts["codegen-16b-mono"]["verifier"] == "published"
+    assert alts["codegen-16b-mono"]["fp_share"] == pytest.approx(f_cg, abs=1e-9)
+    assert alts["incoder-6.7b"]["fp_share"] == pytest.approx(f_in, abs=1e-9)
+    assert alts["codex-12b"]["verifier"] == "perfect"  # no citable HumanEval+ figure: left out
+
+    # InCoder: K* = 0 by hand.  At K = 1, U = p1 - c w with w = f/(1-f) p1 (the pooled share at
+    # K = 1 is f), i.e. p1 (1 - c f / (1 - f)) = 0.159 x (1 - 4 x 0.303) < 0.  For K >= 1,
+    # U(K) = mean_i (a_i - c w) g_i with g_i = sum_{j<K} (1 - a_i - w)^j decreasing in a_i while
+    # a_i - c w increases: by Chebyshev's sum inequality U(K) <= U(1)-sign x mean(g) < 0, so K* = 0
+    # whatever the spread of per-problem rates behind pass@1.
+    p1 = 0.159
+    assert p1 * (1 - c * f_in / (1 - f_in)) < 0
+    assert alts["incoder-6.7b"]["k_star"] == 0 and alts_p["incoder-6.7b"]["k_star"] > 0
+    assert alts["incoder-6.7b"]["expected_utility"] == 0.0
+
+    # CodeGen: K* by brute force over K on the curve's per-problem rates, with the loop above.
+    cg = alts["codegen-16b-mono"]
+    from budget.catalog import catalog_candidates
+    from budget.pricing import default_price_book
+
+    curve = {x.model: x for x in catalog_candidates("humaneval", default_price_book())}[
+        "codegen-16b-mono"
+    ].curve
+    a = rates_from_curve(curve)
+    w = f_cg / (1 - f_cg) * float(a.mean())
+    values = [_utility_by_hand(a, w, c, k) for k in range(0, 41)]
+    k_hand = int(np.argmax(values))
+    assert values[1] > 0  # using the model pays at first ...
+    assert cg["k_star"] == k_hand and cg["expected_utility"] == pytest.approx(values[k_hand], abs=1e-6)
+    assert 0 < cg["k_star"] < alts_p["codegen-16b-mono"]["k_star"]  # ... but far fewer attempts
+
+    # the headline names the assumption, the share and its source
+    head = doc["recommendation"]["headline"]
+    assert head.startswith("[verifier: perfect/published, fp cost 4]")
+    assert "InCoder-6.7B: published: 23.3% of accepted samples wrong" in head
+    assert "EvalPlus" in head and "HumanEval+ 12.2" in head
+    assert "K* = 0 (do not use): InCoder-6.7B" in head
+
+
+def test_measured_falls_back_to_the_published_figure_and_stated_wins() -> None:
+    """``--verifier measured`` without two-tier data takes the catalog's figure; ``--fp-rate`` wins."""
+    from budget.catalog import PublishedVerifierQuality
+
+    pub = PublishedVerifierQuality(pass_base=0.5, pass_plus=0.3, source="test table 1")
+    plan = make_plan(
+        PlanRequest.parse("50", task=TASK), user_candidates=lambda task: UserCurves(TASK, CANDS, N)
+    )
+    look = lambda task, model: pub if model == "cheap" else None  # noqa: E731
+    got = verified_plan(
+        plan,
+        CANDS,
+        VerifierRequest(fp_cost=2.0, verifier="measured"),
+        published=look,
+        two_tier=lambda t, m: two_tier(t, m) if m == "fooled" else [],
+    )
+    kinds = {a.model: a.verifier for a in got.alternatives}
+    assert kinds == {"cheap": "published", "fooled": "measured"}
+    cheap = next(a for a in got.alternatives if a.model == "cheap")
+    assert cheap.fp_share == pytest.approx(0.4) and "test table 1" in cheap.verifier_source
+    stated = verified_plan(
+        plan, CANDS, VerifierRequest(fp_cost=2.0, fp_rate=0.05, fp_rate_source="mine"), published=look
+    )
+    assert {a.verifier for a in stated.alternatives} == {"stated"}
+    with pytest.raises(ValueError):
+        PublishedVerifierQuality(pass_base=0.3, pass_plus=0.5, source="x")

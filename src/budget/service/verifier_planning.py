@@ -11,11 +11,16 @@ under the same budget, for one of:
 - ``stated``: ``--fp-rate R`` with ``--fp-rate-source``: the share of accepted samples that are
   wrong, assumed equally likely on every problem, on per-problem success rates recovered from
   the coverage curve (:func:`budget.planner.utility.rates_from_curve`);
+- ``published``: the bundled catalog's figure for the model on the task (e.g. EvalPlus: pass@1
+  under HumanEval's tests and under HumanEval+'s stronger ones, ``fp = 1 - plus / base``; see
+  :class:`budget.catalog.PublishedVerifierQuality`), used like a stated rate;
 - ``none``: no verifier; the majority vote over extracted answers
   (:mod:`budget.curves.majority_vote`), from the model's stored answers.
 
 Default (``--verifier`` not given): ``measured`` where the store has two-tier samples of the
-model on the task, ``stated`` with ``--fp-rate``, else ``perfect``.
+model on the task, ``stated`` with ``--fp-rate``, ``published`` where the catalog has a figure,
+else ``perfect``.  ``--verifier measured`` takes the published figure of a model the store has no
+two-tier samples of.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from budget.catalog import PublishedVerifierQuality
 from budget.curves.majority_vote import AnswerDistribution, coverage, vote_accuracy
 from budget.curves.verifier_quality import StatedVerifier, TwoTierCounts, VerifierQuality, estimate_quality
 from budget.errors import InputError
@@ -41,12 +47,14 @@ from budget.planner.utility import (
 )
 from budget.service.planning import PlanRequest, UserCurves, make_plan
 
-VerifierKind = Literal["perfect", "measured", "stated", "none"]
+VerifierKind = Literal["perfect", "measured", "published", "stated", "none"]
 
 #: (task, model) -> per-problem two-tier counts ([] when the store has none)
 TwoTierLookup = Callable[[str, str], list[TwoTierCounts]]
 #: (task, model) -> per-problem answer distributions ([] when there are none)
 AnswerLookup = Callable[[str, str], list[AnswerDistribution]]
+#: (task, model) -> the catalog's published verifier quality (None when it has none)
+PublishedLookup = Callable[[str, str], "PublishedVerifierQuality | None"]
 
 
 class VerifierRequest(BaseModel):
@@ -214,6 +222,7 @@ def verified_plan(
     *,
     two_tier: TwoTierLookup | None = None,
     answers: AnswerLookup | None = None,
+    published: PublishedLookup | None = None,
 ) -> VerifiedPlanResult:
     """``plan`` with each alternative's ``K*`` under the verifier ``req`` names."""
     if req.fp_rate is not None and not (req.fp_rate_source or "").strip():
@@ -228,17 +237,19 @@ def verified_plan(
     for alt in plan.alternatives:
         cand = by_model[alt.model]
         counts = two_tier(task, alt.model) if two_tier is not None else []
+        pub = published(task, alt.model) if published is not None else None
         kind: VerifierKind
         if req.verifier == "none":
             kind = "none"
         elif req.verifier == "perfect":
             kind = "perfect"
-        elif req.verifier == "measured" or (req.verifier is None and req.fp_rate is None and counts):
-            kind = "measured"
-            if not counts:
+        elif req.verifier == "measured" or (req.verifier is None and req.fp_rate is None and (counts or pub)):
+            kind = "measured" if counts else "published"
+            if not counts and pub is None:
                 raise InputError(
                     f"--verifier measured: no two-tier samples of {alt.model} on {task} in the store "
-                    "(budget run verifies both tiers; or state a rate with --fp-rate)"
+                    "and no published figure in the catalog (budget run verifies both tiers; or state "
+                    "a rate with --fp-rate)"
                 )
         elif req.fp_rate is not None:
             kind = "stated"
@@ -265,6 +276,15 @@ def verified_plan(
             source = (
                 f"measured: {q.samples} samples of {q.problems} problems judged by a weaker and the "
                 "strongest stored tier (see two_tier_counts)"
+            )
+        elif kind == "published":
+            assert pub is not None
+            pop = constant_fp_population(rates_from_curve(cand.curve), pub.fp_share)
+            up = _budgeted(pop, cand, k_max, plan, req)
+            extra = {"fp_share": pub.fp_share}
+            source = (
+                f"published: {pub.fp_share:.1%} of accepted samples wrong = 1 - {pub.pass_plus:g}/"
+                f"{pub.pass_base:g} (pass@1 under stronger / the task's tests; {pub.source})"
             )
         elif kind == "stated":
             stated = StatedVerifier(fp_rate=req.fp_rate or 0.0, source=req.fp_rate_source or "")
@@ -371,6 +391,9 @@ def _headline(
             f"; {best.display or best.model}'s figure assumes a perfect verifier (no two-tier data of it; "
             "--fp-rate states one)"
         )
+    cited = [a for a in alts if a.verifier == "published" and (a is best or a.k_star == 0)]
+    if cited:
+        why += "; " + "; ".join(f"{a.display or a.model}: {a.verifier_source}" for a in cited)
     zero = [a.display or a.model for a in alts if a.k_star == 0]
     tail = f"; K* = 0 (do not use): {', '.join(zero)}" if zero else ""
     return (
@@ -499,5 +522,20 @@ def make_verified_plan(
     cands.update((c.model, c) for c in own)
     two_tier, answers = store_lookups(db)
     return verified_plan(
-        plan, [cands[a.model] for a in plan.alternatives], req, two_tier=two_tier, answers=answers
+        plan,
+        [cands[a.model] for a in plan.alternatives],
+        req,
+        two_tier=two_tier,
+        answers=answers,
+        published=published_quality,
     )
+
+
+def published_quality(task: str, model: str) -> PublishedVerifierQuality | None:
+    """The bundled catalog's published verifier quality of ``model`` on ``task`` (None: none)."""
+    from budget.catalog import load_catalog
+
+    catalog = load_catalog()
+    if task not in catalog.tasks:
+        return None
+    return next((e.verifier_quality for e in catalog.for_task(task) if e.model == model), None)
