@@ -103,7 +103,13 @@ def fmt_count(value: float | int, *, digits: int = 3) -> str:
         return f"{round(v):,}"
     d = Decimal(repr(v))
     places = digits - 1 - d.adjusted()
-    return f"{d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):f}"
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if q.adjusted() > d.adjusted():  # 9.9999e-6 rounds up to 1.000e-5: one figure fewer
+        places -= 1
+        q = q.quantize(Decimal(1).scaleb(-places))
+    if places <= 0:  # 99.96 rounds up to 100: a whole number prints whole
+        return f"{int(q):,}"
+    return f"{q:f}"
 
 
 def fmt_pct(fraction: float, *, places: int = 1) -> str:

@@ -71,3 +71,31 @@ def test_a_small_coverage_never_reads_as_zero() -> None:
     assert fmt_pct(0.275) == "27.5%"
     assert fmt_pct(1.0) == "100.0%"
     assert fmt_pct(0.0000002) == "0.00002%"
+
+
+def test_count_rounding_up_to_a_power_of_ten_keeps_the_figures() -> None:
+    """Review defect: float noise that rounds up (9.9999999e-6 -> 1.00e-5) printed one digit too many."""
+    assert fmt_count(9.9999999e-6) == "0.0000100"
+    assert fmt_count(1e-5) == "0.0000100"
+    assert fmt_count(99.96) == "100"
+    assert fmt_count(0.00999, digits=1) == "0.01"
+
+
+def _significant_figures(text: str) -> int:
+    """Independent count: strip sign, separators, the point and leading zeros."""
+    plain = text.lstrip("-").replace(",", "").replace(".", "")
+    return len(plain.lstrip("0"))
+
+
+@given(
+    st.floats(min_value=1e-9, max_value=10.0 ** 2 - 1e-9, allow_nan=False, allow_infinity=False),
+    st.integers(min_value=1, max_value=3),
+)
+def test_count_has_exactly_digits_significant_figures(value: float, digits: int) -> None:
+    text = fmt_count(value, digits=digits)
+    assert "e" not in text.lower()
+    if value.is_integer() or abs(value) >= 10 ** (digits - 1) or "." not in text:
+        return  # whole numbers print whole
+    assert _significant_figures(text) == digits, (value, digits, text)
+    # and it is the nearest such number
+    assert abs(Decimal(text) - Decimal(repr(value))) <= Decimal(10) ** (Decimal(text).adjusted() - digits + 1)
