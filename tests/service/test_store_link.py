@@ -76,7 +76,8 @@ def test_own_task_becomes_the_default_with_measured_costs(tmp_path: Path) -> Non
     _fill(db, "humaneval", "qwen-1.5b", ["0.004"] * 40, -0.6, t0 + timedelta(minutes=5))
     lookup = user_candidates(str(db))
     assert lookup is not None
-    task, cands, size = lookup(None)
+    task, cands, size, excluded = lookup(None)
+    assert excluded == []
     assert task == "humaneval" and size == 164
     by = {c.model: c for c in cands}
     assert set(by) == {"qwen-0.5b", "qwen-1.5b"}
@@ -126,7 +127,7 @@ def test_curve_without_samples_is_not_a_candidate(tmp_path: Path) -> None:
         s.save_curve(_curve("ghost", "humaneval", -1.0))
     lookup = user_candidates(str(db))
     assert lookup is not None
-    assert lookup(None) == ("humaneval", [], None)
+    assert lookup(None) == ("humaneval", [], None, [])
 
 
 def test_store_from_another_version_fails_with_one_line(tmp_path: Path) -> None:
@@ -207,3 +208,39 @@ def test_a_snapshot_from_another_store_state_is_not_used(tmp_path: Path) -> None
     doc["key"][1] += 1
     snap.write_text(json.dumps(doc))
     assert lookup(None).candidates[0].curve.params["a"] == -3.0
+
+
+def _fill_costless(db: Path, task: str, model: str, a: float) -> None:
+    """Samples as `budget import --format counts` stores them: no cost, no tokens."""
+    with Store(str(db)) as s:
+        s.add_task(task, [ProblemRecord(problem_id=f"{task}/{i}") for i in range(20)])
+        run = s.create_run(task, models=[model])
+        s.add_samples(
+            SampleRecord(
+                run_id=run.run_id,
+                model=model,
+                problem_id=f"{task}/{i % 20}",
+                sample_index=i // 20,
+                cost=Decimal(0),
+                verdicts={"verifier": PASS if i % 3 else FAIL},
+            )
+            for i in range(60)
+        )
+        s.save_curve(_curve(model, task, a), problems=20, samples=60, run_ids=[run.run_id])
+
+
+def test_an_unknown_cost_is_not_free_the_model_is_left_out_with_a_reason(tmp_path: Path) -> None:
+    """Review defect (issue 12): imported samples without costs planned at $0 per sample."""
+    db = tmp_path / "s.db"
+    _fill_costless(db, "mine", "no-such-priced-model", np.log(0.5))
+    _fill(db, "mine", "paid-model", ["0.002"] * 60, np.log(0.3), datetime.now(UTC))
+    got = user_candidates(str(db))
+    assert got is not None
+    own = got("mine")
+    assert [c.model for c in own.candidates] == ["paid-model"]
+    assert all(c.cost.first > 0 for c in own.candidates)
+    [reason] = own.excluded
+    assert "no-such-priced-model" in reason and "unknown" in reason and "\n" not in reason
+    result = make_plan(PlanRequest(dollars=Decimal(5), task="mine"), user_candidates=got)
+    assert {a.model for a in result.alternatives} == {"paid-model"}
+    assert any("no-such-priced-model" in w and "unknown" in w for w in result.warnings)

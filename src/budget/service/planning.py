@@ -23,6 +23,8 @@ class UserCurves(NamedTuple):
     task: str | None
     candidates: list[Candidate]
     problems: int | None = None
+    #: One line per model left out because its cost per sample is unknown (never planned as $0).
+    excluded: list[str] = []
 
 
 #: Looks up the user's own candidates for a task (None: the user's latest); [] when none.
@@ -142,8 +144,9 @@ def make_plan(
     task = request.task
     own: list[Candidate] = []
     own_problems: int | None = None
+    excluded: list[str] = []
     if user_candidates is not None:
-        task, own, own_problems = user_candidates(task)
+        task, own, own_problems, excluded = user_candidates(task)
     if request.task is not None:
         why = "the task you asked for"
     elif task is not None:
@@ -177,5 +180,8 @@ def make_plan(
     name = catalog.tasks[task].name if task in catalog.tasks else task
     headline = f"{name}, {why}: {result.recommendation.headline}"
     return result.model_copy(
-        update={"recommendation": result.recommendation.model_copy(update={"headline": headline})}
+        update={
+            "recommendation": result.recommendation.model_copy(update={"headline": headline}),
+            "warnings": [*result.warnings, *excluded],
+        }
     )

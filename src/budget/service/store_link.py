@@ -57,13 +57,14 @@ def user_candidates(db: str | os.PathLike[str] | None = None) -> UserCandidates 
 
 
 SNAPSHOT_SUFFIX = ".plan-snapshot.json"
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 class _Entry(BaseModel):
     task: str | None
     candidates: list[Candidate]
     problems: int | None = None
+    excluded: list[str] = []
 
 
 class _Snapshot(BaseModel):
@@ -108,7 +109,7 @@ def read_snapshot(url: str, task: str | None) -> UserCurves | None:
     entry = doc.lookups.get(json.dumps(task))
     if doc.format != SNAPSHOT_FORMAT or doc.key != _key(db) or entry is None:
         return None
-    return UserCurves(entry.task, entry.candidates, entry.problems)
+    return UserCurves(entry.task, entry.candidates, entry.problems, entry.excluded)
 
 
 def write_snapshot(url: str, task: str | None, got: UserCurves, read_at: list[int] | None) -> None:
@@ -131,7 +132,9 @@ def write_snapshot(url: str, task: str | None, got: UserCurves, read_at: list[in
             raise ValueError("stale")
     except (OSError, ValidationError, ValueError):
         doc = _Snapshot(key=key, lookups={})
-    doc.lookups[json.dumps(task)] = _Entry(task=got.task, candidates=got.candidates, problems=got.problems)
+    doc.lookups[json.dumps(task)] = _Entry(
+        task=got.task, candidates=got.candidates, problems=got.problems, excluded=got.excluded
+    )
     tmp = snap.with_name(f"{snap.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(doc.model_dump_json(), encoding="utf-8")
@@ -167,18 +170,26 @@ def own_curves(url: str, task: str | None) -> UserCurves:
         stats = {s.model: s for s in store.cost_stats(chosen)}
         size = store.task_size(chosen)
         where = location.display(store.url)
-    cands = [
-        _priced(candidate(c, stats[c.model], where), stats[c.model], chosen)
-        for c in curves
-        if c.model in stats
-    ]
-    return UserCurves(chosen, cands, size)
+    cands: list[Candidate] = []
+    excluded: list[str] = []
+    for c in curves:
+        if c.model not in stats:
+            continue
+        priced = _priced(candidate(c, stats[c.model], where), stats[c.model], chosen)
+        if priced is None:
+            excluded.append(
+                f"{c.model} left out: its samples carry no cost or tokens (imported) and it has no "
+                f"catalog price, so its cost per sample is unknown (not free)"
+            )
+        else:
+            cands.append(priced)
+    return UserCurves(chosen, cands, size, excluded)
 
 
-def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate:
+def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate | None:
     """Samples imported without costs or tokens measured nothing: price them by the model's
     per-token API price at the catalog's token counts for the task, when it has one; otherwise
-    they stay at $0 and the cost model says so."""
+    the cost is unknown (None): an unknown cost is never planned as $0."""
     if cost.total > 0 or cost.mean_output_tokens > 0:
         return cand
     from budget.catalog import load_catalog
@@ -189,10 +200,7 @@ def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate:
     try:
         price = default_price_book().token_price(cand.model)
     except BudgetError:
-        note = (
-            cand.cost.formula + "; your samples carry no cost or tokens (imported): $0 is unknown, not free"
-        )
-        return cand.model_copy(update={"cost": cand.cost.model_copy(update={"formula": note})})
+        return None
     sample_cost = api_sample_cost(
         price,
         prompt_tokens=int(d.get("prompt_tokens", 1000)),
