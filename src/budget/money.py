@@ -57,14 +57,22 @@ def from_micro(micro: int) -> Decimal:
     return Decimal(micro) * MICRO
 
 
-def fmt_usd(amount: Decimal | float | int, *, digits: int = 3) -> str:
+#: How a cost that is not known reads (an import without costs): never ``$0``, which reads as free.
+UNKNOWN_COST = "unknown"
+#: The note beside a table that shows :data:`UNKNOWN_COST`.
+UNKNOWN_COST_NOTE = "unknown: the imported samples carry no cost, which is not free"
+
+
+def fmt_usd(amount: Decimal | float | int | None, *, digits: int = 3) -> str:
     """The one human money format: ``digits`` significant figures, thousands separators.
 
     At least cents from $1 up (``$3.00``, ``$1,234.57``: whole cents are kept, never rounded
     into fewer figures), ``digits`` significant figures below a dollar (``$0.0027``,
-    ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero.  Exact: formats
+    ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero, ``unknown`` for None (a cost not known).  Exact: formats
     the Decimal, never a binary float (floats, numpy's too, go through ``repr`` first).
     """
+    if amount is None:
+        return UNKNOWN_COST
     if isinstance(amount, Decimal):
         a = amount
     elif isinstance(amount, int):

@@ -156,3 +156,34 @@ def test_an_error_naming_a_hostile_path_is_one_printable_line(tmp_path: Path) ->
     out = run_budget("import", name, "--format", "counts", "--db", str(tmp_path / "s.db"))
     assert out.returncode == 2, out.stderr
     assert out.stderr.count("\n") == 1 and "\x1b" not in out.stderr and "\\x1b[2J" in out.stderr
+
+
+def test_an_import_without_costs_reads_unknown_never_free(tmp_path: Path) -> None:
+    """Review defect (issue 12): `fit --db` showed $/sample $0 and `runs` $0 for counts without costs."""
+    db = str(tmp_path / "s.db")
+    csv = tmp_path / "c.csv"
+    csv.write_text(HEADER + "".join(f"my-unpriced-model,p{i},10,{i % 5}\n" for i in range(40)))
+    imp = run_budget("import", str(csv), "--format", "counts", "--task", "mine", "--db", db, "--json")
+    assert imp.returncode == 0, imp.stderr
+    run_id = json.loads(imp.stdout)["run_id"]
+
+    [r] = json.loads(run_budget("runs", "--db", db, "--json").stdout)["runs"]
+    assert r["spent"] is None
+    text = run_budget("runs", "--db", db).stdout
+    assert "unknown" in text and "$0" not in text
+
+    shown = json.loads(run_budget("show", run_id, "--db", db, "--json").stdout)
+    assert shown["spent"] is None and shown["models"][0]["spent"] is None
+    assert "$0" not in run_budget("show", run_id, "--db", db).stdout
+
+    fit = run_budget("fit", "--db", db, "--task", "mine", "--json")
+    assert fit.returncode == 0, fit.stderr
+    [f] = json.loads(fit.stdout)["fits"]
+    assert f["status"] == "fitted" and f["cost_per_sample"] is None
+    fit_text = run_budget("fit", "--db", db, "--task", "mine").stdout
+    assert "$0" not in fit_text and "unknown" in fit_text
+
+    # the planner never treats it as free: one line saying why there is nothing to plan with
+    plan = run_budget("plan", "--dollars", "5", "--task", "mine", "--db", db)
+    assert plan.returncode != 0 and plan.stderr.count("\n") == 1
+    assert "my-unpriced-model" in plan.stderr and "unknown" in plan.stderr

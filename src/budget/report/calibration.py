@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from budget.money import fmt_pct, fmt_usd
+from budget.money import UNKNOWN_COST_NOTE, fmt_pct, fmt_usd
 from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 from budget.report.text import markup_safe as _t
@@ -41,6 +41,8 @@ def render_calibration(result: CalibrationResult, console: Console) -> None:
         rows.append([f.model, f"{f.problems:,}", f"{f.samples:,}", f"{f.correct:,}", *cov, cost])
     table = fitted_table(columns, rows, console.width, title=f"Your curves for {result.task}")
     console.print(table)
+    if any(f.cost_per_sample is None and f.samples for f in result.fits):
+        console.print(f"  $/sample - {UNKNOWN_COST_NOTE}", highlight=False)
     for f in result.fits:
         if f.status != "fitted":
             console.print(f"[yellow]{_t(f.model)}: not fitted[/]: {_t(f.reason)}")
@@ -82,6 +84,8 @@ def render_runs(runs: RunList, console: Console) -> None:
             ]
         )
     console.print(fitted_table(columns, rows, console.width, title=f"Runs in {runs.db}"))
+    if any(r.spent is None for r in runs.runs):
+        console.print(f"  spent {UNKNOWN_COST_NOTE}", highlight=False)
     for r in runs.runs:
         if r.reason:
             console.print(f"  {r.run_id} failed: {markup_safe(r.reason)}")

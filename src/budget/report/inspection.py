@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from budget.money import fmt_usd
+from budget.money import UNKNOWN_COST_NOTE, fmt_usd
 from budget.report.tables import Column, fitted_table
 from budget.report.text import markup_safe
 
@@ -52,6 +52,8 @@ def render_run(run: RunDetail, console: Console) -> None:
         for m in run.models
     ]
     console.print(fitted_table(columns, rows, console.width))
+    if run.spent is None or any(m.spent is None for m in run.models):
+        console.print(f"  {UNKNOWN_COST_NOTE}", highlight=False)
 
 
 def render_export(result: ExportResult, console: Console) -> None:

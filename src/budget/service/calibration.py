@@ -304,7 +304,7 @@ def fit_from_store(
             kept = [c for c in by_model[model] if c.n >= fit.k_fit]
             stored = store.save_curve(fit.curve, counts=kept, run_ids=used, tier=tier)
             fit = fit.model_copy(update={"curve_id": stored.curve_id})
-        if model in costs:
+        if model in costs and costs[model].known:  # unknown cost stays None, never $0
             fit = fit.model_copy(update={"cost_per_sample": costs[model].mean})
         out.append(fit)
     if progress is not None:

@@ -162,6 +162,8 @@ def make_plan(
     elif own:
         size = own_problems or own[0].curve.n_problems or 100
         base, problems, unit = {}, request.problems or size, "problems"
+    elif excluded:
+        raise InputError(f"nothing to plan on {task}: " + "; ".join(excluded))
     else:
         raise UnknownNameError("task", task, list(catalog.tasks))
     base.update({c.model: c for c in own})

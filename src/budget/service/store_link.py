@@ -187,27 +187,32 @@ def own_curves(url: str, task: str | None) -> UserCurves:
 
 
 def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate | None:
-    """Samples imported without costs or tokens measured nothing: price them by the model's
-    per-token API price at the catalog's token counts for the task, when it has one; otherwise
+    """Samples imported without costs or tokens measured nothing: price them at the catalog's
+    token counts for the task by the model's per-token API price, or, for a local model, by a
+    machine's $/hour at the model's measured throughput on it (the price book's); otherwise
     the cost is unknown (None): an unknown cost is never planned as $0."""
-    if cost.total > 0 or cost.mean_output_tokens > 0:
+    if cost.known:
         return cand
     from budget.catalog import load_catalog
     from budget.errors import BudgetError
-    from budget.pricing import api_sample_cost, default_price_book
+    from budget.pricing import api_sample_cost, default_price_book, local_sample_cost
 
     d = load_catalog().defaults.get(task, {})
+    tokens = {
+        "prompt_tokens": int(d.get("prompt_tokens", 1000)),
+        "output_tokens": float(d.get("output_tokens", 256)),
+        "max_output_tokens": int(d.get("max_output_tokens", 512)),
+    }
+    book = default_price_book()
     try:
-        price = default_price_book().token_price(cand.model)
+        sample_cost = api_sample_cost(book.token_price(cand.model), **tokens)
     except BudgetError:
-        return None
-    sample_cost = api_sample_cost(
-        price,
-        prompt_tokens=int(d.get("prompt_tokens", 1000)),
-        output_tokens=float(d.get("output_tokens", 256)),
-        max_output_tokens=int(d.get("max_output_tokens", 512)),
-    )
-    return cand.model_copy(update={"cost": sample_cost})
+        measured = [t for (m, _), t in sorted(book.throughputs.items()) if m == book.canonical(cand.model)]
+        if not measured:
+            return None
+        sample_cost = local_sample_cost(book.machine(measured[0].machine), throughput=measured[0], **tokens)
+    note = f"{sample_cost.formula}; your samples carry no cost (imported): priced at {task}'s token counts"
+    return cand.model_copy(update={"cost": sample_cost.model_copy(update={"formula": note})})
 
 
 def candidate(stored: StoredCurve, cost: CostStats, where: str = "") -> Candidate:

@@ -41,7 +41,8 @@ class RunSummary(BaseModel):
     problems: int = 0
     solved_ground_truth: int | None = None
     solved_verifier: int | None = None
-    spent: USD
+    #: None: unknown (an import whose samples carry no cost), never $0
+    spent: USD | None
     cap: USD | None
     created_at: datetime
     imported: bool = False
@@ -67,6 +68,12 @@ def _spent(store: Store, run: RunRecord, stats: list[RunModelStats] | None = Non
     if stats is not None:
         return sum((st.spent for st in stats), Decimal(0))
     return store.sample_spend(run.run_id)
+
+
+def known_cost(run: RunRecord, spent: Decimal) -> Decimal | None:
+    """``spent``, or None where it is unknown: an imported run whose samples carry no cost
+    (``budget import`` of counts or pass/fail records) measured nothing, and $0 would read as free."""
+    return None if spent == 0 and "imported" in run.settings else spent
 
 
 @contextmanager
@@ -115,7 +122,7 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
                     problems=max((st.problems for st in mine), default=0),
                     solved_ground_truth=got.get(GROUND_TRUTH, 0) if GROUND_TRUTH in tiers[r.run_id] else None,
                     solved_verifier=got.get(VERIFIER, 0) if VERIFIER in tiers[r.run_id] else None,
-                    spent=_spent(store, r, mine),
+                    spent=known_cost(r, _spent(store, r, mine)),
                     cap=r.cap,
                     created_at=r.created_at,
                     imported="imported" in r.settings,
@@ -131,7 +138,8 @@ class ModelDetail(BaseModel):
     samples: int
     solved_ground_truth: int | None
     solved_verifier: int | None
-    spent: USD
+    #: None: unknown (an import whose samples carry no cost), never $0
+    spent: USD | None
 
 
 class RunDetail(BaseModel):
@@ -144,7 +152,8 @@ class RunDetail(BaseModel):
     stop_reason: str
     error: str
     cap: USD | None = None
-    spent: USD = Decimal(0)
+    #: None: unknown (an import whose samples carry no cost), never $0
+    spent: USD | None = Decimal(0)
     created_at: datetime | None = None
     imported: dict[str, str] | None = None
     db: str = ""
@@ -168,7 +177,7 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
                     samples=st.samples if st else 0,
                     solved_ground_truth=st.solved.get(GROUND_TRUTH) if st else None,
                     solved_verifier=st.solved.get(VERIFIER) if st else None,
-                    spent=st.spent if st else Decimal(0),
+                    spent=known_cost(run, st.spent) if st else Decimal(0),
                 )
             )
         found = run.settings.get("outcome")
@@ -183,7 +192,7 @@ def show_run(run_id: str, db: str | None = None) -> RunDetail:
             ),
             error=str(outcome.get("error", "")) or (run.note if run.status.value == "failed" else ""),
             cap=run.cap,
-            spent=_spent(store, run, list(stats.values())),
+            spent=known_cost(run, _spent(store, run, list(stats.values()))),
             created_at=run.created_at,
             imported={str(k): str(v) for k, v in imported.items()} if isinstance(imported, dict) else None,
             db=where,
