@@ -68,8 +68,9 @@ def fmt_usd(amount: Decimal | float | int | None, *, digits: int = 3) -> str:
 
     At least cents from $1 up (``$3.00``, ``$1,234.57``: whole cents are kept, never rounded
     into fewer figures), ``digits`` significant figures below a dollar (``$0.0027``,
-    ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero, ``unknown`` for None (a cost not known).  Exact: formats
-    the Decimal, never a binary float (floats, numpy's too, go through ``repr`` first).
+    ``$0.0324``), no exponent notation (``$0.0000170``), ``$0`` for zero, ``unknown`` for None
+    (a cost not known).  Exact: formats the Decimal, never a binary float (floats, numpy's
+    too, go through ``repr`` first).
     """
     if amount is None:
         return UNKNOWN_COST

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-
 from tests.fakes.stub_server import FaultMix, StubServer
 
 from budget.service.reporting import ReportRequest, make_report

@@ -24,7 +24,7 @@ class UserCurves(NamedTuple):
     candidates: list[Candidate]
     problems: int | None = None
     #: One line per model left out because its cost per sample is unknown (never planned as $0).
-    excluded: list[str] = []
+    excluded: tuple[str, ...] | list[str] = ()
 
 
 #: Looks up the user's own candidates for a task (None: the user's latest); [] when none.
@@ -144,7 +144,7 @@ def make_plan(
     task = request.task
     own: list[Candidate] = []
     own_problems: int | None = None
-    excluded: list[str] = []
+    excluded: tuple[str, ...] | list[str] = ()
     if user_candidates is not None:
         task, own, own_problems, excluded = user_candidates(task)
     if request.task is not None:
