@@ -128,6 +128,35 @@ def test_report_on_an_imported_run_of_a_catalog_task_compares_with_the_catalog(t
     db = str(tmp_path / "s.db")
     imported = import_file(ImportRequest(file=csv, format="counts", task="humaneval", db=db))
     report = make_report(ReportRequest(run_id=imported.run_id, db=db))
-    assert report.run is not None and report.run.models == ["qwen2.5-coder-0.5b"]
-    assert report.plan is not None and report.plan.alternatives  # the catalog, for comparison
-    assert "qwen2.5-coder-0.5b" in _rendered(report)
+    assert report.run is not None and report.run.models == ["qwen2.5-coder-0.5b-instruct"]
+    # no cap and no cost: no budget to compare at, and the report says how to get one
+    assert report.plan is None and "--task humaneval --dollars" in report.plan_note
+    [price] = report.prices
+    assert price.cost_per_sample is None
+    assert [c.model for c in report.curves] == []  # nothing fitted yet
+    text = _rendered(report)
+    assert "qwen2.5-coder-0.5b-instruct" in text and "--dollars" in text
+
+
+def test_report_on_an_imported_run_after_fit_shows_its_curve_and_observed_points(tmp_path: Path) -> None:
+    from budget.service.calibration import fit_from_store
+    from budget.service.importing import ImportRequest, import_file
+    from budget.store import Store
+
+    csv = tmp_path / "counts.csv"
+    rows = ["model,problem_id,num_samples,num_correct"]
+    rows += [f"my-local-model,p{i},16,{i % 5}" for i in range(40)]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    db = str(tmp_path / "s.db")
+    imported = import_file(ImportRequest(file=csv, format="counts", task="my-own-task", db=db))
+    with Store(db) as s:
+        [fit] = fit_from_store(s, "my-own-task", ["my-local-model"])
+    assert fit.status == "fitted" and fit.cost_per_sample is None
+    report = make_report(ReportRequest(run_id=imported.run_id, db=db))
+    [curve] = report.curves
+    assert curve.model == "my-local-model" and curve.fitted
+    assert [p.k for p in curve.observed] == [1, 2, 4, 8, 16]  # the run's own pass@k
+    # its cost is unknown: no plan that treats it as free
+    assert report.plan is None
+    text = _rendered(report)
+    assert "unknown" in text and "$0 " not in text

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from budget.money import fmt_usd
+from budget.money import UNKNOWN_COST_NOTE, fmt_usd
 from budget.report.chart import line_chart
 from budget.report.plan import comparison_table, cost_notes, frontier_chart, headline_panel, plan_notes
 from budget.report.tables import Column, fitted_table
@@ -82,23 +82,36 @@ def price_table(report: Report, width: int) -> Table:
 
 def render_report(report: Report, console: Console) -> None:
     plan = report.plan
-    console.print(headline_panel(plan, extra=report.assumption))
+    if plan is not None:
+        console.print(headline_panel(plan, extra=report.assumption))
+    else:
+        text = Text(report.headline, style="bold")
+        text.append("\n" + report.assumption, style="")
+        console.print(Panel(text, title=Text(report.title), border_style="yellow"))
     if report.run is not None:
         r = report.run
         cap = f" of {fmt_usd(r.cap)}" if r.cap is not None else ""
         console.print(
-            f"[bold]{report.title}[/bold]: {r.status}, {r.samples:,} samples, spent {fmt_usd(r.spent)}{cap}",
+            f"[bold]{_t(report.title)}[/bold]: {r.status}, {r.samples:,} samples, "
+            f"spent {fmt_usd(r.spent)}{cap}",
             highlight=False,
         )
-    console.print(comparison_table(plan))
-    chart = frontier_chart(plan, console.width - 4)
-    console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
-    console.print(plan_notes(plan))
-    cov = coverage_chart(report, console.width - 4)
-    console.print(Panel(cov, title="Coverage against samples per problem", border_style="blue"))
+    if plan is not None:
+        console.print(comparison_table(plan))
+        chart = frontier_chart(plan, console.width - 4)
+        console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
+        console.print(plan_notes(plan))
+    elif report.plan_note:
+        console.print(Text(report.plan_note, style="dim"))
+    if report.curves:
+        cov = coverage_chart(report, console.width - 4)
+        console.print(Panel(cov, title="Coverage against samples per problem", border_style="blue"))
     console.print(check_table(report))
     table = verifier_table(report)
     if table is not None:
         console.print(table)
     console.print(price_table(report, console.width))
-    console.print(cost_notes(plan))
+    if any(p.cost_per_sample is None for p in report.prices):
+        console.print(f"  $/sample {UNKNOWN_COST_NOTE}", highlight=False)
+    if plan is not None:
+        console.print(cost_notes(plan))

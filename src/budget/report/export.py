@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from budget.money import fmt_usd
+from budget.money import UNKNOWN_COST_NOTE, fmt_usd
 from budget.planner import PlanResult, Policy
 from budget.report.plan import crossing_lines
 from budget.service.reporting import Report
@@ -117,7 +117,9 @@ def _html_table(
 def _sections(report: Report) -> list[tuple[str, list[str], list[tuple[str, list[str]]], list[bool]]]:
     """The report's tables as (title, headers, rows, numeric columns)."""
     plan = report.plan
-    out = [("Each model alone, then one sample per problem", HEADERS, comparison_rows(plan), NUMERIC)]
+    out = []
+    if plan is not None:
+        out.append(("Each model alone, then one sample per problem", HEADERS, comparison_rows(plan), NUMERIC))
     if report.check is not None:
         out.append(
             (
@@ -154,12 +156,13 @@ def _sections(report: Report) -> list[tuple[str, list[str], list[tuple[str, list
 
 
 def _facts(report: Report) -> str:
-    s = report.plan.inputs
-    text = (
-        f"{fmt_usd(s.dollars)} on {s.task}: {s.problems:,} {s.unit}, policy {s.policy.value}"
-        + (", hard cap" if s.hard_cap else "")
-        + f". Generated {report.generated_at:%Y-%m-%d %H:%M} UTC by budget."
-    )
+    text = ""
+    if report.plan is not None:
+        s = report.plan.inputs
+        text = f"{fmt_usd(s.dollars)} on {s.task}: {s.problems:,} {s.unit}, policy {s.policy.value}" + (
+            ", hard cap. " if s.hard_cap else ". "
+        )
+    text += f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC by budget."
     if report.run is not None:
         r = report.run
         cap = f" of {fmt_usd(r.cap)}" if r.cap is not None else ""
@@ -168,7 +171,7 @@ def _facts(report: Report) -> str:
 
 
 def _captions(report: Report) -> dict[str, str]:
-    crossings = crossing_lines(report.plan)
+    crossings = crossing_lines(report.plan) if report.plan is not None else []
     return {
         "frontier": "Expected problems solved against dollars per model; dashed: your budget. "
         + ("Crossings: " + "; ".join(crossings) + "." if crossings else "No lines cross in this range."),
@@ -195,8 +198,11 @@ def write_html(report: Report, path: Path) -> Path:
         f'<p class="meta">{_e(_facts(report))}</p>',
     ]
     sections = _sections(report)
-    title, headers, rows, numeric = sections[0]
-    parts += [f"<h2>{_e(title)}</h2>", _html_table(headers, rows, numeric)]
+    if report.plan is not None:
+        title, headers, rows, numeric = sections.pop(0)
+        parts += [f"<h2>{_e(title)}</h2>", _html_table(headers, rows, numeric)]
+    elif report.plan_note:
+        parts.append(f'<p class="note" id="plan-note">{_e(report.plan_note)}</p>')
     for name, fig in figs.items():
         parts += [
             f"<h2>{FIGURE_TITLES[name]}</h2>",
@@ -205,12 +211,10 @@ def write_html(report: Report, path: Path) -> Path:
         ]
     if report.check is None and report.check_note:
         parts.append(f'<h2>Check</h2><p class="note">{_e(report.check_note)}</p>')
-    for title, headers, rows, numeric in sections[1:]:
+    for title, headers, rows, numeric in sections:
         parts += [f"<h2>{_e(title)}</h2>", _html_table(headers, rows, numeric)]
-    notes = [*dict.fromkeys(report.plan.warnings)]
     parts.append("<h2>What is assumed</h2><ul>")
-    parts += [f"<li>{_e(w)}</li>" for w in notes]
-    parts += [f"<li>{_e(a)}</li>" for a in dict.fromkeys(report.plan.assumptions)]
+    parts += [f"<li>{_e(w)}</li>" for w in _assumed(report)]
     parts.append("</ul></body></html>")
     path = _target(path, report, ".html")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
@@ -255,6 +259,11 @@ def write_markdown(report: Report, path: Path) -> tuple[Path, list[Path]]:
         pngs.append(png)
         images[name] = f"![{_md(captions[name])}]({png.name})"
     sections = _sections(report)
+    first = (
+        [f"## {sections[0][0]}", "", _md_table(*sections.pop(0)[1:]), ""]
+        if report.plan is not None
+        else ([_md(report.plan_note), ""] if report.plan_note else [])
+    )
     out = [
         f"# {_md(report.title)}",
         "",
@@ -264,33 +273,33 @@ def write_markdown(report: Report, path: Path) -> tuple[Path, list[Path]]:
         "",
         _md(_facts(report)),
         "",
-        f"## {sections[0][0]}",
-        "",
-        _md_table(*sections[0][1:]),
-        "",
-        "## Expected solved against dollars",
-        "",
-        images["frontier"],
-        "",
-        "## Coverage against samples",
-        "",
-        images["coverage"],
-        "",
+        *first,
     ]
+    for name, image in images.items():
+        out += [f"## {FIGURE_TITLES[name]}", "", image, ""]
     if report.check is None and report.check_note:
         out += ["## Check", "", _md(report.check_note), ""]
-    for title, headers, rows, numeric in sections[1:]:
+    for title, headers, rows, numeric in sections:
         out += [f"## {title}", "", _md_table(headers, rows, numeric), ""]
     out += ["## What is assumed", ""]
-    out += [f"- {_md(w)}" for w in dict.fromkeys([*report.plan.warnings, *report.plan.assumptions])]
+    out += [f"- {_md(w)}" for w in _assumed(report)]
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path, pngs
 
 
+def _assumed(report: Report) -> list[str]:
+    """The plan's warnings and assumptions, and a note where a cost shown is unknown."""
+    plan = report.plan
+    notes = [*plan.warnings, *plan.assumptions] if plan is not None else []
+    if any(p.cost_per_sample is None for p in report.prices):
+        notes.append(f"$/sample {UNKNOWN_COST_NOTE}")
+    return list(dict.fromkeys(notes))
+
+
 def default_name(report: Report) -> str:
     """``run-<id>`` or ``<task>-<dollars>`` in safe characters."""
-    if report.run is not None:
-        stem = f"run-{report.run.run_id}"
+    if report.run is not None or report.plan is None:
+        stem = f"run-{report.run.run_id}" if report.run is not None else "report"
     else:
         stem = f"{report.plan.inputs.task}-{report.plan.inputs.dollars:f}usd"
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "report"

@@ -73,7 +73,7 @@ def coverage_figure(report: Report) -> Figure:
 
     fig = Figure(figsize=(7.2, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    level = report.plan.inputs.level
+    level = report.plan.inputs.level if report.plan is not None else 0.9
     entries: list[tuple[Line2D, str]] = []  # (line, model): see _legend
     for i, c in enumerate(report.curves):
         colour = COLOURS[i % len(COLOURS)]
@@ -163,7 +163,12 @@ def frontier_figure(report: Report) -> Figure:
 
 def figures(report: Report) -> dict[str, Figure]:
     """The report's figures by short name (used for file names and anchors)."""
-    return {"frontier": frontier_figure(report), "coverage": coverage_figure(report)}
+    out: dict[str, Figure] = {}
+    if report.plan is not None:
+        out["frontier"] = frontier_figure(report)
+    if report.curves:
+        out["coverage"] = coverage_figure(report)
+    return out
 
 
 def to_svg(fig: Figure, prefix: str) -> str:

@@ -63,7 +63,8 @@ class PriceLine(BaseModel):
     model: str
     display: str
     kind: str
-    cost_per_sample: USD
+    #: None: unknown (a run or import whose samples carry no cost), never $0
+    cost_per_sample: USD | None
     formula: str
     sources: list[str]
 
@@ -99,7 +100,8 @@ class RunFacts(BaseModel):
     status: str
     models: list[str]
     samples: int
-    spent: USD
+    #: None: unknown (an import whose samples carry no cost)
+    spent: USD | None
     cap: USD | None
     created_at: datetime
 
@@ -112,7 +114,9 @@ class Report(BaseModel):
     title: str
     headline: str
     assumption: str
-    plan: PlanResult
+    #: None for a run with nothing to plan with (no budget, or no curve and a task outside the catalog)
+    plan: PlanResult | None
+    plan_note: str = ""
     curves: list[ModelCurve]
     prices: list[PriceLine]
     verifier: list[VerifierRate] = Field(default_factory=list)
@@ -344,7 +348,7 @@ def _run_facts(run_id: str, db: str | None) -> tuple[RunFacts, list[VerifierRate
     return RunFacts(**summary.model_dump()), rates
 
 
-def assumption_line(plan: PlanResult, verifier: Sequence[VerifierRate]) -> str:
+def assumption_line(plan: PlanResult | None, verifier: Sequence[VerifierRate]) -> str:
     """The headline's assumption, with the verifier's measured false-positive rate when known."""
     accepted = sum(v.accepted for v in verifier)
     if not accepted:
@@ -373,21 +377,7 @@ def make_report(request: ReportRequest, *, user_candidates: UserCandidates | Non
         plan = _read_plan(request.plan_file)
         title = f"Plan for {plan.inputs.task} ({request.plan_file.name})"
     elif request.run_id is not None:
-        run, verifier = _run_facts(request.run_id, request.db)
-        dollars = run.cap or run.spent
-        if not dollars or dollars <= 0:
-            raise DataError(f"run {run.run_id} has no cap or spend to plan with")
-        plan = make_plan(
-            PlanRequest(dollars=dollars, task=run.task, models=run.models or None, seed=request.seed),
-            user_candidates=user_candidates,
-        )
-        title = f"Run {run.run_id} on {run.task}"
-        try:
-            check = _check_provider(run.run_id, request.db)
-        except BudgetError as exc:  # e.g. no prediction stored for an older run
-            note = f"not checked: {exc}"
-        else:
-            note = "" if check is not None else "not checked: no check service in this installation"
+        return _run_report(request, user_candidates)
     else:
         if request.dollars is None:
             raise InputError("--task needs --dollars")
@@ -396,14 +386,39 @@ def make_report(request: ReportRequest, *, user_candidates: UserCandidates | Non
             user_candidates=user_candidates,
         )
         title = f"{plan.inputs.task}: what {plan.inputs.dollars:,} dollars buy"
-    models = [a.model for a in plan.alternatives]
+    curves, prices = _behind(plan, user_candidates, request.db, request.seed)
+    return Report(
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        title=title,
+        headline=plan.recommendation.headline,
+        assumption=assumption_line(plan, verifier),
+        plan=plan,
+        curves=curves,
+        prices=prices,
+        verifier=verifier,
+        run=run,
+        check=check,
+        check_note=note,
+    )
+
+
+def _behind(
+    plan: PlanResult,
+    user_candidates: UserCandidates | None,
+    db: str | None,
+    seed: int,
+    *,
+    skip: Sequence[str] = (),
+) -> tuple[list[ModelCurve], list[PriceLine]]:
+    """The curves and prices behind a plan's alternatives (those in ``skip`` left out)."""
+    models = [a.model for a in plan.alternatives if a.model not in skip]
     displays = {a.model: a.display for a in plan.alternatives}
-    cands = _candidates(plan.inputs.task, models, user_candidates, request.seed)
+    cands = _candidates(plan.inputs.task, models, user_candidates, seed)
     observed = _observed(plan.inputs.task)
     measured = [c.model for c in cands if c.cost.kind == "measured"]
     if measured:  # the user's own curves: their own data, not the catalog's published points
         observed.update({m: [] for m in measured})
-        observed.update(_observed_in_store(request.db, plan.inputs.task, measured))
+        observed.update(_observed_in_store(db, plan.inputs.task, measured))
     curves = [_curve(c, displays[c.model], observed.get(c.model, [])) for c in cands]
     prices = [
         PriceLine(
@@ -416,14 +431,178 @@ def make_report(request: ReportRequest, *, user_candidates: UserCandidates | Non
         )
         for c in cands
     ]
+    return curves, prices
+
+
+# --- a report on a stored run: the run's own records first, the catalog for comparison ------
+class _RunOwn(BaseModel):
+    """What a run itself says about each of its models: curve, cost, price, observed coverage."""
+
+    candidates: list[Candidate]
+    curves: list[ModelCurve]
+    prices: list[PriceLine]
+    excluded: list[str]
+
+
+def _passk_points(counts: Sequence[object]) -> list[tuple[float, float]]:
+    """Observed pass@k (Chen et al. 2021's unbiased estimator) at k = 1, 2, 4, ... up to the
+    fewest samples of any problem."""
+    from budget.curves.passk import pass_at_k
+
+    if not counts:
+        return []
+    n = np.array([x.n for x in counts], dtype=float)  # type: ignore[attr-defined]
+    c = np.array([x.c for x in counts], dtype=float)  # type: ignore[attr-defined]
+    top = int(n.min())
+    ks = [2**i for i in range(top.bit_length()) if 2**i <= top]
+    values = pass_at_k(n, c, ks)
+    return [(float(k), float(v)) for k, v in zip(ks, values, strict=True)]
+
+
+def _price_text(snap: object) -> tuple[str, list[str]]:
+    """The price a run recorded for a model (``PriceSnapshot``), as a formula and its source."""
+    from budget.money import fmt_usd
+
+    kind = getattr(snap, "kind", "")
+    if kind == "local_machine":
+        text = f"{snap.machine} at {fmt_usd(snap.usd_per_hour)}/h"  # type: ignore[attr-defined]
+    elif getattr(snap, "input_per_mtok", None) is not None:
+        text = (
+            f"{fmt_usd(snap.input_per_mtok)} in / "  # type: ignore[attr-defined]
+            f"{fmt_usd(snap.output_per_mtok)} out per million tokens"  # type: ignore[attr-defined]
+        )
+    else:
+        text = kind or "price recorded"
+    source = getattr(snap, "source", "") or "recorded by the run"
+    as_of = getattr(snap, "as_of", "")
+    return text, [f"{source} ({as_of})" if as_of else source]
+
+
+def _run_own(store: object, run: RunFacts) -> _RunOwn:
+    """Per model of the run: the curve its prediction used (else the latest fitted to the user's
+    samples), the cost per sample the run measured (its bill over its samples; unknown when
+    its samples carry no cost), and its observed coverage."""
+    from budget.pricing import SampleCost
+
+    st: dict[str, object] = {x.model: x for x in store.run_model_stats([run.run_id])}  # type: ignore[attr-defined]
+    snaps = {p.model: p for p in store.prices(run.run_id)}  # type: ignore[attr-defined]
+    preds = {p.model: p for p in store.predictions([run.run_id])}  # type: ignore[attr-defined]
+    stored = store.curves(run.task, latest=False)  # type: ignore[attr-defined]
+    by_id = {c.curve_id: c for c in stored}
+    latest: dict[str, object] = {}
+    for c in stored:  # newest first
+        latest.setdefault(c.model, c)
+    out = _RunOwn(candidates=[], curves=[], prices=[], excluded=[])
+    for model in dict.fromkeys([*run.models, *st]):
+        stats = st.get(model)
+        samples = getattr(stats, "samples", 0)
+        spent = getattr(stats, "spent", Decimal(0))
+        pred = preds.get(model)
+        used = pred.curve.curve_id if pred is not None and pred.curve is not None else None
+        curve = by_id.get(used) if used is not None else latest.get(model)
+        price, sources = _price_text(snaps[model]) if model in snaps else ("", [f"run {run.run_id}"])
+        cost: SampleCost | None = None
+        if samples and spent > 0:
+            mean = spent / samples
+            cost = SampleCost(
+                kind="measured",
+                first=mean,
+                repeat=mean,
+                worst_first=mean,
+                worst_repeat=mean,
+                formula=f"this run's bill: {spent} over {samples:,} samples" + (f" ({price})" if price else ""),
+                sources=sources,
+                worst_basis="the run's mean cost per sample (its largest is not bounded here)",
+            )
+            line = PriceLine(
+                model=model, display=model, kind="measured", cost_per_sample=mean,
+                formula=cost.formula, sources=sources,
+            )
+        else:
+            line = PriceLine(
+                model=model, display=model, kind="unknown", cost_per_sample=None,
+                formula="unknown: the run's samples carry no cost (imported), which is not free",
+                sources=sources,
+            )
+        out.prices.append(line)
+        counts = store.problem_counts(run.task, model=model, run_ids=[run.run_id])  # type: ignore[attr-defined]
+        points = _passk_points(counts)
+        if curve is None:
+            out.excluded.append(f"{model}: no curve fitted to its samples (budget fit --db makes one)")
+            continue
+        source = f"curve {getattr(curve, 'curve_id', '')} fitted to your samples"
+        cand = Candidate(model=model, curve=curve.curve, cost=cost or _no_cost(), source=source)  # type: ignore[attr-defined]
+        out.curves.append(_curve(cand, model, points))
+        if cost is None:
+            out.excluded.append(f"{model} left out of the plan: its cost per sample is unknown, not free")
+        else:
+            out.candidates.append(cand)
+    return out
+
+
+def _no_cost() -> object:
+    from budget.pricing import SampleCost
+
+    zero = Decimal(0)
+    return SampleCost(kind="measured", first=zero, repeat=zero, worst_first=zero, worst_repeat=zero, formula="")
+
+
+def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) -> Report:
+    """A report on a stored run from the run's own records (its bill, prices, predictions,
+    check); the catalog's models are planned beside it, for comparison, where its task is in
+    the catalog.  Works for any run: imported, local, or models the catalog never heard of."""
+    from budget.money import fmt_usd
+    from budget.service.planning import UserCurves
+    from budget.store import location
+    from budget.store.database import Store
+
+    assert request.run_id is not None
+    run, verifier = _run_facts(request.run_id, request.db)
+    with Store(location.resolve(request.db), create=False) as store:
+        own = _run_own(store, run)
+        size = store.task_size(run.task)
+    title = f"Run {run.run_id} on {run.task}"
+    try:
+        check = _check_provider(run.run_id, request.db)
+    except BudgetError as exc:  # e.g. no prediction stored for an older run
+        check, note = None, f"not checked: {exc}"
+    else:
+        note = "" if check is not None else "not checked: no check service in this installation"
+    dollars = run.cap or run.spent
+    plan: PlanResult | None = None
+    plan_note = ""
+    if not dollars or dollars <= 0:
+        plan_note = (
+            f"no plan: the run had no cap and its cost is unknown (budget report --task {run.task} "
+            "--dollars D plans one)"
+        )
+    else:
+        def lookup(_task: str | None) -> UserCurves:
+            return UserCurves(run.task, own.candidates, size)
+
+        try:
+            plan = make_plan(PlanRequest(dollars=dollars, task=run.task, seed=request.seed), user_candidates=lookup)
+        except BudgetError as exc:
+            plan_note = f"no plan at {fmt_usd(dollars)}: {exc}"
+    notes = [*own.excluded, *([plan_note] if plan_note else [])]
+    spent = fmt_usd(run.spent)
+    facts = f"Run {run.run_id} on {run.task}: {run.samples:,} samples, spent {spent}"
+    if plan is not None:
+        plan = plan.model_copy(update={"warnings": [*plan.warnings, *own.excluded]})
+        curves, prices = _behind(plan, None, request.db, request.seed, skip=[p.model for p in own.prices])
+        headline = f"{facts}. At its {fmt_usd(dollars)}: {plan.recommendation.headline}"
+    else:
+        curves, prices = [], []
+        headline = f"{facts}; " + "; ".join(notes) if notes else facts
     return Report(
         generated_at=datetime.now(UTC).replace(microsecond=0),
         title=title,
-        headline=plan.recommendation.headline,
+        headline=headline,
         assumption=assumption_line(plan, verifier),
         plan=plan,
-        curves=curves,
-        prices=prices,
+        plan_note="; ".join(notes),
+        curves=[*own.curves, *curves],
+        prices=[*own.prices, *prices],
         verifier=verifier,
         run=run,
         check=check,
