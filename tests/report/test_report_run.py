@@ -88,8 +88,14 @@ def test_report_on_a_stub_run_whose_model_is_not_in_the_catalog(stub: StubServer
         shot = tmp_path / "shot.png"
         done = subprocess.run(
             [
-                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri(),
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                f"--screenshot={shot}",
+                "--window-size=1200,1600",
+                page.as_uri(),
             ],
             capture_output=True,
             timeout=120,

@@ -119,6 +119,8 @@ def frontier_figure(report: Report) -> Figure:
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     plan = report.plan
+    if plan is None:
+        raise ValueError("a frontier needs a plan")
     fig = Figure(figsize=(7.2, 4.2), layout="constrained")
     ax = fig.add_subplot()
     entries: list[tuple[Line2D, str]] = []

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
@@ -28,6 +28,11 @@ from budget.errors import BudgetError, DataError, InputError
 from budget.money import USD, usd
 from budget.planner import Candidate, PlanResult
 from budget.service.planning import PlanRequest, UserCandidates, make_plan
+
+if TYPE_CHECKING:
+    from budget.pricing import SampleCost
+    from budget.store import Store
+    from budget.store.records import PriceSnapshot, ProblemCounts, StoredCurve
 
 #: Where curves are drawn: 1 to 10,000 samples, geometric.
 CURVE_KS = sorted({round(k) for k in np.geomspace(1, 10_000, 41)})
@@ -290,7 +295,6 @@ def _observed_in_store(
 ) -> dict[str, list[tuple[float, float]]]:
     """Observed pass@k (Chen et al.'s unbiased estimator) of the counts each of the user's
     latest curves for ``task`` was fitted to, at k = 1, 2, 4, ... up to the fewest samples."""
-    from budget.curves.passk import pass_at_k
     from budget.store import location
 
     url = location.resolve(db)
@@ -308,14 +312,8 @@ def _observed_in_store(
             if stored.model not in models or stored.curve_id is None or stored.model in out:
                 continue
             counts = store.curve_counts(stored.curve_id)
-            if not counts:
-                continue
-            n = np.array([x.n for x in counts], dtype=float)
-            c = np.array([x.c for x in counts], dtype=float)
-            top = int(n.min())
-            ks = [2**i for i in range(top.bit_length()) if 2**i <= top]
-            values = pass_at_k(n, c, ks)
-            out[stored.model] = [(float(k), float(v)) for k, v in zip(ks, values, strict=True)]
+            if counts:
+                out[stored.model] = _passk_points(counts)
     return out
 
 
@@ -444,59 +442,54 @@ class _RunOwn(BaseModel):
     excluded: list[str]
 
 
-def _passk_points(counts: Sequence[object]) -> list[tuple[float, float]]:
+def _passk_points(counts: Sequence[ProblemCounts]) -> list[tuple[float, float]]:
     """Observed pass@k (Chen et al. 2021's unbiased estimator) at k = 1, 2, 4, ... up to the
     fewest samples of any problem."""
     from budget.curves.passk import pass_at_k
 
     if not counts:
         return []
-    n = np.array([x.n for x in counts], dtype=float)  # type: ignore[attr-defined]
-    c = np.array([x.c for x in counts], dtype=float)  # type: ignore[attr-defined]
+    n = np.array([x.n for x in counts], dtype=float)
+    c = np.array([x.c for x in counts], dtype=float)
     top = int(n.min())
     ks = [2**i for i in range(top.bit_length()) if 2**i <= top]
     values = pass_at_k(n, c, ks)
     return [(float(k), float(v)) for k, v in zip(ks, values, strict=True)]
 
 
-def _price_text(snap: object) -> tuple[str, list[str]]:
-    """The price a run recorded for a model (``PriceSnapshot``), as a formula and its source."""
+def _price_text(snap: PriceSnapshot) -> tuple[str, list[str]]:
+    """The price a run recorded for a model, as a formula and its source with its date."""
     from budget.money import fmt_usd
 
-    kind = getattr(snap, "kind", "")
-    if kind == "local_machine":
-        text = f"{snap.machine} at {fmt_usd(snap.usd_per_hour)}/h"  # type: ignore[attr-defined]
-    elif getattr(snap, "input_per_mtok", None) is not None:
-        text = (
-            f"{fmt_usd(snap.input_per_mtok)} in / "  # type: ignore[attr-defined]
-            f"{fmt_usd(snap.output_per_mtok)} out per million tokens"  # type: ignore[attr-defined]
-        )
+    if snap.kind == "local_machine":
+        text = f"{snap.machine} at {fmt_usd(snap.usd_per_hour)}/h"
+    elif snap.input_per_mtok is not None:
+        text = f"{fmt_usd(snap.input_per_mtok)} in / {fmt_usd(snap.output_per_mtok)} out per million tokens"
     else:
-        text = kind or "price recorded"
-    source = getattr(snap, "source", "") or "recorded by the run"
-    as_of = getattr(snap, "as_of", "")
-    return text, [f"{source} ({as_of})" if as_of else source]
+        text = snap.kind or "price recorded"
+    source = snap.source or "recorded by the run"
+    return text, [f"{source} ({snap.as_of})" if snap.as_of else source]
 
 
-def _run_own(store: object, run: RunFacts) -> _RunOwn:
+def _run_own(store: Store, run: RunFacts) -> _RunOwn:
     """Per model of the run: the curve its prediction used (else the latest fitted to the user's
     samples), the cost per sample the run measured (its bill over its samples; unknown when
     its samples carry no cost), and its observed coverage."""
     from budget.pricing import SampleCost
 
-    st: dict[str, object] = {x.model: x for x in store.run_model_stats([run.run_id])}  # type: ignore[attr-defined]
-    snaps = {p.model: p for p in store.prices(run.run_id)}  # type: ignore[attr-defined]
-    preds = {p.model: p for p in store.predictions([run.run_id])}  # type: ignore[attr-defined]
-    stored = store.curves(run.task, latest=False)  # type: ignore[attr-defined]
+    st = {x.model: x for x in store.run_model_stats([run.run_id])}
+    snaps = {p.model: p for p in store.prices(run.run_id)}
+    preds = {p.model: p for p in store.predictions([run.run_id])}
+    stored = store.curves(run.task, latest=False)
     by_id = {c.curve_id: c for c in stored}
-    latest: dict[str, object] = {}
+    latest: dict[str, StoredCurve] = {}
     for c in stored:  # newest first
         latest.setdefault(c.model, c)
     out = _RunOwn(candidates=[], curves=[], prices=[], excluded=[])
     for model in dict.fromkeys([*run.models, *st]):
         stats = st.get(model)
-        samples = getattr(stats, "samples", 0)
-        spent = getattr(stats, "spent", Decimal(0))
+        samples = stats.samples if stats is not None else 0
+        spent = stats.spent if stats is not None else Decimal(0)
         pred = preds.get(model)
         used = pred.curve.curve_id if pred is not None and pred.curve is not None else None
         curve = by_id.get(used) if used is not None else latest.get(model)
@@ -510,28 +503,35 @@ def _run_own(store: object, run: RunFacts) -> _RunOwn:
                 repeat=mean,
                 worst_first=mean,
                 worst_repeat=mean,
-                formula=f"this run's bill: {spent} over {samples:,} samples" + (f" ({price})" if price else ""),
+                formula=f"this run's bill: {spent} over {samples:,} samples"
+                + (f" ({price})" if price else ""),
                 sources=sources,
                 worst_basis="the run's mean cost per sample (its largest is not bounded here)",
             )
             line = PriceLine(
-                model=model, display=model, kind="measured", cost_per_sample=mean,
-                formula=cost.formula, sources=sources,
+                model=model,
+                display=model,
+                kind="measured",
+                cost_per_sample=mean,
+                formula=cost.formula,
+                sources=sources,
             )
         else:
             line = PriceLine(
-                model=model, display=model, kind="unknown", cost_per_sample=None,
+                model=model,
+                display=model,
+                kind="unknown",
+                cost_per_sample=None,
                 formula="unknown: the run's samples carry no cost (imported), which is not free",
                 sources=sources,
             )
         out.prices.append(line)
-        counts = store.problem_counts(run.task, model=model, run_ids=[run.run_id])  # type: ignore[attr-defined]
-        points = _passk_points(counts)
+        points = _passk_points(store.problem_counts(run.task, model=model, run_ids=[run.run_id]))
         if curve is None:
             out.excluded.append(f"{model}: no curve fitted to its samples (budget fit --db makes one)")
             continue
-        source = f"curve {getattr(curve, 'curve_id', '')} fitted to your samples"
-        cand = Candidate(model=model, curve=curve.curve, cost=cost or _no_cost(), source=source)  # type: ignore[attr-defined]
+        source = f"curve {curve.curve_id} fitted to your samples ({curve.fitted_at:%Y-%m-%d %H:%M} UTC)"
+        cand = Candidate(model=model, curve=curve.curve, cost=cost or _no_cost(), source=source)
         out.curves.append(_curve(cand, model, points))
         if cost is None:
             out.excluded.append(f"{model} left out of the plan: its cost per sample is unknown, not free")
@@ -540,11 +540,14 @@ def _run_own(store: object, run: RunFacts) -> _RunOwn:
     return out
 
 
-def _no_cost() -> object:
+def _no_cost() -> SampleCost:
+    """A placeholder cost for drawing a curve whose cost is unknown (never planned with)."""
     from budget.pricing import SampleCost
 
     zero = Decimal(0)
-    return SampleCost(kind="measured", first=zero, repeat=zero, worst_first=zero, worst_repeat=zero, formula="")
+    return SampleCost(
+        kind="measured", first=zero, repeat=zero, worst_first=zero, worst_repeat=zero, formula=""
+    )
 
 
 def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) -> Report:
@@ -577,11 +580,14 @@ def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) 
             "--dollars D plans one)"
         )
     else:
+
         def lookup(_task: str | None) -> UserCurves:
             return UserCurves(run.task, own.candidates, size)
 
         try:
-            plan = make_plan(PlanRequest(dollars=dollars, task=run.task, seed=request.seed), user_candidates=lookup)
+            plan = make_plan(
+                PlanRequest(dollars=dollars, task=run.task, seed=request.seed), user_candidates=lookup
+            )
         except BudgetError as exc:
             plan_note = f"no plan at {fmt_usd(dollars)}: {exc}"
     notes = [*own.excluded, *([plan_note] if plan_note else [])]

@@ -198,19 +198,28 @@ def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate | None:
     from budget.pricing import api_sample_cost, default_price_book, local_sample_cost
 
     d = load_catalog().defaults.get(task, {})
-    tokens = {
-        "prompt_tokens": int(d.get("prompt_tokens", 1000)),
-        "output_tokens": float(d.get("output_tokens", 256)),
-        "max_output_tokens": int(d.get("max_output_tokens", 512)),
-    }
+    prompt = int(d.get("prompt_tokens", 1000))
+    output = float(d.get("output_tokens", 256))
+    most = int(d.get("max_output_tokens", 512))
     book = default_price_book()
     try:
-        sample_cost = api_sample_cost(book.token_price(cand.model), **tokens)
+        price = book.token_price(cand.model)
     except BudgetError:
         measured = [t for (m, _), t in sorted(book.throughputs.items()) if m == book.canonical(cand.model)]
         if not measured:
             return None
-        sample_cost = local_sample_cost(book.machine(measured[0].machine), throughput=measured[0], **tokens)
+        machine = book.machine(measured[0].machine)
+        sample_cost = local_sample_cost(
+            machine,
+            prompt_tokens=prompt,
+            output_tokens=output,
+            max_output_tokens=most,
+            throughput=measured[0],
+        )
+    else:
+        sample_cost = api_sample_cost(
+            price, prompt_tokens=prompt, output_tokens=output, max_output_tokens=most
+        )
     note = f"{sample_cost.formula}; your samples carry no cost (imported): priced at {task}'s token counts"
     return cand.model_copy(update={"cost": sample_cost.model_copy(update={"formula": note})})
 
