@@ -18,6 +18,7 @@ COMMANDS = [
     ["plan", "--dollars", "5000", "--task", "math", "--policy", "until-pass"],
     ["models"],
     ["pricing", "show", "gpt-4o", "deepseek-coder-v2-instruct", "h100-80gb"],
+    ["pricing", "show"],
     ["tasks"],
     ["runs"],
     ["report", "--task", "swe-bench-lite", "--dollars", "50"],
