@@ -26,11 +26,15 @@ def models_command(
 
 @pricing_app.command("show")
 def pricing_show(
-    names: Annotated[list[str], typer.Argument(metavar="NAME", help="Model or machine names.")],
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[NAME]...", help="Model or machine names (none: every price in use)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the prices budget uses for models (per token, per attempt) or machines."""
+    """Show the prices budget uses for models (per token, per attempt) or machines; every one
+    in use when no name is given."""
     from budget.service.catalog_view import show_prices
 
-    prices = show_prices(names)
+    prices = show_prices(names or [])
     emit(prices, "catalog:render_prices", json_out=json_out)

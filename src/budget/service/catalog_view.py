@@ -68,9 +68,29 @@ class PriceListing(BaseModel):
     litellm_version: str | None
 
 
+def all_prices(book: PriceBook) -> PriceListing:
+    """Every price in use: per token for the catalog's API models and every override, the
+    published per-attempt costs, and the machines (local models are priced by them)."""
+    catalog = load_catalog()
+    api = {e.model for t in catalog.tasks for e in catalog.for_task(t) if e.cost == "api"}
+    tokens = {p.model: p for p in (book.token_price(m) for m in sorted(api))}
+    tokens.update({m: p for m, p in book.overrides.items() if m not in tokens})
+    return PriceListing(
+        token_prices=sorted(tokens.values(), key=lambda p: p.model),
+        attempt_prices=[book.attempts[k] for k in sorted(book.attempts)],
+        machines=[
+            book.machines[k] for k in sorted(book.machines, key=lambda m: -book.machines[m].usd_per_hour)
+        ],
+        litellm_version=book.litellm_version,
+    )
+
+
 def show_prices(names: list[str], book: PriceBook | None = None) -> PriceListing:
-    """Prices for each name: a machine, or a model's per-token and per-attempt prices."""
+    """Prices for each name: a machine, or a model's per-token and per-attempt prices; every
+    price in use (:func:`all_prices`) when ``names`` is empty."""
     book = book or default_price_book()
+    if not names:
+        return all_prices(book)
     tokens: list[TokenPrice] = []
     attempts: list[AttemptPrice] = []
     machines: list[MachinePrice] = []
