@@ -101,8 +101,6 @@ def render_report(report: Report, console: Console) -> None:
         chart = frontier_chart(plan, console.width - 4)
         console.print(Panel(chart, title="Expected solved against dollars", border_style="blue"))
         console.print(plan_notes(plan))
-    elif report.plan_note:
-        console.print(Text(report.plan_note, style="dim"))
     if report.curves:
         cov = coverage_chart(report, console.width - 4)
         console.print(Panel(cov, title="Coverage against samples per problem", border_style="blue"))

@@ -201,8 +201,6 @@ def write_html(report: Report, path: Path) -> Path:
     if report.plan is not None:
         title, headers, rows, numeric = sections.pop(0)
         parts += [f"<h2>{_e(title)}</h2>", _html_table(headers, rows, numeric)]
-    elif report.plan_note:
-        parts.append(f'<p class="note" id="plan-note">{_e(report.plan_note)}</p>')
     for name, fig in figs.items():
         parts += [
             f"<h2>{FIGURE_TITLES[name]}</h2>",
@@ -260,9 +258,7 @@ def write_markdown(report: Report, path: Path) -> tuple[Path, list[Path]]:
         images[name] = f"![{_md(captions[name])}]({png.name})"
     sections = _sections(report)
     first = (
-        [f"## {sections[0][0]}", "", _md_table(*sections.pop(0)[1:]), ""]
-        if report.plan is not None
-        else ([_md(report.plan_note), ""] if report.plan_note else [])
+        [f"## {sections[0][0]}", "", _md_table(*sections.pop(0)[1:]), ""] if report.plan is not None else []
     )
     out = [
         f"# {_md(report.title)}",

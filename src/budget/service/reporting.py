@@ -599,7 +599,7 @@ def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) 
         headline = f"{facts}. At its {fmt_usd(dollars)}: {plan.recommendation.headline}"
     else:
         curves, prices = [], []
-        headline = f"{facts}; " + "; ".join(notes) if notes else facts
+        headline = f"{facts}; " + "; ".join(notes)
     return Report(
         generated_at=datetime.now(UTC).replace(microsecond=0),
         title=title,
