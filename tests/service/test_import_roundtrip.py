@@ -80,7 +80,10 @@ def test_import_fit_plan(fmt: str, tmp_path: Path) -> None:
     truth = float(np.mean([any(o) for o in outcomes]))  # observed coverage at k = 12
     assert fit.curve is not None and abs(float(fit.curve.coverage([SAMPLES])[0]) - truth) < 0.1
     plan = make_plan(PlanRequest.parse("5", task="humaneval"), user_candidates=user_candidates(db))
-    assert "mymodel" in {a.model for a in plan.alternatives}
+    # the curve reaches the planner; its samples carry no cost and "mymodel" has no price, so it
+    # is left out with the reason (an unknown cost is not $0: review defect of issue 12)
+    assert "mymodel" not in {a.model for a in plan.alternatives}
+    assert any(w.startswith("mymodel left out") and "unknown" in w for w in plan.warnings), plan.warnings
 
 
 def test_a_fit_from_10000_samples_per_problem_is_kept() -> None:
