@@ -15,7 +15,7 @@ from budget.verify.protocol import Outcome, Verdict
 def test_empty_location_gives_no_candidates_and_no_runs(store_url: str) -> None:
     lookup = user_candidates(store_url)
     if lookup is not None:  # a server URL: it exists, but holds no budget tables yet
-        assert lookup(None) == (None, [], None)
+        assert tuple(lookup(None)) == (None, [], None, ())
     assert list_runs(store_url).runs == []
 
 
