@@ -166,3 +166,41 @@ def test_report_on_an_imported_run_after_fit_shows_its_curve_and_observed_points
     assert report.plan is None
     text = _rendered(report)
     assert "unknown" in text and "$0 " not in text
+
+
+def test_report_on_a_local_run_priced_by_its_machine(tmp_path: Path) -> None:
+    """The README demo's shape: qwen2.5-coder-0.5b on cpu-2core, billed by machine time."""
+    from budget.pricing import default_price_book
+    from budget.store import ProblemRecord, SampleRecord, Store
+    from budget.store.records import PriceSnapshot
+    from budget.verify.protocol import Outcome, Verdict
+
+    ok = Verdict(passed=True, outcome=Outcome.PASS, duration_s=0.0)
+    bad = Verdict(passed=False, outcome=Outcome.FAIL, duration_s=0.0)
+    model = "qwen2.5-coder-0.5b-instruct"
+    db = str(tmp_path / "s.db")
+    with Store(db) as s:
+        s.add_task("humaneval", [ProblemRecord(problem_id=f"HumanEval/{i}") for i in range(10)])
+        run = s.create_run("humaneval", models=[model], cap=Decimal("0.05"))
+        s.record_prices(
+            run.run_id, [PriceSnapshot.for_machine(model, default_price_book().machine("cpu-2core"))]
+        )
+        s.add_samples(
+            SampleRecord(
+                run_id=run.run_id,
+                model=model,
+                problem_id=f"HumanEval/{i}",
+                sample_index=j,
+                cost=Decimal("0.000125"),
+                output_tokens=150,
+                verdicts={"verifier": ok if (i + j) % 3 == 0 else bad},
+            )
+            for i in range(10)
+            for j in range(4)
+        )
+    report = make_report(ReportRequest(run_id=run.run_id, db=db))
+    [own] = [p for p in report.prices if p.model == model]
+    assert own.cost_per_sample == Decimal("0.000125")  # the run's bill over its 40 samples
+    assert "cpu-2core" in own.formula and any("2024-09" in s for s in own.sources)
+    assert report.plan is not None and report.plan.inputs.dollars == Decimal("0.05")
+    assert model in _rendered(report)
