@@ -6,6 +6,7 @@ starts with ``_`` from their legend."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -35,14 +36,20 @@ def report(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
     d = tmp_path_factory.mktemp("hostile")
     rng = np.random.default_rng(3)
-    src = d / "c.csv"
-    lines = ["model,problem_id,num_samples,num_correct"]
+    # samples with their costs: a model whose cost is unknown is left out of the plan (and its
+    # frontier), and these names must reach every chart
+    src = d / "samples.jsonl"
+    rows = []
     for name in NAMES:
-        q = '"' + name.replace('"', '""') + '"'
-        lines += [f"{q},<b>p{i}</b>,20,{rng.binomial(20, rng.beta(0.5, 2.0))}" for i in range(30)]
-    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for i in range(30):
+            correct = rng.binomial(20, rng.beta(0.5, 2.0))
+            rows += [
+                json.dumps({"task_id": f"<b>p{i}</b>", "model": name, "passed": j < correct, "cost": 0.0004})
+                for j in range(20)
+            ]
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
     db = str(d / "s.db")
-    import_file(ImportRequest(file=src, format="counts", task="humaneval", db=db))
+    import_file(ImportRequest(file=src, format="samples", task="humaneval", db=db))
     with Store(db) as store:
         fit_from_store(store, "humaneval")
     request = ReportRequest(task="humaneval", dollars=Decimal(5), db=db)
