@@ -123,3 +123,69 @@ def test_a_kill_at_any_reservation_leaves_a_record_that_covers_the_bill(
     assert bill <= from_micro(journal.spend_on_resume()), (bill, journal.rows, stats.faults)
     # and the ledger itself, which outlived its journal here, never recorded less either
     assert bill <= from_micro(ledger.spent_micro)
+
+
+class GatedJournal:
+    """A journal whose first write blocks until the test lets it finish (a slow disk)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.entered = threading.Event()
+        self.go_on = threading.Event()
+        self.rows: dict[int, list[int | None]] = {}
+
+    def opened(self, amount_micro: int, label: str) -> int:
+        self.entered.set()
+        self.go_on.wait(30)
+        key = len(self.rows) + 1
+        self.rows[key] = [amount_micro, None]
+        return key
+
+    def settled(self, key: int, charged_micro: int) -> None:
+        self.rows[key][1] = charged_micro
+
+
+def test_a_stop_while_a_reservation_is_being_written_leaves_it_closed() -> None:
+    """SIGTERM/Ctrl-C cancel the run while a reservation's write is in its thread: the write
+    lands all the same, nothing was sent for it, so it is given back (closed at $0), not left
+    open for ever (seen: an interrupted run with one open reservation under load)."""
+    task = humaneval()
+    journal = GatedJournal()
+    ledger = Ledger(10**9, journal=journal)
+    server = StubServer()
+    server.start_in_thread()
+    try:
+        backend = OpenAIServerBackend(server.url, concurrency=1, max_n=1)
+        work = [
+            ProblemWork(
+                "stub", task.problems[0].id, build_prompt(task, task.problems[0], Mode.COMPLETION), (0,)
+            )
+        ]
+        runner = Runner(
+            backends={"stub": backend},
+            costs={"stub": TokenCost(parse_price(PRICE))},
+            ledger=ledger,
+            sink=Sink(),
+            verify=None,
+            settings=RunnerSettings(policy=RunPolicy.FIXED, max_tokens=64, timeout_s=5.0),
+        )
+
+        async def go() -> None:
+            run = asyncio.ensure_future(runner.run(work))
+            await asyncio.to_thread(journal.entered.wait, 30)
+            run.cancel()  # the stop arrives while the write is in its thread
+            await asyncio.sleep(0)
+            journal.go_on.set()
+            try:
+                await run
+            finally:
+                await backend.aclose()
+
+        asyncio.run(go())
+    finally:
+        journal.go_on.set()
+        server.stop()
+    assert server.stats.requests == 0
+    assert journal.rows == {1: [journal.rows[1][0], 0]}  # on record, and closed at $0
+    assert ledger.reserved_micro == 0 and ledger.spent_micro == 0

@@ -32,6 +32,7 @@ that keeps refusing connections) stops the run.  How failures are charged:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -208,8 +209,18 @@ class Runner(RunnerAccounts):
         """
         if self.ledger.journal is None:
             return self.ledger.try_reserve(amount, label=model)
-        try:  # a database write: off the event loop
-            return await asyncio.to_thread(self.ledger.try_reserve, amount, label=model)
+        # a database write: off the event loop.  A stop (SIGTERM, Ctrl-C) that cancels this
+        # wait does not stop the thread: its reservation lands on record all the same, and
+        # nothing was sent for it, so it is given back here rather than left open for ever.
+        write = asyncio.ensure_future(asyncio.to_thread(self.ledger.try_reserve, amount, label=model))
+        try:
+            return await asyncio.shield(write)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                granted = await write
+                if granted is not None:
+                    self.ledger.release(granted)
+            raise
         except Exception as exc:
             self._fatal(exc)
             return None
