@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from budget.executor.records import Mode
 from budget.planner.models import Policy
 
 TaskOrFile = Annotated[
@@ -28,7 +29,7 @@ Machine = Annotated[
     str | None,
     typer.Option(metavar="MACHINE", help="Price a local server by this machine's $/hour x busy time."),
 ]
-Mode = Annotated[Literal["completion", "chat"], typer.Option(help="completion (raw prompt) or chat.")]
+ModeOption = Annotated[Mode, typer.Option(help="completion (raw prompt) or chat.")]
 MaxTokens = Annotated[int, typer.Option(metavar="N", help="Most output tokens per sample.")]
 Temperature = Annotated[float, typer.Option(metavar="T", help="Sampling temperature.")]
 Concurrency = Annotated[

@@ -18,13 +18,14 @@ from budget.cli._options import (
     JsonOut,
     Machine,
     MaxTokens,
-    Mode,
+    ModeOption,
     Price,
     TaskOrFile,
     Temperature,
     UnsafeNoSandbox,
     split_models,
 )
+from budget.executor.records import Mode
 from budget.planner.pilot import DEFAULT_PILOT, PilotRule
 
 
@@ -47,7 +48,7 @@ def calibrate_command(
     api_base: ApiBase = None,
     price: Price = None,
     machine: Machine = None,
-    mode: Mode = "completion",
+    mode: ModeOption = Mode.COMPLETION,
     seed: Annotated[int, typer.Option(help="Seed of the pilot's requests and of the fit's bootstrap.")] = 0,
     max_tokens: MaxTokens = 512,
     temperature: Temperature = 0.8,

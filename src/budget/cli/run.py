@@ -19,13 +19,14 @@ from budget.cli._options import (
     JsonOut,
     Machine,
     MaxTokens,
-    Mode,
+    ModeOption,
     PolicyOption,
     Price,
     Temperature,
     UnsafeNoSandbox,
     split_models,
 )
+from budget.executor.records import Mode
 
 
 @app.command("run")
@@ -60,7 +61,7 @@ def run_command(
     api_base: ApiBase = None,
     price: Price = None,
     machine: Machine = None,
-    mode: Mode = "completion",
+    mode: ModeOption = Mode.COMPLETION,
     seed: Annotated[int, typer.Option(help="Run seed (each request's seed derives from it).")] = 0,
     max_tokens: MaxTokens = 512,
     temperature: Temperature = 0.8,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from budget.cli import app, emit
+from budget.executor.records import Mode
 
 
 @app.command("verify")
@@ -36,9 +37,9 @@ def verify_command(
     ] = False,
     timeout: Annotated[float | None, typer.Option(help="Seconds per sample (overrides the task's).")] = None,
     mode: Annotated[
-        Literal["completion", "chat"],
+        Mode,
         typer.Option(help="Default for rows without 'mode': chat replies get their code extracted."),
-    ] = "completion",
+    ] = Mode.COMPLETION,
     workers: Annotated[int | None, typer.Option(help="Parallel checks (default: one per CPU).")] = None,
 ) -> None:
     """Verify samples (sandboxed); print pass@k per model, or with --json every verdict.

@@ -29,13 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from budget import SCHEMA_VERSION
 from budget.errors import BudgetError, DataError, InputError
+from budget.executor.prompts import CODE_VERIFIERS
+from budget.executor.records import Mode
 from budget.service.progress import Step, StepCallback
 from budget.tasks import ALL_TIERS, Task, Tier, load_task
 from budget.verify.protocol import Outcome, Verdict, Verifier
 
-Mode = Literal["completion", "chat"]
 TierChoice = Literal["verifier", "ground_truth", "both"]
-CODE_VERIFIERS = frozenset({"python_tests", "pytest_file"})
 MAX_COMPLETION_CHARS = 1_000_000
 
 
@@ -47,7 +47,7 @@ class SampleRow(BaseModel):
     task_id: str = Field(min_length=1)
     completion: str
     model: str = ""
-    mode: Mode = "completion"
+    mode: Mode = Mode.COMPLETION
 
     @field_validator("task_id", "model")
     @classmethod
@@ -95,7 +95,7 @@ def _settings(base: dict[str, Any], timeout_s: float | None, unsafe_no_sandbox: 
 
 def prepare_completion(task: Task, problem_id: str, completion: str, mode: Mode, verifier: str) -> str:
     """The completion as the verifier must see it: chat replies of code tasks reduced to code."""
-    if mode == "chat" and verifier in CODE_VERIFIERS:
+    if mode == Mode.CHAT and verifier in CODE_VERIFIERS:
         from budget.tasks.humaneval import completion_from_reply
 
         return completion_from_reply(completion, task.problem(problem_id).entry_point)
@@ -139,7 +139,7 @@ def verify_one(
     tier: Tier = "verifier",
     unsafe_no_sandbox: bool = False,
     timeout_s: float | None = None,
-    mode: Mode = "completion",
+    mode: Mode = Mode.COMPLETION,
 ) -> Verdict:
     """Verify one sample on one tier.
 
@@ -239,7 +239,7 @@ class SamplesFile(BaseModel):
     errors: list[RowError]
 
 
-def read_samples(path: Path, default_mode: Mode = "completion") -> SamplesFile:
+def read_samples(path: Path, default_mode: Mode = Mode.COMPLETION) -> SamplesFile:
     """Read a samples JSONL file without giving up on bad rows.
 
     A line that is not UTF-8, not JSON, not an object or misses ``task_id`` / ``completion`` is
@@ -293,7 +293,7 @@ class VerifyRequest(BaseModel):
     tier: TierChoice = "verifier"
     unsafe_no_sandbox: bool = False
     timeout_s: float | None = Field(default=None, gt=0)
-    mode: Mode = "completion"
+    mode: Mode = Mode.COMPLETION
     workers: int | None = Field(default=None, ge=1)
 
 
@@ -310,7 +310,7 @@ class VerdictRow(BaseModel):
     line: int
     task_id: str | None
     model: str
-    mode: Mode = "completion"
+    mode: Mode = Mode.COMPLETION
     passed: bool
     outcome: Outcome
     duration_s: float

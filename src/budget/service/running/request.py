@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from budget import SCHEMA_VERSION
 from budget.errors import InputError
+from budget.executor.records import Mode
 from budget.money import USD, positive_dollars
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class SamplingOptions(BaseModel):
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     prices: list[str] = Field(default_factory=list)
     machine: str | None = None
-    mode: Literal["completion", "chat"] = "completion"
+    mode: Mode = Mode.COMPLETION
     seed: int = 0
     max_tokens: int = Field(default=512, gt=0)
     temperature: float = Field(default=0.8, ge=0, le=100, allow_inf_nan=False)
