@@ -20,6 +20,8 @@ from budget.errors import BudgetError, InputError
 
 help_conventions()
 
+__all__ = ["COMMAND_MODULES", "app", "emit", "fail", "main"]
+
 app = typer.Typer(
     name="budget",
     help="Which model to sample, and how many times, to solve the most problems per dollar.",

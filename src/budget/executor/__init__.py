@@ -10,3 +10,6 @@
 
 Nothing here is imported by ``budget plan``; backends import their clients lazily.
 """
+
+#: The package's face is its modules (each imports its heavy clients lazily); nothing is re-exported.
+__all__ = ["accounting", "backends", "costs", "ledger", "prompts", "records", "runner", "schedule"]

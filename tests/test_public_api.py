@@ -1,0 +1,176 @@
+"""The public face of every package: its ``__all__``, pinned here.
+
+A package either re-exports the names other layers use (``budget.planner``, ``budget.pricing``,
+...) or, where its face is its modules (``budget.executor``, ``budget.report``, ...), lists them.
+Changing a face is a decision: this test makes it visible (update ``FACES`` with the change).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import budget
+
+FACES: dict[str, list[str]] = {
+    "budget": ["SCHEMA_VERSION", "__version__"],
+    "budget.cli": ["COMMAND_MODULES", "app", "emit", "fail", "main"],
+    "budget.curves": ["FORMS", "CoverageCurve", "CurveForm", "fit_counts", "fit_until_pass", "register_form"],
+    "budget.executor": [
+        "accounting",
+        "backends",
+        "costs",
+        "ledger",
+        "prompts",
+        "records",
+        "runner",
+        "schedule",
+    ],
+    "budget.executor.backends": ["base", "litellm_api", "openai_server", "vllm_offline"],
+    "budget.local": ["install", "models", "server"],
+    "budget.planner": [
+        "Allocation",
+        "Alternative",
+        "Candidate",
+        "Crossing",
+        "Estimate",
+        "FrontierPoint",
+        "PlanResult",
+        "PlanSettings",
+        "Policy",
+        "Recommendation",
+        "SingleSample",
+        "plan",
+    ],
+    "budget.pricing": [
+        "AttemptPrice",
+        "MachinePrice",
+        "PriceBook",
+        "SampleCost",
+        "Throughput",
+        "TokenPrice",
+        "api_sample_cost",
+        "attempt_sample_cost",
+        "default_price_book",
+        "local_sample_cost",
+        "price_for",
+    ],
+    "budget.report": [
+        "brief",
+        "calibration",
+        "catalog",
+        "chart",
+        "export",
+        "figures",
+        "fit",
+        "local",
+        "plan",
+        "run",
+        "tables",
+        "text",
+        "verify",
+    ],
+    "budget.service": [
+        "calibration",
+        "catalog_view",
+        "contracts",
+        "fitting",
+        "local_model",
+        "planning",
+        "reporting",
+        "running",
+        "store_link",
+        "store_view",
+        "tasks",
+        "verification",
+    ],
+    "budget.service.running": [
+        "SPEND_WRITE_INTERVAL_S",
+        "TIERS_OF",
+        "WRITE_GATHER_S",
+        "BudgetError",
+        "ModelResult",
+        "ProgressCallback",
+        "RunRequest",
+        "RunResult",
+        "SamplingOptions",
+        "StoreWriter",
+        "VerifyTiers",
+        "execute_run",
+    ],
+    "budget.store": [
+        "DEFAULT_TIER",
+        "STORE_SCHEMA_VERSION",
+        "CostStats",
+        "PriceSnapshot",
+        "ProblemCounts",
+        "ProblemRecord",
+        "RunRecord",
+        "RunStatus",
+        "SampleKey",
+        "SampleRecord",
+        "Store",
+        "StoredCurve",
+        "resolve",
+        "text_hash",
+    ],
+    "budget.tasks": [
+        "TIERS",
+        "Problem",
+        "Task",
+        "TaskEntry",
+        "Tier",
+        "VerifierSpec",
+        "known_tasks",
+        "load_task",
+    ],
+    "budget.verify": ["Outcome", "Verdict", "Verifier"],
+}
+
+
+def _packages() -> list[str]:
+    found = ["budget"]
+    for info in pkgutil.walk_packages(budget.__path__, "budget."):
+        if info.ispkg:
+            found.append(info.name)
+    return sorted(found)
+
+
+def _public_modules(package: ModuleType) -> set[str]:
+    return {i.name for i in pkgutil.iter_modules(package.__path__) if not i.name.startswith("_")}
+
+
+def test_every_package_has_a_pinned_face() -> None:
+    assert _packages() == sorted(FACES), "a package was added or removed: pin its __all__ in FACES"
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_face_is_as_pinned(name: str) -> None:
+    package = importlib.import_module(name)
+    assert hasattr(package, "__all__"), f"{name} declares no __all__"
+    assert list(package.__all__) == FACES[name]
+    assert len(set(package.__all__)) == len(package.__all__), "a name listed twice"
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_every_public_name_resolves(name: str) -> None:
+    package = importlib.import_module(name)
+    modules = _public_modules(package)
+    for public in package.__all__:
+        if public in modules:
+            assert isinstance(importlib.import_module(f"{name}.{public}"), ModuleType)
+        else:
+            assert getattr(package, public) is not None, f"{name}.{public}"
+
+
+@pytest.mark.parametrize("name", sorted(FACES))
+def test_a_face_of_modules_lists_every_module(name: str) -> None:
+    """Where the face is the modules, a new module is listed too (or made private with ``_``)."""
+    package = importlib.import_module(name)
+    modules = _public_modules(package)
+    listed = set(package.__all__)
+    if listed <= modules:
+        assert listed == modules
