@@ -171,3 +171,5 @@ def test_stub_server_runs_as_a_module() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -3,6 +3,7 @@ and the multi-budget plan table."""
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_report_has_curves_with_bands_and_dated_prices(report) -> None:  # type:
 def test_the_crossing_that_matters_at_50_is_shown(report) -> None:  # type: ignore[no-untyped-def]
     from budget.report.brief import render_report
 
-    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(width=80, record=True, file=io.StringIO())
     render_report(report, console)
     text = console.export_text()
     crossing = report.plan.crossings[0]
@@ -67,7 +68,7 @@ def test_check_results_appear_through_the_hook(report) -> None:  # type: ignore[
     checked = report.model_copy(
         update={"check": CheckSummary(run_id="r1", items=[CheckItem(name="cap held", status="pass")])}
     )
-    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(width=80, record=True, file=io.StringIO())
     console.print(check_table(checked))
     assert "cap held" in console.export_text()
 

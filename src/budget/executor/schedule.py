@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from budget.executor.records import Prompt
+from budget.planner.models import Policy
 
-
-class RunPolicy(StrEnum):
-    FIXED = "fixed"
-    UNTIL_PASS = "until-pass"
+#: The planner's policy is the runner's: one definition (``budget.planner.models.Policy``).
+RunPolicy = Policy
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class ProblemWork:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    policy: RunPolicy = RunPolicy.FIXED
+    policy: Policy = Policy.FIXED
     max_tokens: int = 512
     temperature: float = 0.8
     top_p: float = 0.95
@@ -110,10 +108,10 @@ class _Unit:
 
 
 class _ModelState:
-    def __init__(self, model: str, work: Sequence[ProblemWork], max_n: int, policy: RunPolicy) -> None:
+    def __init__(self, model: str, work: Sequence[ProblemWork], max_n: int, policy: Policy) -> None:
         self.model = model
         self.problems = [_Problem(w, _Remaining(w.indices), w.solved) for w in work]
-        self.max_n = 1 if policy is RunPolicy.UNTIL_PASS else max(1, max_n)
+        self.max_n = 1 if policy is Policy.UNTIL_PASS else max(1, max_n)
         self.policy = policy
         self.cursor = 0
         self.exhausted = False
@@ -130,7 +128,7 @@ class _ModelState:
         """
         if self.exhausted:
             return None
-        until_pass = self.policy is RunPolicy.UNTIL_PASS
+        until_pass = self.policy is Policy.UNTIL_PASS
         waiting = False
         count = len(self.problems)
         for step in range(count):

@@ -200,6 +200,21 @@ def server_command(layout: LocalLayout, spec: LocalModelSpec, settings: ServerSe
     ]
 
 
+#: The servers this process started, by pid: the child is reaped through its ``Popen`` (a
+#: ``Popen`` dropped while its child runs warns), for as long as this process lives.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our child and has ended (no zombie is left)."""
+    child = _STARTED.get(pid)
+    if child is None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # our child from an earlier Popen we no longer hold
+    elif child.poll() is not None:
+        del _STARTED[pid]
+
+
 def start_server(
     layout: LocalLayout,
     spec: LocalModelSpec,
@@ -238,6 +253,7 @@ def start_server(
             )
         except OSError as exc:
             raise LocalModelError(f"cannot start {cmd[0]}: {exc.strerror}") from None
+    _STARTED[popen.pid] = popen
     proc = ServerProcess(
         pid=popen.pid,
         pgid=popen.pid,
@@ -254,6 +270,7 @@ def start_server(
     while time.monotonic() < deadline:
         code = popen.poll()
         if code is not None:
+            _STARTED.pop(popen.pid, None)
             pid_file.unlink(missing_ok=True)
             raise LocalModelError(
                 f"the local server exited during start-up (exit {code}): "
@@ -280,8 +297,7 @@ def stop_process(proc: ServerProcess, timeout_s: float = 15.0) -> bool:
         return False
 
     def gone() -> bool:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(proc.pid, os.WNOHANG)  # reap the wrapper when we are its parent
+        _reap(proc.pid)  # reap the wrapper when we are its parent
         return not pid_alive(proc.pid) and not group_alive(proc.pgid)
 
     for sig in (signal.SIGTERM, signal.SIGKILL):

@@ -21,10 +21,11 @@ its process died and may have been billed: ``lost_in_flight``), so the cap holds
 full disks and concurrent resumes.
 
 The parts: :mod:`~budget.service.running.request` (request and result models),
-:mod:`~budget.service.running.allocation` (what to sample), :mod:`~budget.service.running.backends`
-(backends, cost models, verifier), :mod:`~budget.service.running.store_writer` (the writer
-thread, the ledger's journal), :mod:`~budget.service.running.lease` (the run's lease, stop
-signals), :mod:`~budget.service.running.result` (the totals) and
+:mod:`~budget.service.running.worklist` (what to sample: the run's work list),
+:mod:`~budget.service.running.backends` (backends, cost models, verifier),
+:mod:`~budget.service.running.store_writer` (the writer thread, the ledger's journal),
+:mod:`~budget.service.running.lease` (the run's lease, stop signals),
+:mod:`~budget.service.running.result` (the totals) and
 :mod:`~budget.service.running.execution` (:func:`execute_run`).
 """
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from budget.errors import InputError, RunBusyError, StoreError
 from budget.money import from_micro, to_micro, usd
-from budget.service.running.allocation import _allocations, _plan_inputs, _work
+from budget.planner.models import Policy
 from budget.service.running.backends import (
     DEFAULT_TIMEOUT_S,
     _backends,
@@ -26,6 +26,7 @@ from budget.service.running.lease import RunLease, cancel_on_stop_signals, stop_
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
 from budget.service.running.result import _failure, _result
 from budget.service.running.store_writer import ReservationJournal, StoreWriter
+from budget.service.running.worklist import _allocations, _plan_inputs, _work
 
 if TYPE_CHECKING:
     from budget.executor.backends.base import Backend
@@ -92,7 +93,7 @@ def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None
 
 def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunResult:
     from budget.executor.ledger import Ledger
-    from budget.executor.runner import Runner, RunnerSettings, RunPolicy, StopReason
+    from budget.executor.runner import Runner, RunnerSettings, StopReason
     from budget.store import ProblemRecord, RunStatus, text_hash
     from budget.store import location as store_location
     from budget.tasks import load_task
@@ -122,7 +123,8 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
             request = request.model_copy(update={"problems": plan_inputs["problems"]})  # the plan's
         if request.policy is None:  # the plan's policy, else fixed
             planned = plan_inputs.get("policy")
-            request = request.model_copy(update={"policy": planned if planned == "until-pass" else "fixed"})
+            policy = Policy.UNTIL_PASS if planned == Policy.UNTIL_PASS else Policy.FIXED
+            request = request.model_copy(update={"policy": policy})
         if not request.task:
             raise InputError("--task is required")
         task = load_task(request.task)
@@ -139,7 +141,7 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
                     f"--problems {request.problems} exceeds the {len(problem_ids)} problems of {task.name}"
                 )
             problem_ids = problem_ids[: request.problems]
-        if request.policy == "until-pass" and request.verify == "none":
+        if request.policy == Policy.UNTIL_PASS and request.verify == "none":
             raise InputError("--policy until-pass needs verification (drop --verify none)")
         if request.resume is None:
             allocations, plan_doc = _allocations(request, len(problem_ids))
@@ -242,7 +244,7 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
                 ledger=ledger,
                 sink=writer,
                 settings=RunnerSettings(
-                    policy=RunPolicy(request.policy or "fixed"),
+                    policy=request.policy or Policy.FIXED,
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     top_p=request.top_p,

@@ -13,6 +13,7 @@ from budget import SCHEMA_VERSION
 from budget.errors import InputError
 from budget.executor.records import Mode
 from budget.money import USD, positive_dollars
+from budget.planner.models import Policy
 
 if TYPE_CHECKING:
     from budget.executor.runner import Progress
@@ -95,7 +96,7 @@ class SamplingOptions(BaseModel):
 class RunRequest(SamplingOptions):
     """What ``budget run`` asks for (stored with the run, so a resume can repeat it)."""
 
-    policy: Literal["fixed", "until-pass"] | None = None  # None: the plan's, else fixed
+    policy: Policy | None = None  # None: the plan's, else fixed
     top_p: float = Field(default=0.95, gt=0, le=1)
     n_per_request: int | None = Field(default=None, gt=0)
     #: At most a day: with --machine the timeout is also each request's reservation.  None: sized

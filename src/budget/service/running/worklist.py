@@ -1,5 +1,6 @@
-"""What to sample: allocations from ``--samples K``, a plan file or a plan made on the spot, and
-the per-problem work they make.
+"""The run's work list: what to sample (allocations from ``--samples K``, a plan file or a plan made
+on the spot) and the per-problem work they make.  (The planner's own allocation -- the optimum over
+candidates -- is :mod:`budget.planner.allocation`.)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from budget.errors import InputError, UnknownNameError
+from budget.planner.models import Policy
 from budget.service.running.request import RunRequest
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ def _allocations(
                     task=request.task,
                     problems=n_problems,
                     models=request.models or None,
-                    policy=request.policy or "fixed",  # type: ignore[arg-type]
+                    policy=request.policy or Policy.FIXED,
                     hard_cap=True,
                     seed=request.seed,
                 ),
