@@ -116,9 +116,12 @@ class LocalModelError(BackendError):
 
 
 class RunFailedError(BackendError):
-    """A run that ended without buying anything it could use (every request failed or was
-    rejected, or the backend stopped it); ``result`` is its summary (status ``failed``, with the
-    reason in ``error``), already recorded in the store, for the CLI to show before the error."""
+    """A run that ended without buying anything it could use.
+
+    Every request failed or was rejected, or the backend stopped it.  ``result`` is its summary
+    (status ``failed``, with the reason in ``error``), already recorded in the store, for the CLI
+    to show before the error.
+    """
 
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)

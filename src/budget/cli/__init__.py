@@ -135,6 +135,7 @@ def _invalid(exc: ValidationError) -> InputError:
 
 
 def main() -> None:
+    """The ``budget`` entry point: run the command; errors become one line and an exit code."""
     # typer vendors click (typer._click, 0.29): its usage errors are ClickExceptions there.
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 

@@ -98,7 +98,7 @@ def help_conventions() -> None:
 
 
 def _words(shown: str | None) -> str | None:
-    """typer's ``<list[str]>``/``<fixed|until-pass>`` as ``TEXT...``/``[fixed|until-pass]``."""
+    """Typer's ``<list[str]>``/``<fixed|until-pass>`` as ``TEXT...``/``[fixed|until-pass]``."""
     if shown is None:
         return None
     inner = shown.strip("<>.")

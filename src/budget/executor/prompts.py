@@ -1,9 +1,9 @@
-"""What the model is sent for a problem, in completion or chat mode, and each request's seed.
+r"""What the model is sent for a problem, in completion or chat mode, and each request's seed.
 
 * **completion**: the problem's prompt as raw text.  For code tasks (verifier ``python_tests``
   or ``pytest_file``) generation stops at the next top-level statement, as in the Codex paper
-  (Chen et al. 2021, Sec. 2.3: stop sequences ``\\nclass``, ``\\ndef``, ``\\n#``, ``\\nif``,
-  ``\\nprint``); the program is then prompt + completion.
+  (Chen et al. 2021, Sec. 2.3: stop sequences ``\nclass``, ``\ndef``, ``\n#``, ``\nif``,
+  ``\nprint``); the program is then prompt + completion.
 * **chat**: one user message.  Code tasks ask for the completed function in one fenced Python
   block (the verifier extracts it); other tasks send the prompt as it is.
 
@@ -27,6 +27,7 @@ CHAT_CODE_INSTRUCTION = (
 
 
 def is_code_problem(task: Task, problem: Problem) -> bool:
+    """Whether ``problem`` is checked by a code verifier (its own, else the task's)."""
     spec = problem.verifier or task.verifier
     return spec is not None and spec.name in CODE_VERIFIERS
 

@@ -37,6 +37,7 @@ class ProblemWork:
 
 @dataclass(frozen=True)
 class RunnerSettings:
+    """How a runner samples: the policy, sampling parameters, timeouts, retries and verify workers."""
     policy: Policy = Policy.FIXED
     max_tokens: int = 512
     temperature: float = 0.8

@@ -179,10 +179,12 @@ class LocalLayout(BaseModel):
 
     @classmethod
     def default(cls) -> LocalLayout:
+        """The layout under the default cache root (:func:`default_root`)."""
         return cls(root=default_root())
 
     @property
     def venv(self) -> Path:
+        """The virtual environment the server package is installed into."""
         return self.root / "venv"
 
     @property
@@ -197,16 +199,20 @@ class LocalLayout(BaseModel):
 
     @property
     def build_log(self) -> Path:
+        """The log of the last server build."""
         return self.root / "build.log"
 
     @property
     def models_dir(self) -> Path:
+        """Where the GGUF weights and their manifests live."""
         return self.root / "models"
 
     def model_file(self, spec: LocalModelSpec) -> Path:
+        """The GGUF weights of ``spec``."""
         return self.models_dir / f"{spec.name}.gguf"
 
     def model_manifest(self, spec: LocalModelSpec) -> Path:
+        """The manifest of ``spec``'s weights (where each part came from, checksums)."""
         return self.models_dir / f"{spec.name}.json"
 
     @property
@@ -215,7 +221,9 @@ class LocalLayout(BaseModel):
         return self.root / "run"
 
     def pid_file(self, port: int) -> Path:
+        """The pid file of the server on ``port``."""
         return self.run_dir / f"server-{port}.json"
 
     def server_log(self, port: int) -> Path:
+        """The log of the server on ``port``."""
         return self.run_dir / f"server-{port}.log"

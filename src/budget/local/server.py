@@ -58,6 +58,7 @@ class ServerProcess(BaseModel):
 
     @property
     def base_url(self) -> str:
+        """The server's root URL (``/health``, ``/props``); the OpenAI API is under ``/v1``."""
         return f"http://{self.host}:{self.port}"
 
     @property

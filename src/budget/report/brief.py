@@ -40,6 +40,7 @@ def coverage_chart(report: Report, width: int) -> Text:
 
 
 def check_table(report: Report) -> Table | Text:
+    """The run's check results, or the note saying why there are none."""
     if report.check is None:
         return Text(f"Check: {report.check_note}", style="dim") if report.check_note else Text("")
     table = Table(title="Check", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -53,6 +54,7 @@ def check_table(report: Report) -> Table | Text:
 
 
 def verifier_table(report: Report) -> Table | None:
+    """The verifier's false-positive rate per model (None without a two-tier run)."""
     if not report.verifier:
         return None
     table = Table(
@@ -71,6 +73,7 @@ def verifier_table(report: Report) -> Table | None:
 
 
 def price_table(report: Report, width: int) -> Table:
+    """The price behind each model's cost per sample, with its source and date."""
     columns = [
         Column("model", "left", wrap=True),
         Column("$/sample"),
@@ -81,6 +84,7 @@ def price_table(report: Report, width: int) -> Table:
 
 
 def render_report(report: Report, console: Console) -> None:
+    """The one-minute report on a terminal."""
     plan = report.plan
     if plan is not None:
         console.print(headline_panel(plan, extra=report.assumption))

@@ -24,6 +24,7 @@ def _tag(row: ModelRow, k: int) -> str:
 
 
 def render_models(listing: ModelListing, console: Console) -> None:
+    """``budget models``: the catalog's models with cost per sample and coverage."""
     ks = (1, 10, 100, 1000)
     columns = [
         Column("model", "left", wrap=True),
@@ -51,6 +52,7 @@ def render_models(listing: ModelListing, console: Console) -> None:
 
 
 def render_prices(prices: PriceListing, console: Console) -> None:
+    """``budget pricing show``: the prices in use, with source and date."""
     width = console.width
     if prices.token_prices:
         columns = [

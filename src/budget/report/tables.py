@@ -44,6 +44,7 @@ NAME_BREAKS = " -/"
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a fitted table: its header, alignment, and how it gives way when space is short."""
     header: str
     justify: str = "right"
     wrap: bool = False  # names: kept whole where the width allows, else folded at words

@@ -1,9 +1,9 @@
-"""Text from outside (a sample, a server, an exception) made safe to show on a terminal.
+r"""Text from outside (a sample, a server, an exception) made safe to show on a terminal.
 
 Anything a model or a server wrote may hold terminal escape sequences (which can retitle,
 clear or rewrite a terminal), bidirectional overrides, NUL bytes, lone surrogates (which
 cannot even be encoded) or rich markup (``[bold]``).  :func:`printable` shows every such
-character as a Python-style escape (``\\x1b``, ``\\ud800``, ``\\u202e``), on one line, cut to a
+character as a Python-style escape (``\x1b``, ``\ud800``, ``\u202e``), on one line, cut to a
 length with a marker; :func:`markup_safe` also escapes rich markup for ``console.print``.
 """
 
@@ -17,8 +17,10 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp"})
 
 
 def printable(text: str, *, limit: int = 2000) -> str:
-    """``text`` on one line with every unsafe character escaped, at most ``limit`` characters
-    of it shown (then ``... (N more characters)``)."""
+    """``text`` on one line with every unsafe character escaped.
+
+    At most ``limit`` characters of it are shown (then ``... (N more characters)``).
+    """
     head = text[:limit]
     out = []
     for ch in head:

@@ -1,6 +1,8 @@
-"""The service layer: joins the pure core (pricing, curves, planner) to the edges
-(store, executor, verifiers, reports).  One module per use case; the CLI calls one
-function here per command."""
+"""The service layer: joins the pure core to the edges.
+
+The core is pricing, curves and planner; the edges are store, executor, verifiers and reports.
+One module per use case; the CLI calls one function here per command.
+"""
 
 #: The package's face is its modules (one per use case); nothing is re-exported.
 __all__ = [

@@ -89,10 +89,12 @@ def _union(types: list[type]) -> Any:
 
 
 def file_name(command: str) -> str:
+    """The published file of ``command``'s schema (``pricing show`` -> ``pricing-show.schema.json``)."""
     return command.replace(" ", "-") + ".schema.json"
 
 
 def render(command: str) -> str:
+    """``command``'s JSON Schema as published (sorted keys, two-space indent, final newline)."""
     return json.dumps(schema(command), indent=2, sort_keys=True) + "\n"
 
 

@@ -23,12 +23,14 @@ def _layout(root: Path | None) -> LocalLayout:
 
 
 class InstallRequest(BaseModel):
+    """What ``budget local install`` asks for: the models, the cache root, build jobs."""
     models: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL], min_length=1)
     root: Path | None = None
     jobs: int | None = Field(default=None, ge=1)
 
 
 class InstallResult(BaseModel):
+    """What ``budget local install`` installed (``--json``)."""
     schema_version: int = SCHEMA_VERSION
     root: Path
     server: ServerInstall
@@ -46,6 +48,7 @@ def install(request: InstallRequest) -> InstallResult:
 
 
 class StartRequest(BaseModel):
+    """What ``budget local start`` asks for: the model and the server's settings."""
     model: str = DEFAULT_MODEL
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
     parallel: int = Field(default=8, ge=1)
@@ -56,6 +59,7 @@ class StartRequest(BaseModel):
 
 
 class ServerInfo(BaseModel):
+    """A running local server, its API base and health (``--json``)."""
     schema_version: int = SCHEMA_VERSION
     process: ServerProcess
     api_base: str
@@ -63,6 +67,7 @@ class ServerInfo(BaseModel):
 
 
 class StopResult(BaseModel):
+    """The local servers ``budget local stop`` stopped (``--json``)."""
     schema_version: int = SCHEMA_VERSION
     stopped: list[ServerProcess]
 
@@ -90,6 +95,7 @@ def stop(port: int | None = None, root: Path | None = None) -> StopResult:
 
 
 class StatusResult(BaseModel):
+    """What is installed and what runs (``budget local status --json``)."""
     schema_version: int = SCHEMA_VERSION
     root: Path
     server_installed: ServerInstall | None

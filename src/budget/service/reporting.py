@@ -39,6 +39,7 @@ CURVE_KS = sorted({round(k) for k in np.geomspace(1, 10_000, 41)})
 
 
 class CurvePoint(BaseModel):
+    """A fitted curve's coverage at ``k`` with its interval."""
     k: int
     coverage: float
     low: float
@@ -46,6 +47,7 @@ class CurvePoint(BaseModel):
 
 
 class ObservedPoint(BaseModel):
+    """Observed pass@k at ``k``."""
     k: int
     coverage: float
 
@@ -83,10 +85,12 @@ class VerifierRate(BaseModel):
 
     @property
     def rate(self) -> float:
+        """The share of accepted samples the ground truth rejected (0 when none was accepted)."""
         return self.wrongly_accepted / self.accepted if self.accepted else 0.0
 
 
 class CheckItem(BaseModel):
+    """One check of a run and its result."""
     name: str
     status: Literal["pass", "fail", "warn", "skip"]
     detail: str = ""
@@ -100,6 +104,7 @@ class CheckSummary(BaseModel):
 
 
 class RunFacts(BaseModel):
+    """A stored run as the report shows it."""
     run_id: str
     task: str
     status: str
@@ -236,6 +241,7 @@ def plan_sweep(budgets: Sequence[Decimal], plan_one: Callable[[Decimal], PlanRes
 
 
 class ReportRequest(BaseModel):
+    """What ``budget report`` asks for: a run, a plan file, or a task and dollars."""
     run_id: str | None = None
     plan_file: Path | None = None
     task: str | None = None
@@ -293,8 +299,10 @@ def _observed(task: str) -> dict[str, list[tuple[float, float]]]:
 def _observed_in_store(
     db: str | None, task: str, models: Sequence[str]
 ) -> dict[str, list[tuple[float, float]]]:
-    """Observed pass@k (Chen et al.'s unbiased estimator) of the counts each of the user's
-    latest curves for ``task`` was fitted to, at k = 1, 2, 4, ... up to the fewest samples."""
+    """Observed pass@k of the counts each of the user's latest curves for ``task`` was fitted to.
+
+    Chen et al.'s unbiased estimator, at k = 1, 2, 4, ... up to the fewest samples.
+    """
     from budget.store import location
 
     url = location.resolve(db)

@@ -33,6 +33,7 @@ GROUND_TRUTH, VERIFIER = "ground_truth", "verifier"
 
 
 class RunSummary(BaseModel):
+    """One run of the store as ``budget runs`` lists it."""
     run_id: str
     task: str
     status: str
@@ -51,6 +52,7 @@ class RunSummary(BaseModel):
 
 
 class RunList(BaseModel):
+    """The runs in the store (``budget runs --json``)."""
     schema_version: int = SCHEMA_VERSION
     db: str
     runs: list[RunSummary]

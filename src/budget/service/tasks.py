@@ -9,6 +9,7 @@ from budget.tasks import TaskEntry, known_tasks
 
 
 class TaskListing(BaseModel):
+    """The built-in tasks and verifier plug-ins (``budget tasks --json``)."""
     schema_version: int = SCHEMA_VERSION
     tasks: list[TaskEntry]
     verifiers: list[str]

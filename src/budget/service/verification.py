@@ -52,7 +52,7 @@ class SampleRow(BaseModel):
     @field_validator("task_id", "model")
     @classmethod
     def _text(cls, value: str) -> str:
-        """A name is text: a lone surrogate (JSON ``"\\ud800"``) is no character of any encoding."""
+        r"""A name is text: a lone surrogate (JSON ``"\ud800"``) is no character of any encoding."""
         if _SURROGATE.search(value):
             raise ValueError("not text (a lone surrogate, e.g. \\ud800)")
         return value
@@ -298,6 +298,7 @@ class VerifyRequest(BaseModel):
 
 
 class TierVerdict(BaseModel):
+    """A sample's verdict on one tier."""
     passed: bool
     outcome: Outcome
     duration_s: float
@@ -336,6 +337,7 @@ class ModelSummary(BaseModel):
 
 
 class VerifySummary(BaseModel):
+    """The batch in numbers: outcomes, pass@k per model, bad rows."""
     samples: int
     bad_rows: int
     outcomes: dict[str, int]
@@ -344,6 +346,7 @@ class VerifySummary(BaseModel):
 
 
 class VerifyReport(BaseModel):
+    """The outcome of ``budget verify`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     task: str
     tier: TierChoice

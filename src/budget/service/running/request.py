@@ -111,6 +111,7 @@ class RunRequest(SamplingOptions):
 
 
 class ModelResult(BaseModel):
+    """What a run bought, spent and solved for one model."""
     model: str
     samples: int
     problems_solved: int

@@ -1,6 +1,7 @@
-"""The run's work list: what to sample (allocations from ``--samples K``, a plan file or a plan made
-on the spot) and the per-problem work they make.  (The planner's own allocation -- the optimum over
-candidates -- is :mod:`budget.planner.allocation`.)
+"""The run's work list: what to sample, and the per-problem work it makes.
+
+What to sample comes from ``--samples K``, a plan file or a plan made on the spot.  (The
+planner's own allocation -- the optimum over candidates -- is :mod:`budget.planner.allocation`.)
 """
 
 from __future__ import annotations
