@@ -29,7 +29,7 @@ FACES: dict[str, list[str]] = {
         "runner",
         "schedule",
     ],
-    "budget.executor.backends": ["base", "litellm_api", "openai_server", "vllm_offline"],
+    "budget.executor.backends": ["base", "litellm_api", "openai_server", "usage", "vllm_offline"],
     "budget.local": ["install", "models", "server"],
     "budget.planner": [
         "Allocation",

@@ -20,8 +20,9 @@ from budget.executor.costs import BusyClock, CostModel, MachineTimeCost, TokenCo
 from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
 from budget.executor.records import GenerationRequest, Mode, SampleRecord
-from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, RunPolicy, StopReason
+from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, StopReason
 from budget.money import MICRO, from_micro
+from budget.planner.models import Policy
 from budget.tasks import Task, load_task
 from budget.verify.protocol import Outcome, Verdict
 
@@ -80,7 +81,7 @@ def run_stub(
     *,
     faults: FaultMix | None = None,
     cap_micro: int = 10**9,
-    policy: RunPolicy = RunPolicy.FIXED,
+    policy: Policy = Policy.FIXED,
     problems: int = 4,
     k: int = 3,
     max_n: int = 1,
@@ -118,7 +119,7 @@ def run_stub(
                 max_attempts=max_attempts,
                 seed=seed,
             ),
-            verify=reference_verify(task) if verify or policy is RunPolicy.UNTIL_PASS else None,
+            verify=reference_verify(task) if verify or policy is Policy.UNTIL_PASS else None,
         )
 
         async def go() -> RunnerOutcome:
@@ -235,7 +236,7 @@ def test_fault_mix_accounting(
 ) -> None:
     """Any mix of transport faults and lies, any cap: the invariants of :func:`check_accounting`."""
     task = humaneval()
-    policy = RunPolicy.UNTIL_PASS if until_pass else RunPolicy.FIXED
+    policy = Policy.UNTIL_PASS if until_pass else Policy.FIXED
     faults = FaultMix(
         p429=p429, p500=p500, hang=hang, malformed=malformed, drop=drop, slow=slow, hang_s=0.5, slow_s=0.05,
         retry_after=retry_after, empty_tokenize=empty_tokenize, **lies,
@@ -291,7 +292,7 @@ def test_n_per_request_counts_each_choice(task: Task) -> None:
 
 
 def test_until_pass_stops_at_first_accepted(task: Task) -> None:
-    outcome, sink, _, _ = run_stub(task, policy=RunPolicy.UNTIL_PASS, problems=8, k=6, seed=3)
+    outcome, sink, _, _ = run_stub(task, policy=Policy.UNTIL_PASS, problems=8, k=6, seed=3)
     by_problem: dict[str, list[SampleRecord]] = {}
     for s in sink.samples_:
         by_problem.setdefault(s.problem_id, []).append(s)
@@ -392,7 +393,7 @@ def test_broken_verifier_stops_until_pass_without_hanging(task: Task) -> None:
         costs={"stub": TokenCost(parse_price(PRICE))},
         ledger=Ledger(10**9),
         sink=sink,
-        settings=RunnerSettings(policy=RunPolicy.UNTIL_PASS),
+        settings=RunnerSettings(policy=Policy.UNTIL_PASS),
         verify=verify,
     )
 

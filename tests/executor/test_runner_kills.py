@@ -22,8 +22,9 @@ from budget.executor.costs import TokenCost, parse_price
 from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
 from budget.executor.records import Mode
-from budget.executor.runner import ProblemWork, Runner, RunnerSettings, RunPolicy
+from budget.executor.runner import ProblemWork, Runner, RunnerSettings
 from budget.money import from_micro
+from budget.planner.models import Policy
 
 
 class KilledJournal:
@@ -98,7 +99,7 @@ def test_a_kill_at_any_reservation_leaves_a_record_that_covers_the_bill(
             sink=Sink(),
             verify=reference_verify(task) if until_pass else None,
             settings=RunnerSettings(
-                policy=RunPolicy.UNTIL_PASS if until_pass else RunPolicy.FIXED,
+                policy=Policy.UNTIL_PASS if until_pass else Policy.FIXED,
                 max_tokens=200,
                 timeout_s=0.2,
                 backoff_base_s=0.01,

@@ -32,7 +32,8 @@ from budget.executor.backends.base import Backend
 from budget.executor.costs import CostModel
 from budget.executor.ledger import Ledger, Reservation
 from budget.executor.records import Generation, GenerationRequest, SampleRecord
-from budget.executor.schedule import RunnerSettings, RunPolicy, _ModelState, _Problem, _Unit
+from budget.executor.schedule import RunnerSettings, _ModelState, _Problem, _Unit
+from budget.planner.models import Policy
 from budget.verify.protocol import Verdict
 
 #: The verdict tier that decides acceptance under ``until-pass``.
@@ -120,7 +121,7 @@ class RunnerAccounts:
         rng: random.Random | None = None,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
-        if settings.policy is RunPolicy.UNTIL_PASS and verify is None:
+        if settings.policy is Policy.UNTIL_PASS and verify is None:
             raise ValueError("until-pass needs a verifier")
         self.backends = backends
         self.costs = costs

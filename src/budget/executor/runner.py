@@ -53,7 +53,7 @@ from budget.executor.backends.base import Backend
 from budget.executor.ledger import Reservation
 from budget.executor.prompts import request_seed
 from budget.executor.records import Generation, GenerationRequest, SampleRecord
-from budget.executor.schedule import ProblemWork, RunnerSettings, RunPolicy, _ModelState, _Unit
+from budget.executor.schedule import ProblemWork, RunnerSettings, _ModelState, _Unit
 
 __all__ = [
     "ACCEPT_TIER",
@@ -61,7 +61,6 @@ __all__ = [
     "ProblemWork",
     "Progress",
     "ProgressFn",
-    "RunPolicy",
     "Runner",
     "RunnerOutcome",
     "RunnerSettings",

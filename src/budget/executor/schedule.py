@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from budget.executor.records import Prompt
 from budget.planner.models import Policy
 
-#: The planner's policy is the runner's: one definition (``budget.planner.models.Policy``).
-RunPolicy = Policy
-
 
 @dataclass(frozen=True)
 class ProblemWork:

@@ -5,4 +5,4 @@ cheap and ``budget plan`` never loads litellm, httpx or vllm.
 """
 
 #: The package's face is its modules (each imports its heavy clients lazily); nothing is re-exported.
-__all__ = ["base", "litellm_api", "openai_server", "vllm_offline"]
+__all__ = ["base", "litellm_api", "openai_server", "usage", "vllm_offline"]
