@@ -218,7 +218,7 @@ def test_quadrature_agrees_with_the_closed_form_for_any_beta(log_alpha: float, l
     samples=st.integers(min_value=1, max_value=10_000),
 )
 def test_zero_success_bound_is_monotone_and_shrinks_with_exposure(problems: int, samples: int) -> None:
-    from budget.curves.bounds import zero_success_curve
+    from budget.curves.selection import zero_success_curve
 
     ks = np.array([1.0, 10.0, 100.0, 1e4, 1e6])
     hi = zero_success_curve("m", "t", np.full(problems, samples)).interval(ks)[1]

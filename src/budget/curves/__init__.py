@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from budget.curves.base import FORMS, CoverageCurve, CurveForm, register_form
+from budget.curves.base import FORMS, CoverageCurve, register_form
+from budget.curves.form import CurveForm
 
 if TYPE_CHECKING:
     from budget.curves.selection import fit_counts

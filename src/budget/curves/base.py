@@ -9,63 +9,58 @@ intervals are read.  Curves are pure data: they serialise to JSON and to the sto
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
-FloatArray = NDArray[np.float64]
+from budget.curves.form import POWER_LAW, CurveForm, FloatArray
+
+#: Every curve form by name, and where it is defined (module, attribute).  The power law comes
+#: with this module; the others load on first use, so that ``budget plan``'s start-up path
+#: (which imports just this module) does not pay for scipy.  A new form is listed here; a
+#: form from outside the package (a plug-in, a test) is added with :func:`register_form`.
+FORM_HOMES: dict[str, tuple[str, str]] = {
+    POWER_LAW.name: ("budget.curves.form", "POWER_LAW"),
+    "beta": ("budget.curves.forms", "BETA"),
+    "zero_success_bound": ("budget.curves.bounds", "ZERO_SUCCESS_BOUND"),
+}
 
 
-@dataclass(frozen=True)
-class CurveForm:
-    """A parametric family of coverage curves.
+class FormRegistry(Mapping[str, CurveForm]):
+    """The curve forms by name (:data:`FORM_HOMES`, loaded on first use, plus registered ones)."""
 
-    ``evaluate(params, k)`` takes ``params`` of shape ``(..., P)`` (columns in the order of
-    ``param_names``) and ``k`` of shape ``(K,)`` and returns coverage of shape ``(..., K)``,
-    in [0, 1] and non-decreasing in ``k``, with coverage(0) = 0.
-    """
+    def __init__(self) -> None:
+        self._loaded: dict[str, CurveForm] = {POWER_LAW.name: POWER_LAW}
 
-    name: str
-    param_names: tuple[str, ...]
-    evaluate: Callable[[FloatArray, FloatArray], FloatArray]
-    formula: str
-    source: str
+    def __getitem__(self, name: str) -> CurveForm:
+        if name not in self._loaded and name in FORM_HOMES:
+            module, attribute = FORM_HOMES[name]
+            form = getattr(importlib.import_module(module), attribute)
+            assert isinstance(form, CurveForm) and form.name == name, (name, module, attribute)
+            self._loaded[name] = form
+        return self._loaded[name]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*FORM_HOMES, *self._loaded]))
 
-def _power_law(params: FloatArray, k: FloatArray) -> FloatArray:
-    """Brown et al. 2024, "Large Language Monkeys", Eq. 2-3: coverage(k) = exp(a * k^b).
+    def __len__(self) -> int:
+        return len(set(FORM_HOMES) | set(self._loaded))
 
-    With a < 0 and b < 0, -log coverage = -a * k^b falls as a power law in k.  Schaeffer
-    et al. (ICML 2025) write the same law as -log pass@k = a' * k^(-b') (a' = -a, b' = -b).
-    """
-    p = np.asarray(params, dtype=float)
-    a = p[..., 0:1]
-    b = p[..., 1:2]
-    kk = np.asarray(k, dtype=float)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        out = np.exp(a * np.power(np.where(kk > 0, kk, 1.0), b))
-    return np.where(kk > 0, np.clip(out, 0.0, 1.0), 0.0)
+    def add(self, form: CurveForm) -> None:
+        """Add a form from outside the package (idempotent for the same name)."""
+        self._loaded[form.name] = form
 
 
-POWER_LAW = CurveForm(
-    name="power_law",
-    param_names=("a", "b"),
-    evaluate=_power_law,
-    formula="coverage(k) = exp(a * k^b), a < 0, b < 0",
-    source='Brown et al. 2024, "Large Language Monkeys", Eqs. 2-3',
-)
-
-#: Registry of curve forms by name.  Fitters add their own forms here at import.
-FORMS: dict[str, CurveForm] = {POWER_LAW.name: POWER_LAW}
+FORMS = FormRegistry()
 
 
 def register_form(form: CurveForm) -> CurveForm:
-    """Add a form to :data:`FORMS` (idempotent for the same name)."""
-    FORMS[form.name] = form
+    """Add a form to :data:`FORMS` (idempotent for the same name); for forms outside the package."""
+    FORMS.add(form)
     return form
 
 
@@ -90,11 +85,6 @@ class CoverageCurve(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
     def _form(self) -> CurveForm:
-        if self.form not in FORMS:
-            # Forms fitted from counts live in budget.curves.forms, imported only when a
-            # curve needs one (the planner's start-up path imports just this module).
-            import budget.curves.bounds
-            import budget.curves.forms  # noqa: F401
         try:
             return FORMS[self.form]
         except KeyError:

@@ -14,21 +14,21 @@ concave; equality when all rates are equal).  So coverage ``C(k)`` is rejected a
 At k = 1 this is the familiar "rule of three" (about 3 / E at alpha = 0.05); it rises to 1
 as k passes the exposure.
 
-Form ``zero_success_bound`` (registered in :data:`~budget.curves.base.FORMS`), parameters
+Form ``zero_success_bound`` (listed in :data:`~budget.curves.base.FORMS`), parameters
 ``exposure`` and ``level_q``: coverage(k) = 1 - level_q^(k / exposure).  The point estimate
 has ``level_q = 1`` (coverage 0 at every k: nothing was ever solved, the conservative figure
 a planner should use), and the draws run ``level_q`` over an even grid of (0, 0.9] and
 then 1 for the top tenth, so that the draws' lower quantiles are the bound at every
 one-sided level 1 - q and the upper ones are 0: a 90% (or wider) equal-tailed interval is
 ``[0, 1 - 0.05^(k / E)]``, holding its point 0, with the 95% upper bound as its upper end.
+The curve itself is built by :func:`budget.curves.selection.zero_success_curve`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from budget.curves.base import CoverageCurve, CurveForm, FloatArray, register_form
+from budget.curves.form import CurveForm, FloatArray
 
 #: Draws of the bound's confidence distribution: level_q = j / 400, j = 0..400, so that the
 #: (linearly interpolated) quantiles at multiples of 1/400 are exact.
@@ -45,36 +45,10 @@ def _bound(params: FloatArray, k: FloatArray) -> FloatArray:
     return np.where(kk > 0, np.clip(out, 0.0, 1.0), 0.0)
 
 
-ZERO_SUCCESS_BOUND = register_form(
-    CurveForm(
-        name="zero_success_bound",
-        param_names=("exposure", "level_q"),
-        evaluate=_bound,
-        formula="coverage(k) <= 1 - level_q^(k / exposure), exposure = problems x min samples; point: 0",
-        source="zero successes in n samples per problem: Jensen bound on prod (1 - p_i)^n (this module)",
-    )
+ZERO_SUCCESS_BOUND = CurveForm(
+    name="zero_success_bound",
+    param_names=("exposure", "level_q"),
+    evaluate=_bound,
+    formula="coverage(k) <= 1 - level_q^(k / exposure), exposure = problems x min samples; point: 0",
+    source="zero successes in n samples per problem: Jensen bound on prod (1 - p_i)^n (this module)",
 )
-
-
-def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> CoverageCurve:
-    """The bound curve for a model with no success in ``num_samples`` samples of each problem."""
-    n = np.asarray(num_samples, dtype=float)
-    exposure = float(n.size * n.min())
-    q = np.arange(N_DRAWS) / (N_DRAWS - 1)
-    q[q > 0.9] = 1.0  # the interval's lower end is 0, the point (see the module docstring)
-    return CoverageCurve(
-        model=model,
-        task=task,
-        form=ZERO_SUCCESS_BOUND.name,
-        params={"exposure": exposure, "level_q": 1.0},
-        draws=[[exposure, float(v)] for v in q],
-        max_observed_k=int(n.min()),
-        n_problems=int(n.size),
-        source=f"no success in {int(n.sum()):,} samples of {n.size} problems: an upper bound, not a fit",
-        notes=[
-            f"no problem was ever solved: coverage is taken as 0 (conservative); its upper bound at"
-            f" 95% confidence is 1 - 0.05^(k / {exposure:,.0f}),"
-            f" e.g. {100 * (1 - 0.05 ** (1 / exposure)):.3g}%"
-            f" at k = 1 and {100 * (1 - 0.05 ** (int(n.min()) / exposure)):.3g}% at k = {int(n.min()):,}"
-        ],
-    )

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, expit, log_expit, logsumexp
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 from budget.curves.forms import beta_nodes
 from budget.curves.passk import pass_at_k_per_problem
 from budget.curves.posterior import filled_coverage

@@ -6,7 +6,7 @@ population of problems with rates ``p ~ G``::
 
     coverage(k) = 1 - E_G[(1 - p)^k]                      (Schaeffer et al., ICML 2025, Eq. 11)
 
-Form ``beta`` (registered in :data:`~budget.curves.base.FORMS`): a *scaled* Beta
+Form ``beta`` (listed in :data:`~budget.curves.base.FORMS`): a *scaled* Beta
 distribution with a point mass at zero,
 
     p = 0 with probability ``zero``, else p = scale * u with u ~ Beta(alpha, beta),
@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betainc, betaln, digamma, expit, log_expit, polygamma
 
-from budget.curves.base import CurveForm, FloatArray, register_form
+from budget.curves.form import CurveForm, FloatArray
 
 #: The widest span of the logit grid for a broad Beta (beyond, tail masses go to the ends).
 T_SPAN = (-40.0, 40.0)
@@ -128,15 +128,13 @@ def _beta(params: FloatArray, k: FloatArray) -> FloatArray:
     return out
 
 
-BETA = register_form(
-    CurveForm(
-        name="beta",
-        param_names=("alpha", "beta", "scale", "zero"),
-        evaluate=_beta,
-        formula=(
-            "coverage(k) = (1 - zero) * (1 - E[(1 - scale*u)^k]), u ~ Beta(alpha, beta); "
-            "p = 0 with probability zero"
-        ),
-        source="Schaeffer et al., ICML 2025, Eq. 11 (scaled Beta-Binomial), with a point mass at zero",
-    )
+BETA = CurveForm(
+    name="beta",
+    param_names=("alpha", "beta", "scale", "zero"),
+    evaluate=_beta,
+    formula=(
+        "coverage(k) = (1 - zero) * (1 - E[(1 - scale*u)^k]), u ~ Beta(alpha, beta); "
+        "p = 0 with probability zero"
+    ),
+    source="Schaeffer et al., ICML 2025, Eq. 11 (scaled Beta-Binomial), with a point mass at zero",
 )

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from budget.curves.base import POWER_LAW, CoverageCurve, FloatArray
+from budget.curves.base import CoverageCurve
+from budget.curves.form import POWER_LAW, FloatArray
 from budget.errors import DataError
 
 

@@ -36,8 +36,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
-from budget.curves.base import FORMS, CoverageCurve, FloatArray
+from budget.curves.base import FORMS, CoverageCurve
+from budget.curves.bounds import N_DRAWS as BOUND_DRAWS
+from budget.curves.bounds import ZERO_SUCCESS_BOUND
 from budget.curves.estimators import FITTERS, Fitter, fitter_by_name
+from budget.curves.form import FloatArray
 from budget.curves.passk import _validate, pass_at_k
 from budget.curves.posterior import observed_k
 
@@ -255,3 +258,27 @@ def extrapolation_note(curve: CoverageCurve, k: float) -> str | None:
             "an extrapolation; the interval covers sampling noise, not a wrong curve shape"
         )
     return None
+
+
+def zero_success_curve(model: str, task: str, num_samples: ArrayLike) -> CoverageCurve:
+    """The bound curve for a model with no success in ``num_samples`` samples of each problem."""
+    n = np.asarray(num_samples, dtype=float)
+    exposure = float(n.size * n.min())
+    q = np.arange(BOUND_DRAWS) / (BOUND_DRAWS - 1)
+    q[q > 0.9] = 1.0  # the interval's lower end is 0, the point (see the module docstring)
+    return CoverageCurve(
+        model=model,
+        task=task,
+        form=ZERO_SUCCESS_BOUND.name,
+        params={"exposure": exposure, "level_q": 1.0},
+        draws=[[exposure, float(v)] for v in q],
+        max_observed_k=int(n.min()),
+        n_problems=int(n.size),
+        source=f"no success in {int(n.sum()):,} samples of {n.size} problems: an upper bound, not a fit",
+        notes=[
+            f"no problem was ever solved: coverage is taken as 0 (conservative); its upper bound at"
+            f" 95% confidence is 1 - 0.05^(k / {exposure:,.0f}),"
+            f" e.g. {100 * (1 - 0.05 ** (1 / exposure)):.3g}%"
+            f" at k = 1 and {100 * (1 - 0.05 ** (int(n.min()) / exposure)):.3g}% at k = {int(n.min()):,}"
+        ],
+    )

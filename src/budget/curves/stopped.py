@@ -31,9 +31,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from budget.curves.base import CoverageCurve
-from budget.curves.bounds import zero_success_curve
 from budget.curves.estimators import BetaFamily, mle, one_step_draws
 from budget.curves.forms import BETA
+from budget.curves.selection import zero_success_curve
 from budget.errors import DataError
 
 #: Bootstrap replicates for intervals.

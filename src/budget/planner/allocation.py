@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 from budget.errors import PlanningError
 from budget.planner.models import DENSE_K, GEOMETRIC_STEP, Candidate, PlanSettings, Policy
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 from budget.planner.allocation import HullPoint, Vertex
 from budget.planner.models import N_DRAWS, Allocation, Crossing, Estimate, PlanSettings
 

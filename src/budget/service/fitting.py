@@ -266,7 +266,7 @@ def _fit_one(counts: ModelCounts, request: FitRequest) -> ModelFit:
 
 
 def _zero_success(model: str, task: str, n: np.ndarray) -> CoverageCurve:
-    from budget.curves.bounds import zero_success_curve
+    from budget.curves.selection import zero_success_curve
 
     curve = zero_success_curve(model, task, n)
     note = (
