@@ -80,6 +80,7 @@ def test_the_calibrate_hint_runs(tmp_path: Path) -> None:
 
 def test_a_run_stores_samples_under_the_canonical_id() -> None:
     from budget.service.running.allocation import _allocations
+
     from budget.service.running.request import RunRequest
 
     allocs, _ = _allocations(RunRequest(models=["Qwen2.5-Coder-0.5B", "qwen2.5-coder-0.5b"], samples=2), 5)

@@ -2,13 +2,16 @@
 
 #: The package's face is its modules (one per area); nothing is re-exported.
 __all__ = [
+    "backtest",
     "brief",
     "calibration",
     "catalog",
     "chart",
+    "check",
     "export",
     "figures",
     "fit",
+    "inspection",
     "local",
     "plan",
     "run",

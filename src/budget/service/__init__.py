@@ -6,12 +6,16 @@ One module per use case; the CLI calls one function here per command.
 
 #: The package's face is its modules (one per use case); nothing is re-exported.
 __all__ = [
+    "backtest",
     "calibration",
     "catalog_view",
+    "check",
     "contracts",
     "fitting",
+    "importing",
     "local_model",
     "planning",
+    "predictions",
     "reporting",
     "running",
     "store_link",
