@@ -74,8 +74,11 @@ class CalibrateRequest(SamplingOptions):
         return self
 
 
-class ModelFit(BaseModel):
-    """What calibration made of one model's samples."""
+class CalibratedModel(BaseModel):
+    """What calibration made of one model's samples: a fitted curve, or why it was skipped.
+
+    (The fit of a counts file, ``budget fit``, is :class:`budget.service.fitting.CalibratedModel`.)
+    """
 
     model: str
     status: Literal["fitted", "skipped"]
@@ -104,7 +107,7 @@ class CalibrationResult(BaseModel):
     spent: USD = Decimal(0)
     cap: USD | None = None
     db: str = ""
-    fits: list[ModelFit]
+    fits: list[CalibratedModel]
     next_step: str = ""
 
 
@@ -274,7 +277,7 @@ def fit_from_store(
     tier: str | None = None,
     seed: int = 0,
     progress: StepCallback | None = None,
-) -> list[ModelFit]:
+) -> list[CalibratedModel]:
     """Fit and store a curve per model from the stored, verified samples of ``task``.
 
     ``progress`` hears a :class:`~budget.service.progress.Step` before each model's fit (its
@@ -312,7 +315,7 @@ def fit_from_store(
     return out
 
 
-def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int = 0) -> ModelFit:
+def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int = 0) -> CalibratedModel:
     """Fit one model's curve to its per-problem counts (see the module docstring for the rules)."""
     import numpy as np
 
@@ -321,7 +324,9 @@ def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int =
 
     total_n = sum(c.n for c in counts)
     total_c = sum(c.c for c in counts)
-    base = ModelFit(model=model, status="skipped", problems=len(counts), samples=total_n, correct=total_c)
+    base = CalibratedModel(
+        model=model, status="skipped", problems=len(counts), samples=total_n, correct=total_c
+    )
     if not counts:
         return base.model_copy(update={"reason": "no verified samples of this model on this task"})
     n = np.array([c.n for c in counts])
@@ -372,7 +377,7 @@ def fit_model(model: str, task: str, counts: list[ProblemCounts], *, seed: int =
         }
     )
     cov = curve.coverage(np.array(REPORT_KS, dtype=float))
-    return ModelFit(
+    return CalibratedModel(
         model=model,
         status="fitted",
         coverage={str(k): round(float(v), 6) for k, v in zip(REPORT_KS, cov, strict=True)},

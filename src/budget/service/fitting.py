@@ -63,6 +63,12 @@ class Observed(BaseModel):
 
 
 class ModelFit(BaseModel):
+    """One model's curve fitted to a counts file: the fitter chosen, its parameters, predictions.
+
+    (What calibration made of a model's stored samples is
+    :class:`budget.service.calibration.CalibratedModel`.)
+    """
+
     model: str
     task: str
     fitter: str
