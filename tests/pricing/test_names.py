@@ -55,7 +55,7 @@ def test_plan_accepts_what_pricing_show_and_the_report_print(typed: str) -> None
 
 
 def test_pricing_show_accepts_the_display_name() -> None:
-    from budget.service.catalog_view import show_prices
+    from budget.service.listing import show_prices
 
     assert show_prices(["GPT-4o"]).token_prices[0].model.endswith("gpt-4o")
     assert show_prices(["openai/gpt-4o"]).token_prices[0].model.endswith("gpt-4o")
@@ -79,7 +79,7 @@ def test_the_calibrate_hint_runs(tmp_path: Path) -> None:
 
 
 def test_a_run_stores_samples_under_the_canonical_id() -> None:
-    from budget.service.running.allocation import _allocations
+    from budget.service.running.worklist import _allocations
 
     from budget.service.running.request import RunRequest
 
@@ -88,7 +88,7 @@ def test_a_run_stores_samples_under_the_canonical_id() -> None:
 
 
 def test_a_run_names_a_catalog_model_by_its_id() -> None:
-    from budget.service.running.allocation import model_ids
+    from budget.service.running.worklist import model_ids
 
     assert model_ids(["GPT-4o", "gpt4o", "my-own-model"]) == ["gpt-4o", "my-own-model"]
     assert model_ids(["azure/gpt-4o"]) == ["azure/gpt-4o"]  # the provider routes the request

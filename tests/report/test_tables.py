@@ -58,8 +58,8 @@ def test_nothing_shown_is_cut(rows: list[tuple[str, str, str, str]], width: int)
 
 
 def test_models_at_80_columns_keep_every_number_and_name() -> None:
-    from budget.report.catalog import render_models
-    from budget.service.catalog_view import list_models
+    from budget.report.listing import render_models
+    from budget.service.listing import list_models
 
     listing = list_models(None)
     console = Console(width=80, record=True, file=io.StringIO())

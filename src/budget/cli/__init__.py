@@ -89,8 +89,8 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
 #: all of them).  tests/cli/test_registry.py checks this map against the modules.
 COMMAND_MODULES = {
     "plan": "plan",
-    "models": "catalog",
-    "pricing": "catalog",
+    "models": "listing",
+    "pricing": "listing",
     "fit": "fit",
     "tasks": "tasks",
     "verify": "verify",

@@ -8,11 +8,11 @@ One module per use case; the CLI calls one function here per command.
 __all__ = [
     "backtest",
     "calibration",
-    "catalog_view",
     "check",
     "contracts",
     "fitting",
     "importing",
+    "listing",
     "local_model",
     "planning",
     "predictions",

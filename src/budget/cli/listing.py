@@ -18,10 +18,10 @@ def models_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the tasks and models of the bundled catalog, with cost per sample and coverage."""
-    from budget.service.catalog_view import list_models
+    from budget.service.listing import list_models
 
     listing = list_models(task)
-    emit(listing, "catalog:render_models", json_out=json_out)
+    emit(listing, "listing:render_models", json_out=json_out)
 
 
 @pricing_app.command("show")
@@ -34,7 +34,7 @@ def pricing_show(
 ) -> None:
     """Show the prices budget uses for models (per token, per attempt) or machines; every one
     in use when no name is given."""
-    from budget.service.catalog_view import show_prices
+    from budget.service.listing import show_prices
 
     prices = show_prices(names or [])
-    emit(prices, "catalog:render_prices", json_out=json_out)
+    emit(prices, "listing:render_prices", json_out=json_out)

@@ -1,4 +1,7 @@
-"""Use cases: list the catalog's tasks and models; show prices with their sources."""
+"""Use cases: list the catalog's models (``budget models``) and show prices with their sources.
+
+``budget pricing show`` lists prices; the catalog itself (tasks, curves, costs) is :mod:`budget.catalog`.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from budget.money import fmt_pct, fmt_usd
 from budget.report.tables import Column, fitted_table
-from budget.service.catalog_view import ModelListing, ModelRow, PriceListing
+from budget.service.listing import ModelListing, ModelRow, PriceListing
 
 #: What each coverage cell's tag means (every row says where its figure comes from).
 TAGS = (
