@@ -85,3 +85,23 @@ def test_local_flops_estimate() -> None:
 def test_local_needs_throughput_or_parameters() -> None:
     with pytest.raises(PricingError):
         local_sample_cost(H100, prompt_tokens=1, output_tokens=1, max_output_tokens=1)
+
+
+
+def test_one_formula_prices_tokens_for_the_planner_and_the_meter() -> None:
+    """TokenPrice.cost is the one place a price and tokens make a cost: the planner's sample cost
+    and the executor's charge for the same tokens agree (reference: exact fractions)."""
+    from budget.executor.costs import TokenCost
+    from budget.executor.records import Choice, Generation
+    from budget.money import to_micro
+
+    got = GPT4O.cost(prompt_tokens=1000, cached_prompt_tokens=300, output_tokens=90)
+    per_token = Fraction(1, 10**6)
+    assert Fraction(got) == per_token * (700 * Fraction(5, 2) + 300 * Fraction(5, 4) + 90 * 10)
+    plan = api_sample_cost(GPT4O, prompt_tokens=1000, output_tokens=90, max_output_tokens=512)
+    assert plan.first == GPT4O.cost(prompt_tokens=1000, output_tokens=90)
+    assert plan.repeat == GPT4O.cost(prompt_tokens=1000, cached_prompt_tokens=1000, output_tokens=90)
+    reply = Generation(choices=(Choice(text="", output_tokens=90),), prompt_tokens=1000, latency_s=0.0)
+    assert TokenCost(GPT4O).charge(reply).total_micro == to_micro(plan.first, round_up=True)
+    free = GPT4O.model_copy(update={"cached_input_per_mtok": Decimal(0)})  # a listed $0 is free
+    assert free.cost(prompt_tokens=1000, cached_prompt_tokens=1000) == 0

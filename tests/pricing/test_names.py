@@ -79,9 +79,8 @@ def test_the_calibrate_hint_runs(tmp_path: Path) -> None:
 
 
 def test_a_run_stores_samples_under_the_canonical_id() -> None:
-    from budget.service.running.worklist import _allocations
-
     from budget.service.running.request import RunRequest
+    from budget.service.running.worklist import _allocations
 
     allocs, _ = _allocations(RunRequest(models=["Qwen2.5-Coder-0.5B", "qwen2.5-coder-0.5b"], samples=2), 5)
     assert allocs == [(default_price_book().canonical("qwen2.5-coder-0.5b"), 5, 2)]

@@ -5,7 +5,8 @@ understates a bill:
 
 * **Per token** (:class:`TokenCost`, APIs): a request costs
   ``P x p_in + C x p_cached + sum_i O_i x p_out`` for ``P`` uncached and ``C`` cached prompt
-  tokens and ``O_i`` output tokens of choice ``i``.  Its worst case replaces ``O_i`` by
+  tokens and ``O_i`` output tokens of choice ``i`` (priced by
+  :meth:`budget.pricing.TokenPrice.cost`, as the planner prices them).  Its worst case replaces ``O_i`` by
   ``max_tokens`` and ``P`` by an upper bound on the prompt's tokens that needs no tokenizer:
   byte-level BPE tokenizers (GPT, Llama 3, Qwen) and SentencePiece with byte fallback never
   emit a token for less than one byte, so ``tokens <= UTF-8 bytes``, plus a margin for the
@@ -38,7 +39,6 @@ from budget.executor.records import Generation, GenerationRequest, Mode
 from budget.money import MICRO, to_micro, usd
 from budget.pricing import MachinePrice, TokenPrice
 
-MILLION = Decimal(1_000_000)
 #: Special tokens a chat template may add per message and once per request.
 TEMPLATE_TOKENS = 16
 #: Extra seconds over the request timeout allowed for the event loop to notice it.
@@ -114,24 +114,23 @@ class TokenCost:
 
     def __init__(self, price: TokenPrice) -> None:
         self.price = price
-        self.p_in = price.input_per_mtok / MILLION
-        self.p_out = price.output_per_mtok / MILLION
-        cached = price.cached_input_per_mtok
-        self.p_cached = cached / MILLION if cached is not None else self.p_in
         self.description = (
             f"{price.model}: ${price.input_per_mtok}/Mtok in, ${price.output_per_mtok}/Mtok out "
             f"({price.source}, {price.as_of})"
         )
 
     def worst_case_micro(self, request: GenerationRequest) -> int:
-        worst = prompt_token_bound(request) * self.p_in + request.n * request.max_tokens * self.p_out
+        worst = self.price.cost(
+            prompt_tokens=prompt_token_bound(request), output_tokens=request.n * request.max_tokens
+        )
         return to_micro(worst, round_up=True)
 
     def charge(self, generation: Generation) -> Charge:
-        cached = min(generation.cached_prompt_tokens, generation.prompt_tokens)
-        prompt = (generation.prompt_tokens - cached) * self.p_in + cached * self.p_cached
+        prompt = self.price.cost(
+            prompt_tokens=generation.prompt_tokens, cached_prompt_tokens=generation.cached_prompt_tokens
+        )
         n = max(1, len(generation.choices))
-        parts = [prompt / n + c.output_tokens * self.p_out for c in generation.choices]
+        parts = [prompt / n + self.price.cost(output_tokens=c.output_tokens) for c in generation.choices]
         total = to_micro(sum(parts, Decimal(0)) if parts else prompt, round_up=True)
         return Charge(total, tuple(split_micro(total, parts)))
 

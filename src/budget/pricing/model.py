@@ -46,6 +46,32 @@ class TokenPrice(BaseModel):
     source: str
     as_of: str
 
+    def cost(
+        self,
+        *,
+        prompt_tokens: int | Decimal = 0,
+        output_tokens: int | Decimal = 0,
+        cached_prompt_tokens: int | Decimal = 0,
+    ) -> Decimal:
+        """Exact USD for these tokens at this price: the one place a price and tokens make a cost.
+
+        ``(prompt - cached) x input + cached x cached_input + output x output`` per token (prices
+        are per million tokens); ``cached_prompt_tokens`` are the part of ``prompt_tokens`` the
+        provider bills at its cached price (the input price where it lists none; a listed $0 is
+        free, as billed).  The planner (:func:`api_sample_cost`) and the executor's meter
+        (:class:`budget.executor.costs.TokenCost`) both price through here.
+        """
+        cached_price = self.cached_input_per_mtok
+        if cached_price is None:
+            cached_price = self.input_per_mtok
+        prompt = _d(prompt_tokens)
+        cached = min(_d(cached_prompt_tokens), prompt)
+        return (
+            (prompt - cached) * (self.input_per_mtok / MILLION)
+            + cached * (cached_price / MILLION)
+            + _d(output_tokens) * (self.output_per_mtok / MILLION)
+        )
+
 
 class AttemptPrice(BaseModel):
     """A published average cost of one attempt at one problem of a task."""
@@ -131,15 +157,12 @@ def api_sample_cost(
     price: TokenPrice, *, prompt_tokens: int, output_tokens: float, max_output_tokens: int
 ) -> SampleCost:
     """Cost of a sample through a per-token API (see module docstring)."""
-    inp = price.input_per_mtok / MILLION
-    out = price.output_per_mtok / MILLION
-    cached = (price.cached_input_per_mtok / MILLION) if price.cached_input_per_mtok else inp
     p, o, m = _d(prompt_tokens), _d(output_tokens), _d(max_output_tokens)
     formula = (
         f"API tokens: {prompt_tokens:,} prompt x {fmt_usd(price.input_per_mtok)}/Mtok"
         + (
             f" (repeats {fmt_usd(price.cached_input_per_mtok)}/Mtok cached)"
-            if price.cached_input_per_mtok
+            if price.cached_input_per_mtok is not None
             else ""
         )
         + f" + {output_tokens:,g} output x {fmt_usd(price.output_per_mtok)}/Mtok"
@@ -147,10 +170,10 @@ def api_sample_cost(
     )
     return SampleCost(
         kind="api_tokens",
-        first=p * inp + o * out,
-        repeat=p * cached + o * out,
-        worst_first=p * inp + m * out,
-        worst_repeat=p * cached + m * out,
+        first=price.cost(prompt_tokens=p, output_tokens=o),
+        repeat=price.cost(prompt_tokens=p, cached_prompt_tokens=p, output_tokens=o),
+        worst_first=price.cost(prompt_tokens=p, output_tokens=m),
+        worst_repeat=price.cost(prompt_tokens=p, cached_prompt_tokens=p, output_tokens=m),
         formula=formula,
         sources=[f"{price.source} ({price.as_of})"],
     )
