@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from budget.catalog import catalog_candidates, load_catalog
-from budget.curves.published import curve_from_points, power_law_lsq
+from budget.curves.form import power_law_lsq
+from budget.curves.published import curve_from_points
 from budget.pricing import default_price_book
 
 

@@ -15,7 +15,7 @@ from budget.curves.estimators import (
     one_step_draws,
     power_law_rows,
 )
-from budget.curves.published import power_law_lsq
+from budget.curves.form import power_law_lsq
 
 RNG = np.random.default_rng(11)
 N = np.array([20.0, 20.0, 50.0, 100.0, 7.0])

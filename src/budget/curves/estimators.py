@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, expit, log_expit, logsumexp
 
-from budget.curves.form import FloatArray
+from budget.curves.form import FloatArray, power_law_lsq
 from budget.curves.forms import beta_nodes
 from budget.curves.passk import pass_at_k_per_problem
 from budget.curves.posterior import filled_coverage
@@ -111,17 +111,9 @@ def power_law_rows(
     """
     ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior)
     use = (cov > 0) & (cov < 1)
-    x = np.log(ks)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(use, np.log(-np.log(np.where(use, cov, 0.5))), 0.0)
-        m = use.sum(axis=1)
-        xm = (use * x).sum(axis=1) / m
-        ym = y.sum(axis=1) / m
-        xc = np.where(use, x - xm[:, None], 0.0)
-        b = (xc * (y - ym[:, None])).sum(axis=1) / (xc * xc).sum(axis=1)
-        a = -np.exp(ym - b * xm)
+    a, b = power_law_lsq(ks, cov, use.astype(float))
     out: FloatArray = np.column_stack([a, b])
-    few = m < 2
+    few = use.sum(axis=1) < 2
     if not degenerate:
         out[few] = np.nan
     elif few.any():

@@ -55,3 +55,33 @@ POWER_LAW = CurveForm(
     formula="coverage(k) = exp(a * k^b), a < 0, b < 0",
     source='Brown et al. 2024, "Large Language Monkeys", Eqs. 2-3',
 )
+
+
+def power_law_lsq(
+    k: FloatArray, coverage: FloatArray, weights: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Brown et al.'s least-squares fit of coverage = exp(a k^b), per row (the one implementation).
+
+    Brown et al. 2024 ("Large Language Monkeys", Eq. 3, App. C.1): ``y = log(-log coverage)``
+    is linear in ``x = log k``, ``y = log(-a) + b x``, so weighted least squares gives
+    ``b = sum w (x - xm)(y - ym) / sum w (x - xm)^2`` and ``a = -exp(ym - b xm)`` with the
+    weighted means ``xm``, ``ym``.  ``k`` has shape (K,); ``coverage`` (R, K) with values in
+    (0, 1) wherever a point has weight; ``weights`` (K,) or (R, K), default equal; a point of
+    weight 0 is left out of its row.  Returns ``a`` and ``b`` (R,); a row with fewer than two
+    distinct weighted k is NaN.  Used by the catalog's published curves
+    (:mod:`budget.curves.published`) and the ``power_law_lsq`` fitter of counts
+    (:mod:`budget.curves.estimators`).
+    """
+    x = np.log(np.asarray(k, dtype=float))[None, :]
+    c = np.atleast_2d(np.asarray(coverage, dtype=float))
+    w = np.ones_like(c) if weights is None else np.broadcast_to(np.asarray(weights, dtype=float), c.shape)
+    used = w > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(used, np.log(-np.log(np.where(used, c, 0.5))), 0.0)
+        total = w.sum(axis=1)
+        xm = (w * x).sum(axis=1) / total
+        ym = (w * y).sum(axis=1) / total
+        xc = np.where(used, x - xm[:, None], 0.0)
+        b = (w * xc * (y - ym[:, None])).sum(axis=1) / (w * xc * xc).sum(axis=1)
+        a = -np.exp(ym - b * xm)
+    return a, b

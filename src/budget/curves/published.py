@@ -28,28 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from budget.curves.base import CoverageCurve
-from budget.curves.form import POWER_LAW, FloatArray
+from budget.curves.form import POWER_LAW, FloatArray, power_law_lsq
 from budget.errors import DataError
-
-
-def power_law_lsq(
-    k: FloatArray, coverage: FloatArray, weights: FloatArray | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """(Weighted) least-squares fit of coverage = exp(a k^b) in log(-log) space, per row.
-
-    ``k`` has shape (K,) with at least two distinct values; ``coverage`` has shape (R, K)
-    with values in (0, 1); ``weights`` (K,) default to equal.  Returns ``a`` and ``b`` (R,).
-    """
-    x = np.log(np.asarray(k, dtype=float))
-    y = np.log(-np.log(np.asarray(coverage, dtype=float)))
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    xm = w @ x
-    xc = x - xm
-    ym = y @ w
-    b = (y - ym[:, None]) @ (w * xc) / (w @ (xc * xc))
-    intercept = ym - b * xm
-    return -np.exp(intercept), b
 
 
 def binomial_weights(coverage: FloatArray, n_problems: int) -> FloatArray:
