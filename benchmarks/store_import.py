@@ -29,7 +29,8 @@ import numpy as np
 def _measured(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
     """Wall time, CPU time (user + system) and the child's own max RSS (os.wait4), and its stdout.
 
-    CPU time is the figure that does not depend on how many other processes share the cores."""
+    CPU time is the figure that does not depend on how many other processes share the cores.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env)

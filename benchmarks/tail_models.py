@@ -86,7 +86,7 @@ def _log_binom(n: F, c: F) -> F:
 
 
 def tail_loglik(alpha: float, n: F, c: F, p0: float) -> F:
-    """log P(c | p in the power-law tail on (0, p0]) (closed form, see module docstring)."""
+    """The log of P(c | p in the power-law tail on (0, p0]) (closed form, see module docstring)."""
     with np.errstate(divide="ignore"):
         out: F = (
             _log_binom(n, c)

@@ -1,13 +1,13 @@
-"""exact_answer: the final answer of a math sample, compared with the reference answer.
+r"""exact_answer: the final answer of a math sample, compared with the reference answer.
 
 What it checks.  The answer is *extracted* from the sample (and from the reference, when the
-reference is a worked solution): by default the last ``\\boxed{...}`` / ``\\fbox{...}`` (MATH;
+reference is a worked solution): by default the last ``\boxed{...}`` / ``\fbox{...}`` (MATH;
 nested braces balanced), else the last ``#### 42`` line (GSM8K), else the last "the answer is X",
-else the last number.  Both answers are *normalised* (``$``, ``\\text{}`` wrappers, ``\\dfrac``,
-``\\left``/``\\right``, thousands separators of an answer that is one number, a trailing
+else the last number.  Both answers are *normalised* (``$``, ``\text{}`` wrappers, ``\dfrac``,
+``\left``/``\right``, thousands separators of an answer that is one number, a trailing
 period) and compared: equal strings or equal exact numbers pass at once; anything else goes to
 ``math-verify`` (Hugging Face), which parses both with SymPy and checks symbolic equivalence
-(``1/2 = 0.5 = \\frac12``, ``(x+1)^2 = x^2+2x+1``, unordered sets).
+(``1/2 = 0.5 = \frac12``, ``(x+1)^2 = x^2+2x+1``, unordered sets).
 
 Settings: ``extract`` (``auto`` | ``boxed`` | ``gsm8k`` | ``answer_is`` | ``last_number`` |
 ``whole``), ``timeout_s`` (per comparison, default 5).
@@ -25,7 +25,7 @@ How it can be fooled.  It only looks at the final answer: a sample with a wrong 
 lucky (or guessed) answer passes, and with ``last_number`` any text ending in the right number
 passes.  A sample can box several answers; only the last counts (hedging across boxes does not
 help).  Multiple-choice or small-integer answers are guessable.  math-verify's equivalence is
-lenient (``10\\%`` equals ``10``, ``3 apples`` and ``x = 3`` equal ``3``, rounding to 6 decimals),
+lenient (``10\%`` equals ``10``, ``3 apples`` and ``x = 3`` equal ``3``, rounding to 6 decimals),
 which can accept a near miss; hedges inside one box (``3 or 4``, ``3, 4, 5``) are rejected.
 """
 
@@ -68,7 +68,7 @@ _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 
 
 def last_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox``), braces balanced; ``\\boxed 5`` too."""
+    r"""The content of the last ``\boxed{...}`` (or ``\fbox``), braces balanced; ``\boxed 5`` too."""
     matches = list(_BOXED.finditer(text))
     for match in reversed(matches):
         i = match.end()

@@ -94,7 +94,7 @@ def bd0(x: FloatArray, m: FloatArray) -> FloatArray:
 
 
 def _log_binom_pmf(x: FloatArray, size: FloatArray, p: FloatArray, q: FloatArray) -> FloatArray:
-    """log Bin(x; size, p) by Loader's form, for 0 <= x <= size, 0 < p < 1 (all broadcast)."""
+    """The log of Bin(x; size, p) by Loader's form, for 0 <= x <= size, 0 < p < 1 (all broadcast)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         at0 = size * np.log1p(-p)
         atn = size * np.log(p)
@@ -108,7 +108,7 @@ def _log_binom_pmf(x: FloatArray, size: FloatArray, p: FloatArray, q: FloatArray
 
 
 def log_no_success(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> FloatArray:
-    """log [C(n - c, k) / C(n, k)]: log-probability that k of n samples miss all c correct ones.
+    """The log of [C(n - c, k) / C(n, k)]: log-probability that k of n samples miss all c correct ones.
 
     Broadcasts its arguments; requires 0 <= c <= n and 0 <= k <= n.  -inf when k > n - c.
     """

@@ -107,7 +107,8 @@ def backtest_errors(
 
 def target_ks(fitted_k: float, full_k: float, count: int = 3) -> FloatArray:
     """The k an internal backtest scores: k = 1 (where a wrong form shows first, and which a
-    plan may use) and ``count`` k log-spaced in [2 x the fitted range, the full data]."""
+    plan may use) and ``count`` k log-spaced in [2 x the fitted range, the full data].
+    """
     lo = min(2.0 * fitted_k, full_k)
     out: FloatArray = np.unique(np.concatenate([[1.0], np.round(np.geomspace(lo, full_k, count))]))
     return out
@@ -123,7 +124,8 @@ def _gain(base: FloatArray, other: FloatArray) -> float:
 
 def choose(errors: dict[int, dict[str, list[float]]], default: str) -> str:
     """The default fitter unless another beats it by more than one standard error (paired)
-    at every subsampling fraction with data; then the one with the largest overall gain."""
+    at every subsampling fraction with data; then the one with the largest overall gain.
+    """
     best, best_gain = default, 0.0
     names = {name for per in errors.values() for name in per}
     for name in sorted(names - {default}):

@@ -59,7 +59,8 @@ def validate_stopped(attempts: ArrayLike, solved: ArrayLike) -> tuple[np.ndarray
 
 def observed_k_stopped(attempts: np.ndarray, solved: np.ndarray) -> int:
     """The largest k measured for every problem: the smallest censoring point (unsolved
-    problems' attempts), or the largest first-success index when every problem was solved."""
+    problems' attempts), or the largest first-success index when every problem was solved.
+    """
     unsolved = attempts[~solved]
     return int(unsolved.min() if unsolved.size else attempts.max())
 
@@ -74,7 +75,8 @@ def fit_until_pass(
     n_boot: int = N_BOOT,
 ) -> CoverageCurve:
     """Fit a coverage curve to until-pass records (first success at ``attempts`` if ``solved``,
-    else none in ``attempts``); see the module docstring."""
+    else none in ``attempts``); see the module docstring.
+    """
     a, s = validate_stopped(attempts, solved)
     if not s.any():
         return zero_success_curve(model, task, a)

@@ -229,7 +229,8 @@ class Runner(RunnerAccounts):
     ) -> None:
         """A reply billed past its reservation, with more choices than ``n``, or longer than
         ``max_tokens`` allows by the provider's own count: reservations no longer bound what this
-        server's requests cost, so nothing more is launched (those in flight may overspend too)."""
+        server's requests cost, so nothing more is launched (those in flight may overspend too).
+        """
         from budget.money import fmt_usd, from_micro
 
         why = generation.fault or "billed more than its worst case"

@@ -102,7 +102,8 @@ def log_tail(log: Path, lines: int = 3) -> str:
 
 def server_installed(layout: LocalLayout) -> ServerInstall | None:
     """The recorded build, when its marker and its entry point both exist and it was built
-    with this version's build flags (a build with other flags is rebuilt)."""
+    with this version's build flags (a build with other flags is rebuilt).
+    """
     if not (layout.server_marker.is_file() and layout.server_entry.is_file()):
         return None
     try:

@@ -162,7 +162,8 @@ def fit_store(
 ) -> CalibrationResult:
     """``budget fit --db``: fit and store a curve per model from the store's samples of ``task``
     (default: the task of the newest run), as calibration does after its pilot run.  ``progress``
-    hears a :class:`~budget.service.progress.Step` per model (see :func:`fit_from_store`)."""
+    hears a :class:`~budget.service.progress.Step` per model (see :func:`fit_from_store`).
+    """
     from budget.store import Store, location
     from budget.store.database import NoStoreError
 

@@ -517,7 +517,8 @@ def _cost(row: dict[str, Any], at: str) -> Decimal:
 
 def counts_from_samples(path: Path, task: str | None = None) -> list[Any]:
     """Per-sample JSONL (``task_id, model, passed``, or ``verdicts``) as per-problem counts for
-    ``budget fit``: a sample counts as correct when every tier it carries passed it."""
+    ``budget fit``: a sample counts as correct when every tier it carries passed it.
+    """
     from budget.service.fitting import ModelCounts
 
     task_name, blocks = _samples(ImportRequest(file=path, format="samples", task=task))

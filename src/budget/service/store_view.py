@@ -61,7 +61,8 @@ class RunList(BaseModel):
 def _spent(store: Store, run: RunRecord, stats: list[RunModelStats] | None = None) -> Decimal:
     """What a run has spent at most: its recorded spend, or its reservations' (a process killed
     mid-run recorded its spend late; its reservations, charged whole while open, do not lag);
-    for a run that recorded none, the sum of its samples' costs (``stats``, else the store's)."""
+    for a run that recorded none, the sum of its samples' costs (``stats``, else the store's).
+    """
     from budget.money import from_micro
 
     spent = max(run.spent, from_micro(store.ledger_book(run.run_id).spend_micro))
@@ -240,7 +241,8 @@ def export_samples(run_id: str, path: Path, db: str | None = None) -> ExportResu
     Written to a fresh temporary file beside the target, flushed to disk and renamed over it:
     never half a file, also with two exports at once.  A symlink is followed (the file it
     points to is replaced, the link kept); an existing file keeps its permissions.  The store's
-    own files are refused (renaming over them would destroy the store)."""
+    own files are refused (renaming over them would destroy the store).
+    """
     with _open(db) as (store, where):
         if store is None:
             raise StoreError(f"no store at {where}")

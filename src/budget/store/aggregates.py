@@ -1,5 +1,6 @@
 """Aggregates for fitting (per-problem counts, measured cost per sample) and fitted curves
-(one part of the store)."""
+(one part of the store).
+"""
 
 from __future__ import annotations
 

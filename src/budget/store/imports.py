@@ -168,7 +168,8 @@ class ImportStore(StoreBase):
     ) -> None:
         """SQLite: rows straight to the driver's executemany, streamed from generators (no list of
         10^6 rows in memory); the same values SQLAlchemy would bind (its own DateTime bind
-        processor formats the timestamp, once)."""
+        processor formats the timestamp, once).
+        """
         process = _SAMPLES.c.created_at.type.bind_processor(conn.dialect)
         stamp = process(now) if process is not None else now
         sample_sql = (

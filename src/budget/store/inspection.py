@@ -1,5 +1,6 @@
 """Per-run, per-model figures in SQL: samples, problems, solved per verdict tier, spend
-(one part of the store; ``budget runs``, ``budget show``, ``budget check``)."""
+(one part of the store; ``budget runs``, ``budget show``, ``budget check``).
+"""
 
 from __future__ import annotations
 

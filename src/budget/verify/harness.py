@@ -293,7 +293,8 @@ def sweep(pidns: bool) -> None:
 
 def _wipe(dirs: dict[str, int]) -> None:
     """Restore each directory's mode (a sample may ``chmod`` it, or a folder in it, to 0), then
-    empty it."""
+    empty it.
+    """
     for top, mode in dirs.items():
         with contextlib.suppress(OSError):
             os.chmod(top, mode)
@@ -327,7 +328,8 @@ def _sysv_objects() -> list[tuple[str, int]]:
 
 def _remove_sysv_ipc() -> None:
     """Remove every System V shared memory segment, message queue and semaphore set (the zygote
-    has the uid of whoever created them, so ``IPC_RMID`` is allowed)."""
+    has the uid of whoever created them, so ``IPC_RMID`` is allowed).
+    """
     objects = _sysv_objects()
     if not objects:
         return
@@ -376,7 +378,8 @@ def process_settings() -> tuple[Any, ...]:
 def reset(dirs: dict[str, int], settings: tuple[Any, ...] | None = None) -> bool:
     """Undo what a job may have left for the next one; ``True`` when all of it is provably gone:
     each directory has its mode back and is empty, no System V IPC object is left, and this
-    process's limits and scheduling are still ``settings`` (see :func:`process_settings`)."""
+    process's limits and scheduling are still ``settings`` (see :func:`process_settings`).
+    """
     _remove_sysv_ipc()
     _wipe(dirs)
     try:
@@ -482,7 +485,8 @@ def _sample(job: dict[str, Any], program_fd: int, req: int, rep: int, out: int, 
 
 def _builtin_bases(exc: BaseException) -> list[str]:
     """The names of the built-in exception classes ``exc`` is an instance of, most specific first
-    (the tester raises the first it can: a sample's own ``class E(ValueError)`` is a ValueError)."""
+    (the tester raises the first it can: a sample's own ``class E(ValueError)`` is a ValueError).
+    """
     try:
         return [c.__name__ for c in type(exc).__mro__ if getattr(builtins, c.__name__, None) is c][:20]
     except BaseException:
@@ -667,7 +671,8 @@ CALLABLE = object()
 
 class BadReturn(BaseException):
     """The sample returned something that is not plain data, changed an argument into something
-    that is not, or raised an exception that is not an ``Exception`` (``SystemExit``...)."""
+    that is not, or raised an exception that is not an ``Exception`` (``SystemExit``...).
+    """
 
 
 def write_back(request: dict[str, Any], after: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -965,7 +970,8 @@ def pytest_main(
 
 def _pytest_session(test_file: str, module: str, chan: _Channel) -> tuple[list[dict[str, Any]], bool]:
     """One pytest session in a child process (so a second one starts from fresh modules): its
-    reports, and whether the sample changed an argument in place during it."""
+    reports, and whether the sample changed an argument in place during it.
+    """
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:

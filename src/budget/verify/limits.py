@@ -1,5 +1,6 @@
 """Resource limits of one sandboxed run (what :mod:`budget.verify.bubblewrap` and
-:mod:`budget.verify.cgroups` enforce) and the result that comes back."""
+:mod:`budget.verify.cgroups` enforce) and the result that comes back.
+"""
 
 from __future__ import annotations
 

@@ -21,11 +21,11 @@ _CUT = "…[cut]"
 
 
 def printable(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
-    """``text`` as one line of printable characters, at most ``limit`` long.
+    r"""``text`` as one line of printable characters, at most ``limit`` long.
 
     Every character that is not printable (``str.isprintable``: control characters such as NUL,
     ESC and newline, format characters such as U+202E, lone surrogates, unassigned code points)
-    becomes its Python escape (``\\x1b``, ``\\u202e``, ``\\ud800``); a longer text is cut and
+    becomes its Python escape (``\x1b``, ``\u202e``, ``\ud800``); a longer text is cut and
     ends with ``…[cut]``.
     """
     out: list[str] = []

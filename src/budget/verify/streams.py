@@ -1,5 +1,6 @@
 """The descriptors of a sandboxed command: in-memory files handed to bubblewrap, the pumping of
-stdin/stdout/stderr under a wall clock, and the final SIGKILL to the process group."""
+stdin/stdout/stderr under a wall clock, and the final SIGKILL to the process group.
+"""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _from_server(exc: BaseException) -> bool:
     """Whether the error status came from the server (a response with headers), not from
     litellm itself: litellm reports a reply it could not read (broken JSON, nonsense usage) as
-    a 500 of its own making, a response without headers.  Such a reply was served, so billed."""
+    a 500 of its own making, a response without headers.  Such a reply was served, so billed.
+    """
     return bool(getattr(getattr(exc, "response", None), "headers", None))
 
 

@@ -154,7 +154,8 @@ class StoreWriter:
 
     def _note_faults(self, records: Sequence[SampleRecord]) -> None:
         """Samples from replies that broke the request's terms (issue 9), kept in the run's
-        settings: per model, how many and the first few reasons."""
+        settings: per model, how many and the first few reasons.
+        """
         for r in records:
             if not r.provider_fault:
                 continue

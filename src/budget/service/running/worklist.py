@@ -73,7 +73,8 @@ def model_ids(names: Sequence[str]) -> list[str]:
     """The ids a run stores its models' samples under, as ``budget plan`` names them: a catalog
     model by its id (``GPT-4o`` -> ``gpt-4o``), any other by the alias table
     (:mod:`budget.pricing.names`); a ``provider/model`` keeps its provider, which routes the
-    request (plan and check still match it to the catalog's model)."""
+    request (plan and check still match it to the catalog's model).
+    """
     from budget.catalog import load_catalog
     from budget.pricing import default_price_book
 
