@@ -22,6 +22,7 @@ full disks and concurrent resumes.
 
 The parts: :mod:`~budget.service.running.request` (request and result models),
 :mod:`~budget.service.running.worklist` (what to sample: the run's work list),
+:mod:`~budget.service.running.resume` (a stopped run's request, lease and spend),
 :mod:`~budget.service.running.backends` (backends, cost models, verifier),
 :mod:`~budget.service.running.store_writer` (the writer thread, the ledger's journal),
 :mod:`~budget.service.running.lease` (the run's lease, stop signals),

@@ -27,6 +27,7 @@ from budget.service.running.backends import (
 from budget.service.running.lease import RunLease, cancel_on_stop_signals, stop_signals_interrupt
 from budget.service.running.request import TIERS_OF, ProgressCallback, RunRequest, RunResult
 from budget.service.running.result import _failure, _result
+from budget.service.running.resume import Resumed, resume
 from budget.service.running.store_writer import ReservationJournal, StoreWriter
 from budget.service.running.worklist import _allocations, _plan_inputs, _work
 
@@ -45,47 +46,6 @@ def _open_store(request: RunRequest) -> Store:
     from budget.store import Store
 
     return Store(request.db)
-
-
-def _resume_request(store: Store, request: RunRequest) -> tuple[RunRequest, Any]:
-    assert request.resume is not None
-    run = store.get_run(request.resume)
-    stored = run.settings.get("request")
-    if not isinstance(stored, dict):
-        raise StoreError(f"run {run.run_id} was not started by budget run (no stored request)")
-    session = {k: v for k, v in request.model_dump().items() if k in _SESSION_FIELDS and v is not None}
-    if request.dollars is not None:
-        session["dollars"] = request.dollars
-    merged = RunRequest.model_validate(
-        {**stored, **session, "resume": run.run_id, "db": request.db, "api_key": request.api_key}
-    )
-    return merged, run
-
-
-def _resume_spend(store: Store, run: Any, lease: RunLease) -> tuple[int, int]:
-    """What a resumed run has spent, and what of it was lost in flight (micro-dollars).
-
-    Its reservations still open were in flight when its process died: they are charged whole
-    (the provider may have billed them).  A run recorded before reservations were kept carries
-    its recorded spend (and the reservations it recorded as in flight) into one row.
-    """
-    from budget.store import RunStatus
-
-    book = store.ledger_book(run.run_id)
-    if book.rows == 0:
-        lost = 0
-        if run.status in (RunStatus.RUNNING, RunStatus.CREATED):  # died without settling
-            lost = int((run.settings.get("ledger") or {}).get("reserved_micro", 0))
-        carried = max(to_micro(run.spent), to_micro(store.sample_spend(run.run_id))) + lost
-        if carried:
-            store.carry_spend(run.run_id, carried)
-    else:
-        lost = store.charge_lost_reservations(run.run_id, lease.token)
-    return store.ledger_book(run.run_id).charged_micro, lost
-
-
-#: Options a resumed run may change (where the server is, how hard to push it).
-_SESSION_FIELDS = frozenset({"api_base", "concurrency", "timeout_s", "unsafe_no_sandbox", "verify_workers"})
 
 
 def execute_run(request: RunRequest, *, progress: ProgressCallback | None = None) -> RunResult:
@@ -134,35 +94,6 @@ def _execute_run(request: RunRequest, progress: ProgressCallback | None) -> RunR
         if lease is not None:
             lease.release()
         store.close()
-
-
-@dataclass(frozen=True)
-class Resumed:
-    """A resumed run as the store has it: its record, its lease, what it spent and lost in flight."""
-
-    run: Any
-    lease: RunLease
-    spent_micro: int
-    lost_micro: int
-
-
-def resume(store: Store, request: RunRequest) -> tuple[RunRequest, Resumed]:
-    """The stored request of ``request.resume`` with this session's options, and the run's state.
-
-    Takes the run's lease first (one process runs a run: else
-    :class:`~budget.errors.RunBusyError`), then charges the reservations its last process left
-    open (:func:`_resume_spend`).
-    """
-    request, run = _resume_request(store, request)
-    lease = RunLease(store, run.run_id).acquire()
-    try:
-        spent, lost = _resume_spend(store, run, lease)
-        # the run's record holds what the ledger now knows, before anything below can refuse
-        store.update_run(run.run_id, spent=from_micro(spent))
-    except BaseException:
-        lease.release()
-        raise
-    return request, Resumed(run=run, lease=lease, spent_micro=spent, lost_micro=lost)
 
 
 @dataclass(frozen=True)
