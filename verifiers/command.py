@@ -72,6 +72,7 @@ class CommandVerifier:
     name = "command"
 
     def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        """Run the problem's command on the sample in the sandbox; its exit status is the verdict."""
         from budget.verify.sandbox import WORKDIR, Limits, get_sandbox
 
         started = time.monotonic()

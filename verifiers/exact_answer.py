@@ -355,6 +355,7 @@ class ExactAnswerVerifier:
     name = "exact_answer"
 
     def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        """Extract the final answers of the sample and the reference, normalise and compare them."""
         started = time.monotonic()
 
         def verdict(outcome: Outcome, detail: str) -> Verdict:

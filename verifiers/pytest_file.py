@@ -118,6 +118,7 @@ class PytestFileVerifier:
     name = "pytest_file"
 
     def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        """Run the problem's pytest file against the sample in the sandbox."""
         from budget.verify.sandbox import Limits, get_sandbox
 
         started = time.monotonic()

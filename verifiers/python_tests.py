@@ -53,6 +53,7 @@ class PythonTestsVerifier:
     name = "python_tests"
 
     def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        """Run the problem's tests (``check(entry_point)``) on prompt + completion in the sandbox."""
         test = getattr(problem, "tests", None)
         entry_point = getattr(problem, "entry_point", None)
         if not test or not entry_point:

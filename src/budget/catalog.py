@@ -85,17 +85,20 @@ class CatalogEntry(BaseModel):
 
 
 class Catalog(BaseModel):
+    """The bundled catalog as read: its tasks, its (model, task) entries and per-task defaults."""
     tasks: dict[str, TaskInfo]
     entries: list[CatalogEntry]
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskInfo:
+        """The task ``task_id``; an :class:`UnknownNameError` (one line) otherwise."""
         try:
             return self.tasks[task_id]
         except KeyError:
             raise UnknownNameError("task", task_id, list(self.tasks)) from None
 
     def for_task(self, task_id: str) -> list[CatalogEntry]:
+        """The catalog's entries for ``task_id`` (which must be a known task)."""
         self.task(task_id)
         return [e for e in self.entries if e.task == task_id]
 

@@ -93,6 +93,7 @@ class CoverageCurve(BaseModel):
             raise DataError(f"curve for {self.model} uses unknown form {self.form!r}") from None
 
     def param_vector(self) -> FloatArray:
+        """The point estimate as a vector, in the order of the form's ``param_names``."""
         form = self._form()
         return np.array([self.params[n] for n in form.param_names], dtype=float)
 
@@ -126,4 +127,5 @@ class CoverageCurve(BaseModel):
         return float(k) / float(self.max_observed_k)
 
     def summary(self) -> dict[str, Any]:
+        """Model, task, form and parameters, for logs and reports."""
         return {"model": self.model, "task": self.task, "form": self.form, "params": self.params}

@@ -41,6 +41,7 @@ ACCEPT_TIER = "verifier"
 
 
 class StopReason(StrEnum):
+    """Why a runner stopped: all work done, the money ran out, interrupted, or an error."""
     COMPLETED = "completed"
     BUDGET = "budget exhausted"
     INTERRUPTED = "interrupted"
@@ -54,11 +55,14 @@ VerifyFn = Callable[[str, str], Mapping[str, Verdict]]
 class SampleSink(Protocol):
     """Where finished samples and their verdicts go (the store); must be fast or queue."""
 
-    def samples(self, records: Sequence[SampleRecord]) -> None: ...
+    def samples(self, records: Sequence[SampleRecord]) -> None:
+        """Take finished samples (in the order they finished)."""
 
-    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None: ...
+    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+        """Take the verdicts of one sample, by tier."""
 
-    def spend(self, spent_micro: int, reserved_micro: int) -> None: ...
+    def spend(self, spent_micro: int, reserved_micro: int) -> None:
+        """Take the ledger's spend and reservations in flight (micro-dollars)."""
 
 
 @dataclass
@@ -80,6 +84,7 @@ ProgressFn = Callable[[Progress], None]
 
 @dataclass
 class ModelTally:
+    """What a run bought, spent, solved and suffered for one model."""
     samples: int = 0
     spent_micro: int = 0
     solved: set[str] = field(default_factory=set)
@@ -98,6 +103,7 @@ FAULT_NOTES = 5
 
 @dataclass
 class RunnerOutcome:
+    """How a runner ended: why, each model's tally, the spend and what no sample carries."""
     stop_reason: StopReason
     tallies: dict[str, ModelTally]
     spent_micro: int

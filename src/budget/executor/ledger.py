@@ -84,18 +84,22 @@ class Ledger:
 
     @property
     def spent_micro(self) -> int:
+        """Settled spend (micro-dollars), including overruns."""
         return self._spent
 
     @property
     def reserved_micro(self) -> int:
+        """Reservations of requests still in flight (micro-dollars)."""
         return self._reserved
 
     @property
     def overrun_micro(self) -> int:
+        """What settlements charged above their reservations (a wrong bound)."""
         return self._overrun
 
     @property
     def open_reservations(self) -> int:
+        """How many reservations are not settled yet."""
         return self._open
 
     @property

@@ -21,6 +21,7 @@ class Mode(StrEnum):
 
 
 class ChatMessage(BaseModel):
+    """One message of a chat prompt."""
     model_config = ConfigDict(frozen=True)
 
     role: str
@@ -124,4 +125,5 @@ class SampleRecord(BaseModel):
 
     @property
     def key(self) -> SampleKey:
+        """The sample's identity within the run."""
         return SampleKey(model=self.model, problem_id=self.problem_id, index=self.index)

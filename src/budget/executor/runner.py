@@ -75,6 +75,7 @@ class Runner(RunnerAccounts):
 
     # --- public -------------------------------------------------------------------------
     async def run(self, work: Sequence[ProblemWork]) -> RunnerOutcome:
+        """Buy the work under the ledger, verify as samples arrive; how the run ended."""
         by_model: dict[str, list[ProblemWork]] = {m: [] for m in self.backends}
         for w in work:
             by_model[w.model].append(w)

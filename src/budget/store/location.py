@@ -39,6 +39,7 @@ def default_path() -> Path:
 
 
 def is_url(location: str) -> bool:
+    """Whether ``location`` is a URL (has a scheme) rather than a file path."""
     return "://" in location
 
 
@@ -53,6 +54,7 @@ def resolve(db: str | os.PathLike[str] | None = None) -> str:
 
 
 def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite file ``path`` (made absolute)."""
     return f"sqlite:///{path.resolve()}"
 
 

@@ -27,10 +27,12 @@ DEFAULT_TIER = "verifier"
 
 
 def utcnow() -> datetime:
+    """The current time in UTC (timezone-aware)."""
     return datetime.now(UTC)
 
 
 class RunStatus(StrEnum):
+    """Where a run stands: created, running, interrupted, finished or failed."""
     CREATED = "created"
     RUNNING = "running"
     INTERRUPTED = "interrupted"
@@ -104,6 +106,7 @@ class SampleRecord(BaseModel):
 
     @property
     def key(self) -> SampleKey:
+        """The sample's identity: writes keyed on it are idempotent."""
         return SampleKey(self.run_id, self.model, self.problem_id, self.sample_index)
 
 

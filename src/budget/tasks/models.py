@@ -103,6 +103,7 @@ class Task(BaseModel):
     _indexed: list[Problem] | None = PrivateAttr(default=None)
 
     def problem_ids(self) -> list[str]:
+        """The ids of the task's problems, in order."""
         return [p.id for p in self.problems]
 
     def problem(self, problem_id: str) -> Problem:
@@ -113,6 +114,7 @@ class Task(BaseModel):
         return index[problem_id]
 
     def has_problem(self, problem_id: str) -> bool:
+        """Whether the task has a problem with this id."""
         return problem_id in self._index()
 
     def check_for(self, problem: Problem, tier: Tier) -> tuple[VerifierSpec, Problem]:

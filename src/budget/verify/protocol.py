@@ -83,4 +83,5 @@ class Verifier(Protocol):
 
     name: str
 
-    def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict: ...
+    def verify(self, problem: Any, completion: str, settings: dict[str, Any]) -> Verdict:
+        """Check ``completion`` against ``problem``; a verdict, never an exception for a bad sample."""

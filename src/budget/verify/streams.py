@@ -16,6 +16,7 @@ from budget.verify.limits import Limits
 
 
 def memfd(name: str, data: bytes) -> int:
+    """An anonymous in-memory file holding ``data``, rewound; its descriptor (the caller closes it)."""
     fd = os.memfd_create(f"budget-{Path(name).name}", 0)
     view = memoryview(data)
     while view:

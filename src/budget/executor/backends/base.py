@@ -30,18 +30,22 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 52
 
 @runtime_checkable
 class Backend(Protocol):
+    """A model backend: turns a request into a generation, raising only budget errors."""
     name: str
     concurrency: int
 
     @property
-    def max_n(self) -> int: ...
+    def max_n(self) -> int:
+        """The most samples one request may ask for (``n``)."""
 
     async def open(self) -> None:
         """Import the client, connect, load the engine: everything before the first request."""
 
-    async def generate(self, request: GenerationRequest) -> Generation: ...
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """Send one request; its reply with usage and latency."""
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release clients and engines (idempotent)."""
 
 
 def parse_retry_after(
