@@ -59,6 +59,7 @@ def k_grid(k_max: int, k_cap: int) -> np.ndarray:
 
 
 def options_for(cand: Candidate, s: PlanSettings) -> Options:
+    """The options (k, cost, value) of one candidate under the settings, up to its k cap."""
     k_cap = s.max_samples
     if cand.curve.max_observed_k:
         k_cap = min(k_cap, max(1, math.floor(s.max_extrapolation * cand.curve.max_observed_k)))
@@ -88,6 +89,7 @@ def options_for(cand: Candidate, s: PlanSettings) -> Options:
 
 @dataclass(frozen=True)
 class Vertex:
+    """A point of a candidate's upper concave hull: k samples per problem, its cost and value."""
     opt: Options
     k: int
     cost: Decimal

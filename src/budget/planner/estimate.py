@@ -12,6 +12,7 @@ from budget.planner.models import N_DRAWS, Allocation, Crossing, Estimate, PlanS
 
 
 def estimate(groups: list[tuple[Vertex, int]], s: PlanSettings) -> Estimate:
+    """The plan's expected coverage and problems solved, with intervals, for whole-problem groups."""
     n = s.problems
     rng = np.random.default_rng(s.seed)
     allocations: list[Allocation] = []
@@ -85,6 +86,7 @@ def frontier_values(verts: list[HullPoint], dollars: FloatArray, n: int) -> Floa
 def crossings(
     hulls: dict[str, list[HullPoint]], labels: dict[str, str], budget: float, n: int
 ) -> list[Crossing]:
+    """The budgets where one model's frontier overtakes another's, near the budget."""
     grid = np.geomspace(budget / 1000, budget * 1000, 2001)
     out: list[Crossing] = []
     names = list(hulls)

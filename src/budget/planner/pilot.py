@@ -28,6 +28,7 @@ IntArray = NDArray[np.int64]
 
 
 class PilotRule(StrEnum):
+    """How a pilot spreads its samples: the same number per problem, or adaptively."""
     UNIFORM = "uniform"
     ADAPTIVE = "adaptive"
 

@@ -78,6 +78,7 @@ def cost_basis(cost: SampleCost) -> tuple[CostBasis, str]:
 def provenance(
     curve: CoverageCurve, cost: SampleCost, k: int, published: dict[int, float] | None
 ) -> Provenance:
+    """Where a plan's figures for a model come from: coverage at ``k`` and cost, each with its basis."""
     basis, detail, far = coverage_basis(curve, k, published)
     cbasis, cdetail = cost_basis(cost)
     return Provenance(

@@ -122,9 +122,11 @@ class RepricedBook(PriceBook):
         self.worst_multiple = worst_attempt_multiple
 
     def machine(self, name: str) -> MachinePrice:
+        """The machine's price, or the user's machine override."""
         return self.machine_override or super().machine(name)
 
     def attempt_price(self, model: str, task: str) -> AttemptPrice | None:
+        """The per-attempt price of ``model`` on ``task``, the user's where given."""
         name = self.canonical(model)
         o = self.user.get(name)
         price = (
@@ -143,5 +145,6 @@ class RepricedBook(PriceBook):
         )
 
     def token_override(self, model: str) -> TokenPrice | None:
+        """The user's per-token price of ``model``, if any."""
         o = self.user.get(self.canonical(model))
         return o.token if o is not None else None

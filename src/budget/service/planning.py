@@ -52,6 +52,7 @@ class PlanRequest(BaseModel):
 
     @classmethod
     def parse(cls, dollars: str, **kw: object) -> PlanRequest:
+        """A request from the CLI's ``--dollars`` text (checked: positive, finite, not absurd) and options."""
         return cls.model_validate({"dollars": positive_dollars(dollars, what="--dollars"), **kw})
 
 

@@ -92,6 +92,7 @@ def _key(db: Path) -> list[int] | None:
 
 
 def snapshot_key(url: str) -> list[int] | None:
+    """What identifies the store's state for the snapshot (None: not a file store)."""
     paths = _paths(url)
     return None if paths is None else _key(paths[0])
 

@@ -45,6 +45,7 @@ def text_hash(text: str) -> str:
 
 
 def new_run_id() -> str:
+    """A new run id (12 hex digits of a random UUID)."""
     return uuid.uuid4().hex[:12]
 
 
@@ -192,6 +193,7 @@ class StoreBase:
                 s.rollback()
 
     def close(self) -> None:
+        """Release the database's connections."""
         self.engine.dispose()
 
     def __enter__(self) -> Self:
@@ -217,6 +219,7 @@ class StoreBase:
 
     @property
     def schema_version(self) -> int:
+        """The store schema version this code writes."""
         return STORE_SCHEMA_VERSION
 
     # --- helpers ---------------------------------------------------------------------------

@@ -54,11 +54,13 @@ class ImportBlock:
 
     @property
     def samples(self) -> int:
+        """How many samples this block holds."""
         return max((len(v) for v in self.tiers.values()), default=len(self.extras or ()))
 
 
 @dataclass
 class ImportSummary:
+    """What an import stored: its run and, per model, the problems and samples."""
     run: RunRecord
     per_model: dict[str, tuple[int, int]] = field(default_factory=dict)  # model -> (problems, samples)
 

@@ -28,6 +28,7 @@ class RunModelStats(BaseModel):
 
 
 class InspectionStore(StoreBase):
+    """Read-only views of stored runs for ``budget show`` and ``budget runs``."""
     def run_model_stats(self, run_ids: Sequence[str]) -> list[RunModelStats]:
         """Per (run, model) of ``run_ids``: aggregated in the database, one query per figure.
 

@@ -60,6 +60,7 @@ class PredictionRecord(BaseModel):
 
     @property
     def predicted(self) -> bool:
+        """Whether a prediction was made (a curve and a coverage figure)."""
         return self.curve is not None and self.coverage is not None
 
 

@@ -72,6 +72,7 @@ class Cgroup:
         return cls(dirs, key)
 
     def empty(self) -> bool:
+        """Whether no process is left in the cgroup (False when it cannot be read)."""
         try:
             return not any(f.read_text().split() for f in self.procs_files)
         except OSError:
@@ -83,6 +84,7 @@ class Cgroup:
         return ["/bin/sh", "-c", script + ' && exec "$@"', "sh"]
 
     def kill_all(self) -> None:
+        """SIGKILL every process in the cgroup until it is empty (a bounded number of rounds)."""
         for _ in range(50):
             pids: set[int] = set()
             for f in self.procs_files:
@@ -200,5 +202,6 @@ def cgroup_bases() -> dict[str, tuple[Path, str]]:
 
 
 def cgroup_for(limits: Limits) -> Cgroup | None:
+    """A cgroup sized for ``limits`` (processes, memory plus tmpfs), or None where none can be made."""
     tmpfs = 2 * limits.tmp_mb * 1024 * 1024  # tmpfs pages are charged to the cgroup
     return Cgroup.create(limits.processes + 4, limits.memory_mb * 1024 * 1024 + tmpfs + (256 << 20))

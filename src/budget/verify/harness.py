@@ -131,17 +131,20 @@ def read_exact(fd: int, n: int) -> bytes:
 
 
 def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
 def frame(obj: Any) -> bytes:
+    """``obj`` as a frame: its compact JSON behind a 4-byte big-endian length."""
     body = json.dumps(obj, separators=(",", ":")).encode()
     return struct.pack(">I", len(body)) + body
 
 
 def read_frame(fd: int) -> Any:
+    """Read one frame from ``fd`` (refusing one over :data:`MAX_FRAME`)."""
     (size,) = struct.unpack(">I", read_exact(fd, 4))
     if size > MAX_FRAME:
         raise ValueError(f"frame of {size} bytes")

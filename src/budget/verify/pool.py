@@ -314,6 +314,7 @@ class WorkerPool:
         self._closed = False
 
     def run(self, job: UnitTestJob) -> Verdict:
+        """Run one job on a warm worker (a new one if the last died); its verdict."""
         slot = self._slots.get()
         try:
             if slot is None or not slot.alive:
@@ -332,6 +333,7 @@ class WorkerPool:
             self._slots.put(slot if slot is not None and slot.alive else None)
 
     def close(self) -> None:
+        """Stop every worker; later jobs are refused."""
         self._closed = True
         drained: list[Worker | None] = []
         while True:
