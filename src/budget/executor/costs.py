@@ -83,7 +83,9 @@ class Charge:
 
 
 class Meter(Protocol):
-    def stop(self, generation: Generation | None) -> Charge: ...
+    """Measures one request from start to stop; its charge."""
+    def stop(self, generation: Generation | None) -> Charge:
+        """The request's charge (a failed request: ``generation`` None)."""
 
 
 class CostModel(Protocol):
@@ -92,9 +94,11 @@ class CostModel(Protocol):
     kind: str
     description: str
 
-    def worst_case_micro(self, request: GenerationRequest) -> int: ...
+    def worst_case_micro(self, request: GenerationRequest) -> int:
+        """The most ``request`` can cost (its reservation), micro-dollars, rounded up."""
 
-    def start(self) -> Meter: ...
+    def start(self) -> Meter:
+        """Start measuring one request."""
 
 
 class _TokenMeter:
@@ -120,12 +124,14 @@ class TokenCost:
         )
 
     def worst_case_micro(self, request: GenerationRequest) -> int:
+        """Prompt-token bound and ``n x max_tokens`` at the price, rounded up."""
         worst = self.price.cost(
             prompt_tokens=prompt_token_bound(request), output_tokens=request.n * request.max_tokens
         )
         return to_micro(worst, round_up=True)
 
     def charge(self, generation: Generation) -> Charge:
+        """The reply's cost by its usage, split between its choices."""
         prompt = self.price.cost(
             prompt_tokens=generation.prompt_tokens, cached_prompt_tokens=generation.cached_prompt_tokens
         )
@@ -135,6 +141,7 @@ class TokenCost:
         return Charge(total, tuple(split_micro(total, parts)))
 
     def start(self) -> Meter:
+        """Start measuring one request (per-token: nothing to time)."""
         return _TokenMeter(self)
 
 
@@ -160,6 +167,7 @@ class BusyClock:
         self._last = now
 
     def enter(self) -> int:
+        """A request starts: its id for :meth:`leave`."""
         with self._lock:
             self._advance()
             self._next += 1
@@ -206,9 +214,11 @@ class MachineTimeCost:
         )
 
     def worst_case_micro(self, request: GenerationRequest) -> int:
+        """The machine's price for the request's timeout plus grace, rounded up."""
         return to_micro(Decimal(repr(request.timeout_s + TIMEOUT_GRACE_S)) * self.per_second, round_up=True)
 
     def start(self) -> Meter:
+        """Start timing one request on the busy clock."""
         return _MachineMeter(self)
 
 

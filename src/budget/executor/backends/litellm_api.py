@@ -142,18 +142,22 @@ class LiteLLMBackend:
 
     @property
     def max_n(self) -> int:
+        """Samples per request: 8 where litellm says the provider takes ``n``, else 1."""
         if self._max_n is None:
             self._max_n = 8 if supports_n(self.model) else 1
         return self._max_n
 
     async def open(self) -> None:
+        """Import litellm (with its local price table) and settle ``max_n``."""
         import_litellm()
         _ = self.max_n
 
     async def aclose(self) -> None:
+        """Nothing to release (litellm keeps no client per backend)."""
         return None
 
     def kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        """The arguments of litellm's completion call for ``request``."""
         kw: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
@@ -195,6 +199,7 @@ class LiteLLMBackend:
                 )
 
     async def generate(self, request: GenerationRequest) -> Generation:
+        """Send ``request`` through litellm; its reply, or a budget error (billed or not)."""
         litellm = import_litellm()
         kw = self.kwargs(request)
         self.check_destination(kw)
@@ -213,6 +218,7 @@ class LiteLLMBackend:
         return self.parse(response, request, latency)
 
     def parse(self, response: Any, request: GenerationRequest, latency: float) -> Generation:
+        """The response from litellm as a :class:`Generation`, usage judged at the edge."""
         try:
             texts: list[str] = []
             reasons: list[str] = []

@@ -87,9 +87,11 @@ class OpenAIServerBackend:
         return self._client
 
     async def open(self) -> None:
+        """Open the HTTP client."""
         self._http()
 
     async def aclose(self) -> None:
+        """Close the HTTP client (idempotent)."""
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -114,6 +116,7 @@ class OpenAIServerBackend:
         return f"{self.base_url}/chat/completions", body
 
     async def generate(self, request: GenerationRequest) -> Generation:
+        """Send ``request`` to the server's completions or chat endpoint; its reply."""
         import time
 
         import httpx

@@ -21,6 +21,7 @@ from budget.executor.records import Choice, Generation, GenerationRequest, Mode
 
 
 def vllm_available() -> bool:
+    """Whether vLLM is installed (the ``budget[vllm]`` extra)."""
     import importlib.util
 
     return importlib.util.find_spec("vllm") is not None
@@ -54,6 +55,7 @@ class VLLMOfflineBackend:
             return self._llm
 
     def sampling_params(self, request: GenerationRequest) -> Any:
+        """The sampling parameters vLLM takes for ``request``."""
         from vllm import SamplingParams
 
         return SamplingParams(
@@ -91,10 +93,13 @@ class VLLMOfflineBackend:
         )
 
     async def open(self) -> None:
+        """Load the engine (in a thread: it takes a while)."""
         await asyncio.to_thread(self._engine)
 
     async def generate(self, request: GenerationRequest) -> Generation:
+        """Run ``request`` on the engine in a thread; its reply."""
         return await asyncio.to_thread(self._run, request)
 
     async def aclose(self) -> None:
+        """Drop the engine."""
         self._llm = None

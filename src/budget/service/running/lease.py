@@ -47,9 +47,14 @@ class RunLease:
 
     @property
     def token(self) -> str:
+        """This process's lease token (writes to the run carry it)."""
         return self.holder.token
 
     def acquire(self) -> Self:
+        """Take the run's lease and keep it renewed.
+
+        Raises :class:`~budget.errors.RunBusyError` if another live process holds it.
+        """
         self.store.acquire_lease(self.run_id, self.holder)
         self._thread = threading.Thread(target=self._renew, name="budget-lease", daemon=True)
         self._thread.start()
@@ -126,6 +131,7 @@ class StopSignals:
             self.task.cancel()
 
     def __call__(self) -> None:
+        """Remove the handlers and restore the ones that were there before."""
         for sig, before in self._installed.items():
             self.loop.remove_signal_handler(sig)
             signal.signal(sig, before if before is not None else signal.SIG_DFL)

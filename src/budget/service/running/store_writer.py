@@ -70,14 +70,17 @@ class StoreWriter:
             raise StoreError(f"writing to the store failed: {self.error}")
 
     def samples(self, records: Sequence[SampleRecord]) -> None:
+        """Queue finished samples for the next transaction (raises a writer error seen earlier)."""
         self._check()
         self._queue.put(("samples", list(records)))
 
     def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+        """Queue a sample's verdicts (written after the sample)."""
         self._check()
         self._queue.put(("verdicts", (record, dict(verdicts))))
 
     def spend(self, spent_micro: int, reserved_micro: int) -> None:
+        """Queue the run's spend and reservations in flight (written at most every interval)."""
         self._queue.put(("spend", (spent_micro, reserved_micro)))
 
     def settled(self, key: int, charged_micro: int) -> None:
@@ -92,6 +95,7 @@ class StoreWriter:
             self._thread.join()
 
     def close(self) -> None:
+        """Flush and stop; raise the first error the writer met."""
         self.close_quietly()
         self._check()
 
@@ -206,7 +210,9 @@ class ReservationJournal:
         self.writer = writer
 
     def opened(self, amount_micro: int, label: str) -> int:
+        """Write a reservation to the store before its request is sent; its key."""
         return self.store.open_reservation(self.run_id, self.lease_token, amount_micro, model=label)
 
     def settled(self, key: int, charged_micro: int) -> None:
+        """Close reservation ``key`` with its charge (through the writer)."""
         self.writer.settled(key, charged_micro)
