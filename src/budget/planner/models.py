@@ -20,6 +20,10 @@ N_DRAWS = 2000  # Monte Carlo draws behind every interval
 
 
 class Policy(StrEnum):
+    """How samples are bought: ``fixed`` (every one planned) or ``until-pass``.
+
+    ``until-pass`` stops sampling a problem at its first accepted sample.
+    """
     FIXED = "fixed"
     UNTIL_PASS = "until-pass"
 
@@ -43,6 +47,7 @@ class Candidate(BaseModel):
 
     @property
     def label(self) -> str:
+        """The name a reader sees (the display name, else the model id)."""
         return self.display or self.model
 
 
@@ -71,6 +76,7 @@ class PlanSettings(BaseModel):
 
 
 class Allocation(BaseModel):
+    """One group of the plan: a model, samples per problem, the policy and how many problems."""
     model: str
     samples_per_problem: int
     policy: Policy
@@ -95,10 +101,12 @@ class Estimate(BaseModel):
 
 
 class Recommendation(Estimate):
+    """The plan's estimate, with its one-line headline."""
     headline: str
 
 
 class Alternative(Estimate):
+    """One model alone at the same budget (the comparison table)."""
     model: str
     display: str
     tier: str
@@ -122,6 +130,7 @@ class SingleSample(BaseModel):
 
 
 class FrontierPoint(BaseModel):
+    """Expected problems solved at one budget (a point of the frontier chart)."""
     dollars: float
     expected_solved: float
 
@@ -135,6 +144,7 @@ class Crossing(BaseModel):
 
 
 class PlanResult(BaseModel):
+    """The outcome of ``budget plan`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     inputs: PlanSettings
     recommendation: Recommendation

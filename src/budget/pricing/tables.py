@@ -70,11 +70,13 @@ class PriceBook:
     # --- budget's own tables -------------------------------------------------------
     @cached_property
     def aliases(self) -> dict[str, str]:
+        """Model-name aliases (lower case) to canonical ids, from ``aliases.toml``."""
         data = _read_toml(self.directory / "aliases.toml").get("aliases", {})
         return {str(k).lower(): str(v) for k, v in data.items()}
 
     @cached_property
     def overrides(self) -> dict[str, TokenPrice]:
+        """Per-token prices that override litellm's, from ``overrides.toml`` (newest per model)."""
         rows = _read_toml(self.directory / "overrides.toml").get("price", [])
         prices = (
             TokenPrice(
@@ -92,12 +94,14 @@ class PriceBook:
 
     @cached_property
     def attempts(self) -> dict[tuple[str, str], AttemptPrice]:
+        """Published per-attempt prices by (model, task), newest first, from ``historical.toml``."""
         rows = _read_toml(self.directory / "historical.toml").get("attempt", [])
         prices = (AttemptPrice.model_validate({**r, "as_of": str(r["as_of"])}) for r in rows)
         return _newest(((p.model, p.task), p) for p in prices)
 
     @cached_property
     def machines(self) -> dict[str, MachinePrice]:
+        """Machine prices ($/hour) by name, from ``machines.toml`` (newest per machine)."""
         rows = _read_toml(self.directory / "machines.toml").get("machine", [])
         return _newest(
             (m.name, m) for m in (MachinePrice.model_validate({**r, "as_of": str(r["as_of"])}) for r in rows)
@@ -105,6 +109,7 @@ class PriceBook:
 
     @cached_property
     def throughputs(self) -> dict[tuple[str, str], Throughput]:
+        """Measured throughputs by (model, machine), from ``throughput.toml``."""
         rows = _read_toml(self.directory / "throughput.toml").get("throughput", [])
         return _newest(
             ((t.model, t.machine), t)
@@ -120,16 +125,19 @@ class PriceBook:
         return names.resolve(model, known, self.aliases, context=context)
 
     def machine(self, name: str) -> MachinePrice:
+        """The machine ``name``; an :class:`UnknownNameError` (one line) otherwise."""
         try:
             return self.machines[name]
         except KeyError:
             raise UnknownNameError("machine", name, list(self.machines)) from None
 
     def throughput(self, model: str, machine: str) -> Throughput | None:
+        """The measured throughput of ``model`` on ``machine``, if any."""
         key = self.resolve_known(model, {m for m, _ in self.throughputs})
         return self.throughputs.get((key, machine)) if key else None
 
     def attempt_price(self, model: str, task: str) -> AttemptPrice | None:
+        """The published per-attempt price of ``model`` on ``task``, if any."""
         key = self.resolve_known(model, {m for m, _ in self.attempts})
         return self.attempts.get((key, task)) if key else None
 
@@ -148,6 +156,7 @@ class PriceBook:
     # --- litellm's table -----------------------------------------------------------
     @cached_property
     def litellm_version(self) -> str | None:
+        """The installed litellm's version (None without litellm)."""
         try:
             return metadata.version("litellm")
         except metadata.PackageNotFoundError:
@@ -155,6 +164,7 @@ class PriceBook:
 
     @cached_property
     def litellm_table(self) -> dict[str, dict[str, Any]]:
+        """The price table litellm ships, read as a data file (litellm is never imported to price)."""
         path = self._litellm_path
         if path is None:
             try:
@@ -207,6 +217,7 @@ class PriceBook:
 
 @lru_cache(maxsize=1)
 def default_price_book() -> PriceBook:
+    """The price book of the bundled tables."""
     return PriceBook()
 
 

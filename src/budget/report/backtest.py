@@ -14,6 +14,7 @@ def _pts(x: float) -> str:
 
 
 def render_backtest(result: BacktestResult, console: Console) -> None:
+    """``budget backtest``: each case's prediction against the outcome, and the summary."""
     i = result.inputs
     pilot = (
         f"{i.pilot_samples} samples per problem" if i.pilot_samples else f"{fmt_usd(i.pilot_dollars or 0)}"

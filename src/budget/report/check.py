@@ -29,6 +29,7 @@ def verdict(m: ModelCheck) -> str:
 
 
 def render_check(result: CheckResult, console: Console) -> None:
+    """``budget check RUN_ID``: each model's predicted against verified coverage and cost."""
     budget = f", budget {fmt_usd(result.budget)}" if result.budget is not None else ""
     console.print(
         f"Run [bold]{_t(result.run_id)}[/] on {_t(result.task)} ({result.policy}{budget}), "
@@ -97,6 +98,7 @@ def _render_refit(result: CheckResult, console: Console) -> None:
 
 
 def render_check_all(result: CheckAllResult, console: Console) -> None:
+    """``budget check --all``: how often the predictions held, over every checked run."""
     cal = result.calibration
     if not cal.checks:
         console.print(

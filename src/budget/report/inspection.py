@@ -20,6 +20,7 @@ def _n(x: int | None) -> str:
 
 
 def render_run(run: RunDetail, console: Console) -> None:
+    """``budget show RUN_ID``: the run's status, spend and models."""
     cap = f" of {fmt_usd(run.cap)}" if run.cap is not None else ""
     why = f" ({markup_safe(run.stop_reason)})" if run.stop_reason else ""
     console.print(
@@ -57,6 +58,7 @@ def render_run(run: RunDetail, console: Console) -> None:
 
 
 def render_export(result: ExportResult, console: Console) -> None:
+    """``budget show --export``: where the samples went."""
     console.print(
         f"Wrote {result.samples:,} samples of run {result.run_id} to {markup_safe(result.file)}",
         highlight=False,
@@ -64,6 +66,7 @@ def render_export(result: ExportResult, console: Console) -> None:
 
 
 def render_import(result: ImportResult, console: Console) -> None:
+    """``budget import``: the run the file became."""
     console.print(
         f"Imported {markup_safe(result.file)} ({result.format}) as run [bold]{result.run_id}[/] "
         f"of {markup_safe(result.task)} in {markup_safe(result.db)}",

@@ -81,6 +81,7 @@ class Recorded(BaseModel):
 
 
 class BacktestCase(BaseModel):
+    """One backtest case: a seed and model, its pilot, the prediction and the outcome."""
     seed: int
     model: str
     pilot: PilotRule
@@ -96,6 +97,7 @@ class BacktestCase(BaseModel):
 
 
 class BacktestSummary(BaseModel):
+    """The cases in numbers: error, interval hit rate and width."""
     cases: int
     mae_points: float
     interval_hit_rate: float
@@ -103,6 +105,7 @@ class BacktestSummary(BaseModel):
 
 
 class BacktestInputs(BaseModel):
+    """What the backtest ran on: the data, task, problems and pilot."""
     source: str
     task: str
     problems: int
@@ -119,6 +122,7 @@ class BacktestInputs(BaseModel):
 
 
 class BacktestResult(BaseModel):
+    """The outcome of ``budget backtest`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     inputs: BacktestInputs
     cases: list[BacktestCase]
@@ -367,6 +371,7 @@ def _plan_case(
 
 
 def summarize(cases: list[BacktestCase]) -> BacktestSummary:
+    """The summary of ``cases`` (NaN figures when there are none)."""
     if not cases:
         return BacktestSummary(
             cases=0,

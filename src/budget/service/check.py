@@ -41,6 +41,7 @@ DRIFT_KS = (1, 10, 100)
 
 
 class Predicted(BaseModel):
+    """What the plan predicted for a model: coverage with its interval, and cost."""
     coverage: float
     interval: tuple[float, float]
     cost: USD | None = None
@@ -51,6 +52,7 @@ class Predicted(BaseModel):
 
 
 class Verified(BaseModel):
+    """What the run measured for a model: coverage with its standard error, on a tier."""
     coverage: float
     stderr: float
     tier: str
@@ -59,6 +61,7 @@ class Verified(BaseModel):
 
 
 class ModelCheck(BaseModel):
+    """One model of a run: predicted against verified."""
     model: str
     problems: int
     samples: int
@@ -71,6 +74,7 @@ class ModelCheck(BaseModel):
 
 
 class PlanSummary(BaseModel):
+    """A plan in brief: headline, allocations, expected solved and cost."""
     headline: str
     allocations: list[dict[str, Any]]
     expected_solved: float
@@ -78,6 +82,7 @@ class PlanSummary(BaseModel):
 
 
 class Refit(BaseModel):
+    """The plan before and after refitting on the run's samples."""
     before: PlanSummary | None = None
     after: PlanSummary | None = None
     fits: list[dict[str, Any]] = Field(default_factory=list)
@@ -99,6 +104,7 @@ class CheckResult(BaseModel):
 
 
 class Calibration(BaseModel):
+    """How many checks fell inside their promised interval."""
     checks: int
     inside: int
     share_inside: float | None
@@ -107,6 +113,7 @@ class Calibration(BaseModel):
 
 
 class DriftPoint(BaseModel):
+    """One fitted curve of a (model, task) over time: when, from how many samples, its coverage."""
     fitted_at: datetime
     curve_id: int | None
     samples: int

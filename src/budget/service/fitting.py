@@ -51,6 +51,7 @@ class FitRequest(BaseModel):
 
 
 class Prediction(BaseModel):
+    """Predicted coverage at ``k`` with its interval and how far it extrapolates."""
     k: int
     coverage: float
     interval: tuple[float, float]
@@ -58,6 +59,7 @@ class Prediction(BaseModel):
 
 
 class Observed(BaseModel):
+    """The unbiased pass@k measured at ``k``."""
     k: int
     pass_at_k: float
 
@@ -94,6 +96,7 @@ class Skipped(BaseModel):
 
 
 class FitResult(BaseModel):
+    """The outcome of ``budget fit`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     counts: str
     interval_level: float = LEVEL

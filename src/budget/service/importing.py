@@ -51,6 +51,7 @@ VERIFIER, GROUND_TRUTH = "verifier", "ground_truth"
 
 
 class ImportRequest(BaseModel):
+    """What ``budget import`` asks for: the file, its format and the store."""
     model_config = ConfigDict(frozen=True)
 
     file: Path
@@ -62,6 +63,7 @@ class ImportRequest(BaseModel):
 
 
 class ImportedModel(BaseModel):
+    """What an import stored for one model."""
     model: str
     problems: int
     samples: int

@@ -16,6 +16,7 @@ from budget.pricing import AttemptPrice, MachinePrice, PriceBook, TokenPrice, de
 
 
 class ModelRow(BaseModel):
+    """One catalog model on a task: cost per sample, coverage at a few k, sources."""
     task: str
     model: str
     display: str
@@ -31,12 +32,14 @@ class ModelRow(BaseModel):
 
 
 class ModelListing(BaseModel):
+    """The outcome of ``budget models`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     tasks: list[TaskInfo]
     models: list[ModelRow]
 
 
 def list_models(task: str | None = None, book: PriceBook | None = None) -> ModelListing:
+    """The catalog's tasks and models (of ``task`` only, when given), priced by ``book``."""
     catalog = load_catalog()
     book = book or default_price_book()
     tasks = [catalog.task(task)] if task else list(catalog.tasks.values())
@@ -64,6 +67,7 @@ def list_models(task: str | None = None, book: PriceBook | None = None) -> Model
 
 
 class PriceListing(BaseModel):
+    """The outcome of ``budget pricing show`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     token_prices: list[TokenPrice]
     attempt_prices: list[AttemptPrice]

@@ -136,6 +136,7 @@ def list_runs(db: str | None = None, *, task: str | None = None, limit: int | No
 
 
 class ModelDetail(BaseModel):
+    """One model of a stored run: problems, samples, solved."""
     model: str
     problems: int
     samples: int
@@ -226,6 +227,7 @@ def _stopped(status: str) -> str:
 
 
 class ExportResult(BaseModel):
+    """The outcome of ``budget show --export`` (``--json`` prints it)."""
     schema_version: int = SCHEMA_VERSION
     run_id: str
     file: str

@@ -65,9 +65,11 @@ class LeaseHolder:
 
     @classmethod
     def this_process(cls) -> LeaseHolder:
+        """A holder for this process (a fresh token, the host and pid)."""
         return cls(uuid.uuid4().hex, socket.gethostname()[:255], os.getpid())
 
     def describe(self) -> str:
+        """The holder as a reader sees it (pid and host)."""
         return f"pid {self.pid} on {self.host}"
 
 
@@ -82,6 +84,7 @@ class LedgerBook:
 
     @property
     def spend_micro(self) -> int:
+        """Charged plus still open: what the run may have spent."""
         return self.charged_micro + self.open_micro
 
 
@@ -189,6 +192,7 @@ class LedgerStore(StoreBase):
                 s.commit()
 
     def lease_holder(self, run_id: str) -> LeaseHolder | None:
+        """Who holds the run's lease (None: nobody)."""
         with self._guard(), Session(self.engine) as s:
             row = s.get(LeaseRow, run_id)
         return None if row is None else LeaseHolder(row.token, row.host, row.pid)

@@ -42,6 +42,7 @@ class RunStore(StoreBase):
             s.commit()
 
     def tasks(self) -> list[str]:
+        """The tasks recorded in the store, by name."""
         with self._session() as s:
             return list(s.exec(select(TaskRow.name).order_by(TaskRow.name)).all())
 
@@ -52,6 +53,7 @@ class RunStore(StoreBase):
         return row.problems if row is not None and row.problems > 0 else None
 
     def problems(self, task: str) -> list[ProblemRecord]:
+        """The problems recorded for ``task``, by id."""
         with self._session() as s:
             rows = s.exec(select(ProblemRow).where(ProblemRow.task == task).order_by(ProblemRow.problem_id))
             return [
@@ -97,6 +99,7 @@ class RunStore(StoreBase):
             return _run(row)
 
     def get_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; a :class:`StoreError` (one line) if there is none."""
         with self._session() as s:
             row = s.get(RunRow, run_id)
             if row is None:
@@ -185,6 +188,7 @@ class RunStore(StoreBase):
             s.commit()
 
     def prices(self, run_id: str) -> list[PriceSnapshot]:
+        """The price snapshots a run used, by model."""
         with self._session() as s:
             rows = s.exec(select(PriceRow).where(PriceRow.run_id == run_id).order_by(PriceRow.model))
             return [

@@ -26,6 +26,7 @@ metadata = SQLModel.metadata
 
 
 class SchemaRow(SQLModel, table=True):
+    """The store's schema version (one row)."""
     __tablename__ = "budget_schema"
 
     id: int = Field(default=1, primary_key=True)
@@ -35,6 +36,7 @@ class SchemaRow(SQLModel, table=True):
 
 
 class TaskRow(SQLModel, table=True):
+    """A task recorded in the store (name, size, source)."""
     __tablename__ = "tasks"
 
     name: str = Field(primary_key=True, max_length=200)
@@ -44,6 +46,7 @@ class TaskRow(SQLModel, table=True):
 
 
 class ProblemRow(SQLModel, table=True):
+    """A problem of a task: its prompt, or only the prompt's hash."""
     __tablename__ = "problems"
 
     task: str = Field(primary_key=True, foreign_key="tasks.name", max_length=200)
@@ -53,6 +56,7 @@ class ProblemRow(SQLModel, table=True):
 
 
 class RunRow(SQLModel, table=True):
+    """A run: what was asked, its cap, its spend and where it stands."""
     __tablename__ = "runs"
 
     id: str = Field(primary_key=True, max_length=64)
@@ -71,6 +75,7 @@ class RunRow(SQLModel, table=True):
 
 
 class SampleRow(SQLModel, table=True):
+    """A sample of a run: tokens, exact cost (decimal text and micro-dollars), latency, text or hash."""
     __tablename__ = "samples"
     __table_args__ = (
         UniqueConstraint("run_id", "model", "problem_id", "sample_index", name="uq_sample_key"),
@@ -97,6 +102,7 @@ class SampleRow(SQLModel, table=True):
 
 
 class VerdictRow(SQLModel, table=True):
+    """A sample's verdict on one tier."""
     __tablename__ = "verdicts"
 
     sample_id: int = Field(primary_key=True, foreign_key="samples.id")
@@ -108,6 +114,7 @@ class VerdictRow(SQLModel, table=True):
 
 
 class PriceRow(SQLModel, table=True):
+    """The price of a model a run used, with its source."""
     __tablename__ = "price_snapshots"
     __table_args__ = (UniqueConstraint("run_id", "model", name="uq_price_run_model"),)
 
@@ -126,6 +133,7 @@ class PriceRow(SQLModel, table=True):
 
 
 class CurveRow(SQLModel, table=True):
+    """A coverage curve fitted to the user's own samples."""
     __tablename__ = "curves"
     __table_args__ = (Index("ix_curves_task_model", "task", "model"),)
 
