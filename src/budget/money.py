@@ -123,7 +123,8 @@ def fmt_count(value: float | int, *, digits: int = 3) -> str:
 
 def fmt_pct(fraction: float, *, places: int = 1) -> str:
     """A fraction as a percentage with ``places`` decimals (``27.5%``); a value that is not zero
-    but would round to it gets one significant figure (``0.04%``), never ``0.0%``."""
+    but would round to it gets one significant figure (``0.04%``), never ``0.0%``.
+    """
     v = 100 * float(fraction)
     if v != 0 and abs(v) < 0.5 * 10**-places:
         return f"{fmt_count(v, digits=1)}%"

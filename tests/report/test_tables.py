@@ -117,6 +117,6 @@ def test_verify_at_80_columns_breaks_a_long_model_name_at_its_hyphens() -> None:
 
 
 def _render_with(render: object, result: object, width: int) -> str:
-    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(width=width, record=True, file=io.StringIO())
     render(result, console)  # type: ignore[operator]
     return console.export_text()

@@ -14,6 +14,7 @@ __all__ = [
     "listing",
     "local",
     "plan",
+    "progress",
     "run",
     "tables",
     "text",

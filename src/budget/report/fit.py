@@ -1,5 +1,6 @@
 """Rendering of ``budget fit``: per model a heading, a table of predictions with intervals
-(:func:`budget.report.tables.fitted_table`: readable at 80 columns), the fitter and its notes."""
+(:func:`budget.report.tables.fitted_table`: readable at 80 columns), the fitter and its notes.
+"""
 
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ def _per_solved(x: object) -> str:
 
 def _k(groups: list[tuple[int, int]], n: int, policy: Policy) -> str:
     """Samples per problem: ``23-24``; until-pass plans a most, so ``≤24``; ``(294/300)``
-    when some problems get none."""
+    when some problems get none.
+    """
     if not groups:
         return "-"
     ks = sorted({k for k, _ in groups})
@@ -55,6 +56,7 @@ def _k(groups: list[tuple[int, int]], n: int, policy: Policy) -> str:
 
 
 def render_plan(result: PlanResult, console: Console) -> None:
+    """``budget plan``: headline, comparison, chart, notes and cost sources."""
     console.print(headline_panel(result))
     console.print(comparison_table(result))
     chart = frontier_chart(result, console.width - 4)
@@ -138,6 +140,7 @@ def frontier_series(result: PlanResult) -> dict[str, list[tuple[float, float]]]:
 
 
 def frontier_chart(result: PlanResult, width: int) -> Text:
+    """Expected problems solved against dollars per model, with the budget and the crossings marked."""
     return line_chart(
         frontier_series(result),
         width=max(40, width),

@@ -77,9 +77,11 @@ class LiveProgress(Generic[E]):
 
     # -- what an event says: subclasses
     def line(self, event: E, now: float) -> str:
+        """The plain line an event makes (logs, pipes)."""
         raise NotImplementedError
 
     def fraction(self, event: E) -> float:
+        """How far along an event says the work is (0 to 1: the bar)."""
         raise NotImplementedError
 
     def final(self, event: E) -> bool:
@@ -113,6 +115,7 @@ class LiveProgress(Generic[E]):
                 self._log(self._final, self.clock())
 
     def __call__(self, event: E) -> None:
+        """Take one progress event (the worker's callback; thread-safe)."""
         with self._lock:
             now = self.clock()
             if self._bar is None:
@@ -166,7 +169,9 @@ class StepProgress(LiveProgress["Step"]):
         super().__init__(label, console, **kwargs)
 
     def line(self, event: Step, now: float) -> str:
+        """The step's label, counts and elapsed time."""
         return step_line(event, now - self.started)
 
     def fraction(self, event: Step) -> float:
+        """Steps done over steps in all."""
         return event.done / event.total if event.total else 1.0

@@ -35,12 +35,15 @@ class RunProgress(LiveProgress["Progress"]):
         super().__init__("run", console, **kwargs)
 
     def line(self, event: Progress, now: float) -> str:
+        """Spend against the cap, samples, solved, rate and time left."""
         return progress_line(event, now)
 
     def fraction(self, event: Progress) -> float:
+        """The share of the cap spent."""
         return event.spent_micro / event.cap_micro if event.cap_micro else 1.0
 
     def final(self, event: Progress) -> bool:
+        """Whether nothing is in flight any more (the run's last event)."""
         return not event.in_flight
 
 

@@ -65,7 +65,8 @@ def _longest(text: str, breaks: str = NAME_BREAKS) -> int:
 
 def fold_name(text: str, width: int, breaks: str = NAME_BREAKS) -> str:
     """``text`` broken into lines of at most ``width`` columns after any of ``breaks``; a part
-    longer than ``width`` is left whole for rich to fold (the last resort)."""
+    longer than ``width`` is left whole for rich to fold (the last resort).
+    """
     out: list[str] = []
     for line in text.split("\n"):
         current = ""
@@ -183,7 +184,8 @@ def fitted_table(
 def labelled_lines(lines: Sequence[tuple[str, str] | tuple[str, str, str]], *, style: str = "") -> Table:
     """``label  text`` lines whose text wraps at words under itself (a hanging indent), so that
     a long note reads as one paragraph at any width.  A line's optional third item is its
-    style (else ``style``); labels are dim unless styled.  Plain text, never markup."""
+    style (else ``style``); labels are dim unless styled.  Plain text, never markup.
+    """
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")

@@ -13,6 +13,7 @@ from budget.verify.protocol import printable
 
 
 def render_verify(report: VerifyReport, console: Console) -> None:
+    """``budget verify``: pass@k per model, outcomes and bad rows."""
     summary = report.summary
     both = report.tier == "both"
     tier = {"verifier": "verifier tier", "ground_truth": "ground-truth tier", "both": "both tiers"}
@@ -64,6 +65,7 @@ def render_verify(report: VerifyReport, console: Console) -> None:
 
 
 def render_tasks(listing: TaskListing, console: Console) -> None:
+    """``budget tasks``: the built-in tasks and verifier plug-ins."""
     columns = [
         Column("task", "left", wrap=True),
         Column("problems"),

@@ -16,6 +16,7 @@ __all__ = [
     "local_model",
     "planning",
     "predictions",
+    "progress",
     "reporting",
     "running",
     "store_link",

@@ -77,7 +77,7 @@ class CalibrateRequest(SamplingOptions):
 class CalibratedModel(BaseModel):
     """What calibration made of one model's samples: a fitted curve, or why it was skipped.
 
-    (The fit of a counts file, ``budget fit``, is :class:`budget.service.fitting.CalibratedModel`.)
+    (The fit of a counts file, ``budget fit``, is :class:`budget.service.fitting.ModelFit`.)
     """
 
     model: str
