@@ -26,7 +26,7 @@ from budget.executor.backends.openai_server import OpenAIServerBackend
 from budget.executor.costs import TokenCost, parse_price
 from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
-from budget.executor.records import Mode, SampleRecord
+from budget.executor.records import BoughtSample, Mode
 from budget.executor.runner import ProblemWork, Runner, RunnerSettings
 from budget.tasks import load_task
 
@@ -41,7 +41,7 @@ LIES: dict[str, dict[str, Any]] = {
 
 class Sink:
     def __init__(self) -> None:
-        self.samples_: list[SampleRecord] = []
+        self.samples_: list[BoughtSample] = []
 
     def samples(self, records: Any) -> None:
         self.samples_.extend(records)

@@ -19,7 +19,7 @@ from budget.executor.backends.openai_server import OpenAIServerBackend
 from budget.executor.costs import BusyClock, CostModel, MachineTimeCost, TokenCost, parse_price
 from budget.executor.ledger import Ledger
 from budget.executor.prompts import build_prompt
-from budget.executor.records import GenerationRequest, Mode, SampleRecord
+from budget.executor.records import BoughtSample, GenerationRequest, Mode
 from budget.executor.runner import ProblemWork, Runner, RunnerOutcome, RunnerSettings, StopReason
 from budget.money import MICRO, from_micro
 from budget.planner.models import Policy
@@ -45,13 +45,13 @@ def task() -> Task:
 
 @dataclass
 class Sink:
-    samples_: list[SampleRecord] = field(default_factory=list)
-    verdicts_: list[tuple[SampleRecord, dict[str, Verdict]]] = field(default_factory=list)
+    samples_: list[BoughtSample] = field(default_factory=list)
+    verdicts_: list[tuple[BoughtSample, dict[str, Verdict]]] = field(default_factory=list)
 
-    def samples(self, records: Sequence[SampleRecord]) -> None:
+    def samples(self, records: Sequence[BoughtSample]) -> None:
         self.samples_.extend(records)
 
-    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+    def verdicts(self, record: BoughtSample, verdicts: Mapping[str, Verdict]) -> None:
         self.verdicts_.append((record, dict(verdicts)))
 
     def spend(self, spent_micro: int, reserved_micro: int) -> None:
@@ -293,7 +293,7 @@ def test_n_per_request_counts_each_choice(task: Task) -> None:
 
 def test_until_pass_stops_at_first_accepted(task: Task) -> None:
     outcome, sink, _, _ = run_stub(task, policy=Policy.UNTIL_PASS, problems=8, k=6, seed=3)
-    by_problem: dict[str, list[SampleRecord]] = {}
+    by_problem: dict[str, list[BoughtSample]] = {}
     for s in sink.samples_:
         by_problem.setdefault(s.problem_id, []).append(s)
     verdicts = {(r.problem_id, r.index): v["verifier"].passed for r, v in sink.verdicts_}

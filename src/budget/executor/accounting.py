@@ -11,7 +11,7 @@ Such charges are ``unattributed``: they belong to no sample, and
 nonsense, longer than ``max_tokens`` allows, or with more choices than ``n``.  Its charge is
 settled like any other (the worst case for unknown usage, what was reported otherwise); each
 such reply is counted in ``ModelTally.provider_faults`` (the first messages kept in
-``fault_notes``) and its samples carry ``SampleRecord.provider_fault``.  Extra choices are not
+``fault_notes``) and its samples carry ``BoughtSample.provider_fault``.  Extra choices are not
 samples of the run (their indices belong to other requests): their share of the charge is
 unattributed and they are counted in ``extra_choices``.
 """
@@ -31,7 +31,7 @@ from budget.errors import BackendError
 from budget.executor.backends.base import Backend
 from budget.executor.costs import CostModel
 from budget.executor.ledger import Ledger, Reservation
-from budget.executor.records import Generation, GenerationRequest, SampleRecord
+from budget.executor.records import BoughtSample, Generation, GenerationRequest
 from budget.executor.schedule import RunnerSettings, _ModelState, _Problem, _Unit
 from budget.planner.models import Policy
 from budget.verify.protocol import Verdict
@@ -55,10 +55,10 @@ VerifyFn = Callable[[str, str], Mapping[str, Verdict]]
 class SampleSink(Protocol):
     """Where finished samples and their verdicts go (the store); must be fast or queue."""
 
-    def samples(self, records: Sequence[SampleRecord]) -> None:
+    def samples(self, records: Sequence[BoughtSample]) -> None:
         """Take finished samples (in the order they finished)."""
 
-    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+    def verdicts(self, record: BoughtSample, verdicts: Mapping[str, Verdict]) -> None:
         """Take the verdicts of one sample, by tier."""
 
     def spend(self, spent_micro: int, reserved_micro: int) -> None:
@@ -197,7 +197,7 @@ class RunnerAccounts:
         generation: Generation,
         per_choice: Sequence[int],
         attempts: int,
-    ) -> list[SampleRecord]:
+    ) -> list[BoughtSample]:
         n = max(1, len(generation.choices))
         latency = generation.latency_s
         kept = len(unit.indices)
@@ -214,7 +214,7 @@ class RunnerAccounts:
             unit.indices, generation.choices[:kept], per_choice[:kept], strict=True
         ):
             out.append(
-                SampleRecord.model_construct(
+                BoughtSample.model_construct(
                     model=model,
                     problem_id=unit.problem.work.problem_id,
                     index=index,
@@ -231,7 +231,7 @@ class RunnerAccounts:
             )
         return out
 
-    def _accept(self, model: str, unit: _Unit, records: list[SampleRecord]) -> None:
+    def _accept(self, model: str, unit: _Unit, records: list[BoughtSample]) -> None:
         tally = self.tallies[model]
         tally.samples += len(records)
         self._done += len(records)
@@ -255,7 +255,7 @@ class RunnerAccounts:
         self._report()
 
     async def _verdict(
-        self, model: str, problem: _Problem, record: SampleRecord, fut: asyncio.Future[Mapping[str, Verdict]]
+        self, model: str, problem: _Problem, record: BoughtSample, fut: asyncio.Future[Mapping[str, Verdict]]
     ) -> None:
         try:
             verdicts = await fut

@@ -3,7 +3,7 @@
 A *unit of work* asks one backend for ``n`` samples of one problem (sample indices
 ``first_index .. first_index + n - 1``).  A backend answers with a :class:`Generation`: one
 :class:`Choice` per sample plus the token usage.  The runner turns each choice into a
-:class:`SampleRecord` with its exact cost in integer micro-dollars.
+:class:`BoughtSample` with its exact cost in integer micro-dollars.
 """
 
 from __future__ import annotations
@@ -95,18 +95,13 @@ class Generation(BaseModel):
     unbounded: bool = False
 
 
-class SampleKey(BaseModel):
-    """Identity of a sample within a run: bought once, never twice."""
+class BoughtSample(BaseModel):
+    """A sample as the runner bought it: one choice of a reply, with its share of the exact cost.
 
-    model_config = ConfigDict(frozen=True)
-
-    model: str
-    problem_id: str
-    index: int = Field(ge=0)
-
-
-class SampleRecord(BaseModel):
-    """A finished sample with its share of the request's exact cost."""
+    The store keeps it as :class:`budget.store.SampleRecord` (with the run, the prompt's hash,
+    the cost as exact decimal dollars and the verdicts); :class:`budget.store.SampleKey` is a
+    sample's identity.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -122,8 +117,3 @@ class SampleRecord(BaseModel):
     attempts: int = Field(default=1, ge=1)
     finish_reason: str = ""
     provider_fault: str = ""
-
-    @property
-    def key(self) -> SampleKey:
-        """The sample's identity within the run."""
-        return SampleKey(model=self.model, problem_id=self.problem_id, index=self.index)

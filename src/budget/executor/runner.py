@@ -52,7 +52,7 @@ from budget.executor.accounting import (
 from budget.executor.backends.base import Backend
 from budget.executor.ledger import Reservation
 from budget.executor.prompts import request_seed
-from budget.executor.records import Generation, GenerationRequest, SampleRecord
+from budget.executor.records import BoughtSample, Generation, GenerationRequest
 from budget.executor.schedule import ProblemWork, RunnerSettings, _ModelState, _Unit
 
 __all__ = [
@@ -269,7 +269,7 @@ class Runner(RunnerAccounts):
         backend = self.backends[model]
         cost = self.costs[model]
         attempts = 0
-        records: list[SampleRecord] = []
+        records: list[BoughtSample] = []
         try:
             while reservation is not None:
                 attempts += 1

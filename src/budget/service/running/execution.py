@@ -455,7 +455,7 @@ def _verify_missing(
     """Verify stored samples that lack a verdict of a requested tier (a resume after a kill)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from budget.executor.records import SampleRecord
+    from budget.executor.records import BoughtSample
 
     todo = [s for s in existing if s.completion is not None and any(t not in s.verdicts for t in tiers)]
     if not todo:
@@ -463,7 +463,7 @@ def _verify_missing(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         verdicts = list(pool.map(lambda s: verify(s.problem_id, s.completion), todo))
     for s, v in zip(todo, verdicts, strict=True):
-        record = SampleRecord(
+        record = BoughtSample(
             model=s.model,
             problem_id=s.problem_id,
             index=s.sample_index,

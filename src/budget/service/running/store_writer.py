@@ -23,7 +23,7 @@ from budget.errors import StoreError
 from budget.money import from_micro
 
 if TYPE_CHECKING:
-    from budget.executor.records import SampleRecord
+    from budget.executor.records import BoughtSample
     from budget.store import Store
     from budget.verify.protocol import Verdict
 
@@ -69,12 +69,12 @@ class StoreWriter:
         if self.error is not None:
             raise StoreError(f"writing to the store failed: {self.error}")
 
-    def samples(self, records: Sequence[SampleRecord]) -> None:
+    def samples(self, records: Sequence[BoughtSample]) -> None:
         """Queue finished samples for the next transaction (raises a writer error seen earlier)."""
         self._check()
         self._queue.put(("samples", list(records)))
 
-    def verdicts(self, record: SampleRecord, verdicts: Mapping[str, Verdict]) -> None:
+    def verdicts(self, record: BoughtSample, verdicts: Mapping[str, Verdict]) -> None:
         """Queue a sample's verdicts (written after the sample)."""
         self._check()
         self._queue.put(("verdicts", (record, dict(verdicts))))
@@ -156,7 +156,7 @@ class StoreWriter:
                 self.error = exc
                 return
 
-    def _note_faults(self, records: Sequence[SampleRecord]) -> None:
+    def _note_faults(self, records: Sequence[BoughtSample]) -> None:
         """Samples from replies that broke the request's terms (issue 9), kept in the run's
         settings: per model, how many and the first few reasons.
         """
@@ -175,7 +175,7 @@ class StoreWriter:
             self.run_id, spent=from_micro(spent_micro), settings=self.settings, lease_token=self.lease_token
         )
 
-    def _stored(self, r: SampleRecord) -> Any:
+    def _stored(self, r: BoughtSample) -> Any:
         from budget.store import SampleRecord as StoredSample
         from budget.store import text_hash
         from budget.store.records import utcnow
