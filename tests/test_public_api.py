@@ -2,142 +2,23 @@
 
 A package either re-exports the names other layers use (``budget.planner``, ``budget.pricing``,
 ...) or, where its face is its modules (``budget.executor``, ``budget.report``, ...), lists them.
-Changing a face is a decision: this test makes it visible (update ``FACES`` with the change).
+Changing a face is a decision: this test makes it visible (update ``public_api.json`` with it).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import budget
 
-FACES: dict[str, list[str]] = {
-    "budget": ["SCHEMA_VERSION", "__version__"],
-    "budget.cli": ["COMMAND_MODULES", "app", "emit", "fail", "main"],
-    "budget.curves": ["FORMS", "CoverageCurve", "CurveForm", "fit_counts", "fit_until_pass", "register_form"],
-    "budget.executor": [
-        "accounting",
-        "backends",
-        "costs",
-        "ledger",
-        "prompts",
-        "records",
-        "runner",
-        "schedule",
-    ],
-    "budget.executor.backends": ["base", "litellm_api", "openai_server", "usage", "vllm_offline"],
-    "budget.local": ["install", "models", "server"],
-    "budget.planner": [
-        "Allocation",
-        "Alternative",
-        "Candidate",
-        "Crossing",
-        "Estimate",
-        "FrontierPoint",
-        "PlanResult",
-        "PlanSettings",
-        "Policy",
-        "Recommendation",
-        "SingleSample",
-        "plan",
-    ],
-    "budget.pricing": [
-        "AttemptPrice",
-        "MachinePrice",
-        "PriceBook",
-        "SampleCost",
-        "Throughput",
-        "TokenPrice",
-        "api_sample_cost",
-        "attempt_sample_cost",
-        "default_price_book",
-        "local_sample_cost",
-        "price_for",
-    ],
-    "budget.report": [
-        "backtest",
-        "brief",
-        "calibration",
-        "chart",
-        "check",
-        "export",
-        "figures",
-        "fit",
-        "inspection",
-        "listing",
-        "local",
-        "plan",
-        "progress",
-        "run",
-        "tables",
-        "text",
-        "verify",
-    ],
-    "budget.service": [
-        "backtest",
-        "calibration",
-        "check",
-        "contracts",
-        "fitting",
-        "importing",
-        "listing",
-        "local_model",
-        "planning",
-        "predictions",
-        "progress",
-        "reporting",
-        "running",
-        "store_link",
-        "store_view",
-        "tasks",
-        "verification",
-    ],
-    "budget.service.running": [
-        "SPEND_WRITE_INTERVAL_S",
-        "TIERS_OF",
-        "WRITE_GATHER_S",
-        "BudgetError",
-        "ModelResult",
-        "ProgressCallback",
-        "RunRequest",
-        "RunResult",
-        "SamplingOptions",
-        "StoreWriter",
-        "VerifyTiers",
-        "execute_run",
-    ],
-    "budget.store": [
-        "DEFAULT_TIER",
-        "STORE_SCHEMA_VERSION",
-        "CostStats",
-        "PriceSnapshot",
-        "ProblemCounts",
-        "ProblemRecord",
-        "RunRecord",
-        "RunStatus",
-        "SampleKey",
-        "SampleRecord",
-        "Store",
-        "StoredCurve",
-        "resolve",
-        "text_hash",
-    ],
-    "budget.tasks": [
-        "TIERS",
-        "Problem",
-        "Task",
-        "TaskEntry",
-        "Tier",
-        "VerifierSpec",
-        "known_tasks",
-        "load_task",
-    ],
-    "budget.verify": ["Outcome", "Verdict", "Verifier"],
-}
+#: package -> its ``__all__``, in order (tests/public_api.json, a golden file: edit it with the face).
+FACES: dict[str, list[str]] = json.loads((Path(__file__).parent / "public_api.json").read_text())
 
 
 def _packages() -> list[str]:
