@@ -1,4 +1,4 @@
-"""Interval variant for issue 11 item 4: fixed problems within the data, form disagreement beyond.
+r"""Interval variant for issue 11 item 4: fixed problems within the data, form disagreement beyond.
 
 For one set of counts (a pilot of a real task, or a synthetic population with known rates):
 
@@ -20,7 +20,7 @@ Judged on ``math-pythia-counts.csv`` (m samples per problem drawn without replac
 the full-data pass@10,000) and on the synthetic populations (truth exact; k = 1, 10, 100 x
 min n).  Hit rate of the 90% interval and mean width in coverage points.
 
-    nice .venv/bin/python benchmarks/form_spread.py --suite pythia --seeds 20 --m 100 1000 \\
+    nice .venv/bin/python benchmarks/form_spread.py --suite pythia --seeds 20 --m 100 1000 \
         --data ../shared/data/math-pythia-counts.csv
     nice .venv/bin/python benchmarks/form_spread.py --suite synthetic --seeds 10 --m 20 50 200
 """

@@ -106,7 +106,8 @@ def export(a: argparse.Namespace) -> None:
 
 def synthetic_math(seed: int = 0, problems: int = 60) -> list[object]:
     """Answer distributions shaped like Brown et al.'s MATH runs: a quarter of problems have a
-    wrong answer as the mode.  Synthetic (no local math data); stated as such in BENCHMARKS.md."""
+    wrong answer as the mode.  Synthetic (no local math data); stated as such in BENCHMARKS.md.
+    """
     from budget.curves.majority_vote import AnswerDistribution
 
     rng = np.random.default_rng(seed)

@@ -38,7 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import binom
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 
 MAX_EXACT_ANSWERS = 12
 MC_DRAWS = 20_000

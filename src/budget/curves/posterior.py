@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, expit
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 from budget.curves.passk import pass_at_k_per_problem
 
 #: The rate distribution the missing entries are drawn from (see the module docstring).

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import minimize
 from scipy.special import gammaln
 
-from budget.curves.base import FloatArray
+from budget.curves.form import FloatArray
 
 N_BOOT = 1000
 
@@ -57,6 +57,8 @@ class TwoTierCounts(BaseModel):
 
 
 class DifficultyBin(BaseModel):
+    """One band of problem difficulty: its problems, and the verifier's false positives there."""
+
     label: str
     problems: int
     pass_rate_range: tuple[float, float]
@@ -95,7 +97,8 @@ class VerifierQuality(BaseModel):
 
     def posterior(self) -> FloatArray:
         """Per-problem Dirichlet posteriors ``alpha + counts``, shape (P, 3) (accepted-correct,
-        accepted-wrong, rejected): a :class:`budget.planner.utility.DirichletPopulation`."""
+        accepted-wrong, rejected): a :class:`budget.planner.utility.DirichletPopulation`.
+        """
         out: FloatArray = np.asarray(self.prior)[None, :] + _matrix(self.counts)
         return out
 

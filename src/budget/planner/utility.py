@@ -51,7 +51,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import betaln
 
-from budget.curves.base import CoverageCurve, FloatArray
+from budget.curves.base import CoverageCurve
+from budget.curves.form import FloatArray
 
 #: Largest number of attempts the curve and the search consider by default.
 DEFAULT_K_MAX = 1000
@@ -72,10 +73,12 @@ class Outcomes(BaseModel):
 class Population(Protocol):
     """Per-problem chances of accepted-correct and accepted-wrong samples."""
 
-    def outcomes(self, ks: Sequence[int]) -> list[Outcomes]: ...
+    def outcomes(self, ks: Sequence[int]) -> list[Outcomes]:
+        """Per k, the expected accepted-correct and accepted-wrong outcomes of k samples."""
 
     @property
-    def size(self) -> int: ...
+    def size(self) -> int:
+        """How many problems the population describes."""
 
 
 def _check_ks(ks: Sequence[int]) -> np.ndarray:
@@ -113,9 +116,11 @@ class PointPopulation:
 
     @property
     def size(self) -> int:
+        """How many problems the population describes."""
         return int(self.accept_correct.size)
 
     def outcomes(self, ks: Sequence[int]) -> list[Outcomes]:
+        """Per k, the expected outcomes of k samples at each problem's point rates."""
         k = _check_ks(ks)
         a, w = self.accept_correct, self.accept_wrong
         s = np.clip(a + w, 0.0, 1.0)
@@ -154,9 +159,11 @@ class DirichletPopulation:
 
     @property
     def size(self) -> int:
+        """How many problems the population describes."""
         return int(self.alpha_correct.size)
 
     def outcomes(self, ks: Sequence[int]) -> list[Outcomes]:
+        """Per k, the expected outcomes of k samples, the rates averaged over each problem's Dirichlet."""
         k = _check_ks(ks)
         aa, aw, ar = self.alpha_correct, self.alpha_wrong, self.alpha_rejected
         al_s = aa + aw

@@ -18,5 +18,6 @@ __all__ = [
     "run",
     "tables",
     "text",
+    "verifier",
     "verify",
 ]

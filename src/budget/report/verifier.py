@@ -11,6 +11,7 @@ from budget.service.verifier_planning import VerifiedPlanResult
 
 
 def render_verified_plan(result: VerifiedPlanResult, console: Console) -> None:
+    """``budget plan`` with a verifier's error rates: the plan, then what acceptance buys."""
     render_plan(result, console)
     n = result.inputs.problems
     table = Table(

@@ -23,4 +23,5 @@ __all__ = [
     "store_view",
     "tasks",
     "verification",
+    "verifier_planning",
 ]

@@ -176,7 +176,8 @@ def _invariants(originals: Sequence[tuple[Any, ...]]) -> list[Check]:
     """Likely invariants that every original tuple satisfies (Ernst et al. 2001, "Dynamically
     Discovering Likely Program Invariants", the Daikon idea), as checks on a mutant: equal
     lengths of two sequence arguments, the characters of a string argument, prefix balance of
-    two of its characters (brackets), a sorted, duplicate-free or non-negative list argument."""
+    two of its characters (brackets), a sorted, duplicate-free or non-negative list argument.
+    """
     arity = {len(a) for a in originals}
     if len(arity) != 1:
         return []
@@ -215,7 +216,8 @@ def _invariants(originals: Sequence[tuple[Any, ...]]) -> list[Check]:
 
 def mutated_inputs(test: str, limit: int = MAX_INPUTS) -> list[tuple[Any, ...]]:
     """New argument tuples from the test's own, in a fixed order, none equal to an original,
-    each satisfying the originals' likely invariants (:func:`_invariants`)."""
+    each satisfying the originals' likely invariants (:func:`_invariants`).
+    """
     originals = _literal_calls(test)
     checks = _invariants(originals)
     seen = {repr(a) for a in originals}
@@ -263,6 +265,7 @@ Runner = Callable[[str, bytes], str]
 
 
 def sandbox_runner(unsafe_no_sandbox: bool = False) -> Runner:
+    """A runner of generated code in the sandbox (or without it, when asked)."""
     from budget.verify.bubblewrap import sandbox_python
     from budget.verify.sandbox import Limits, get_sandbox
 
@@ -308,6 +311,7 @@ def canonical_cases(problem: Problem, run: Runner) -> list[tuple[str, str]]:
 
 
 def cache_path() -> Path:
+    """Where the generated HumanEval+ tests are cached (``$BUDGET_CACHE_DIR`` or ~/.cache/budget)."""
     root = Path(os.environ.get("BUDGET_CACHE_DIR") or Path.home() / ".cache" / "budget")
     return root / f"humaneval-plus-v{GENERATOR_VERSION}.json"
 
