@@ -12,6 +12,20 @@ pytest.importorskip("inspect_ai", reason="inspect_ai is an optional extra: pip i
 from budget.service.importing import ImportRequest, import_file, read_file
 from budget.store import Store
 
+# Warnings are errors (pyproject.toml); these two are inspect_ai's, which it makes when it runs an
+# eval (the mock eval that writes a log here), not budget's: it passes tenacity's deprecated
+# ``initial`` to wait_exponential_jitter, and leaves anyio memory streams unclosed.
+pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore:The 'initial' parameter is deprecated, use 'multiplier' instead:DeprecationWarning"
+    ),
+    pytest.mark.filterwarnings("ignore:Unclosed <MemoryObject(Send|Receive)Stream:ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <function MemoryObject(Send|Receive)Stream.__del__"
+        ":pytest.PytestUnraisableExceptionWarning"
+    ),
+]
+
 
 def _log(tmp_path: Path, outputs: list[str], epochs: int) -> Path:
     from inspect_ai import Task
