@@ -51,7 +51,8 @@ def _pyplot() -> None:
 
 def _legend(ax: Axes, entries: list[tuple[Line2D, str]]) -> None:
     """The legend from explicit (line, model name) pairs: through ``label=``, matplotlib would
-    leave out every model whose name starts with ``_`` (its mark for "no legend entry")."""
+    leave out every model whose name starts with ``_`` (its mark for "no legend entry").
+    """
     ax.legend(
         [line for line, _ in entries],
         [name for _, name in entries],

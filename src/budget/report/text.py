@@ -57,7 +57,8 @@ def name_fault(text: str) -> str | None:
 
     Names are shown on terminals, in HTML and in Markdown (escaped there), but a name with a
     control, a lone surrogate or a bidi override has no honest display at all, so it is refused
-    where it enters (``budget import``, ``budget fit``)."""
+    where it enters (``budget import``, ``budget fit``).
+    """
     for ch in text:
         if ch in _BIDI:
             return f"bidirectional control U+{ord(ch):04X}"

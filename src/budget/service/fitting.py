@@ -130,7 +130,8 @@ def _int(value: str, column: str, line: int, path: Path) -> int:
 
 def read_text(path: Path) -> str:
     """A results file's text: UTF-8 (a byte-order mark dropped), gzip-compressed or not (read
-    by its magic bytes, whatever its name); errors are one line naming the file."""
+    by its magic bytes, whatever its name); errors are one line naming the file.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:

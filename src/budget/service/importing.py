@@ -139,7 +139,8 @@ def import_file(request: ImportRequest, *, progress: StepCallback | None = None)
 
 def _fingerprint(request: ImportRequest) -> str:
     """What makes two imports the same: the file's bytes, its format and ``--model`` (SHA-256).
-    The store refuses a second run of a task with the same fingerprint (:mod:`budget.store.imports`)."""
+    The store refuses a second run of a task with the same fingerprint (:mod:`budget.store.imports`).
+    """
     digest = hashlib.sha256(f"{request.format}\0{request.model or ''}\0".encode())
     try:
         with request.file.open("rb") as fh:
@@ -173,7 +174,8 @@ def read_file(request: ImportRequest) -> Parsed:
 def _check_names(path: Path, task: str, blocks: list[ImportBlock]) -> None:
     """Every name that reaches the store is one a terminal, a page and a file can show (the
     row-by-row readers check theirs with the line; this catches ``--task``, ``--model``, file
-    stems and names taken from an inspect log)."""
+    stems and names taken from an inspect log).
+    """
     names = {("task", task)}
     for b in blocks:
         names.add(("model", b.model))
@@ -240,7 +242,8 @@ class _DuplicateKeyError(ValueError):
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object with a key given twice is refused: parsers keep the last, so an EvalPlus
-    task id given twice silently lost the first one's samples."""
+    task id given twice silently lost the first one's samples.
+    """
     out = dict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
@@ -253,7 +256,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _loads(text: str, where: str) -> Any:
     """One JSON document; a syntax error or nesting deeper than Python's parser goes (a
-    ``RecursionError`` in :func:`json.loads`) is one line naming ``where``."""
+    ``RecursionError`` in :func:`json.loads`) is one line naming ``where``.
+    """
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except RecursionError:
@@ -288,7 +292,8 @@ def _bool(value: Any, where: str, what: str) -> bool:
 
 def _name(value: Any, where: str, what: str) -> str:
     """A model, task or problem id from a row: text or a whole number (not a bool, not an
-    object), not empty, and nothing :func:`~budget.report.text.name_fault` refuses."""
+    object), not empty, and nothing :func:`~budget.report.text.name_fault` refuses.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise DataError(f"{where}: {what} must be text or a whole number, got {type(value).__name__}")
     text = str(value).strip()
@@ -416,7 +421,8 @@ def _inspect(request: ImportRequest) -> tuple[str, list[ImportBlock]]:
 # --- budget's own samples JSONL --------------------------------------------------------------
 def _samples(request: ImportRequest, origins: set[str] | None = None) -> tuple[str, list[ImportBlock]]:
     """Budget's samples JSONL; the ``run_id`` each row names (``budget export`` writes it) is
-    collected into ``origins``, so that a store refuses its own samples back."""
+    collected into ``origins``, so that a store refuses its own samples back.
+    """
     path = request.file
     per: dict[tuple[str, str], ImportBlock] = {}
     indices: dict[tuple[str, str], set[int]] = {}

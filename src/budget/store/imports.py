@@ -86,7 +86,8 @@ class ImportStore(StoreBase):
         ``fingerprint`` (stored in ``settings["imported"]``): when a run of ``task`` already
         carries it, the import is refused (:class:`DataError` naming that run), checked inside
         the write transaction so that two imports of one file at once store it once.  Likewise
-        when a run named in ``origins`` (the runs exported rows came from) is in this store."""
+        when a run named in ``origins`` (the runs exported rows came from) is in this store.
+        """
         from budget import __version__
 
         models = list(dict.fromkeys(b.model for b in blocks))
@@ -237,7 +238,8 @@ class ImportStore(StoreBase):
 def _refuse_duplicate(conn: Connection, task: str, run_id: str, fingerprint: str) -> None:
     """Raise when another run of ``task`` was imported with ``fingerprint``.  Runs after this
     run's row is written: on SQLite that write holds the database's write lock, so a concurrent
-    import of the same file waits and then finds this one."""
+    import of the same file waits and then finds this one.
+    """
     r = _RUNS.c
     rows = conn.execute(
         select(r.id, r.created_at, r.settings_json).where(
