@@ -169,7 +169,7 @@ def test_a_stop_while_a_reservation_is_being_written_leaves_it_closed() -> None:
             ledger=ledger,
             sink=Sink(),
             verify=None,
-            settings=RunnerSettings(policy=RunPolicy.FIXED, max_tokens=64, timeout_s=5.0),
+            settings=RunnerSettings(policy=Policy.FIXED, max_tokens=64, timeout_s=5.0),
         )
 
         async def go() -> None:

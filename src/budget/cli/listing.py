@@ -33,7 +33,8 @@ def pricing_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the prices budget uses for models (per token, per attempt) or machines; every one
-    in use when no name is given."""
+    in use when no name is given.
+    """
     from budget.service.listing import show_prices
 
     prices = show_prices(names or [])

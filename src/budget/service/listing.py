@@ -77,7 +77,8 @@ class PriceListing(BaseModel):
 
 def all_prices(book: PriceBook) -> PriceListing:
     """Every price in use: per token for the catalog's API models and every override, the
-    published per-attempt costs, and the machines (local models are priced by them)."""
+    published per-attempt costs, and the machines (local models are priced by them).
+    """
     catalog = load_catalog()
     api = {e.model for t in catalog.tasks for e in catalog.for_task(t) if e.cost == "api"}
     tokens = {p.model: p for p in (book.token_price(m) for m in sorted(api))}
@@ -94,7 +95,8 @@ def all_prices(book: PriceBook) -> PriceListing:
 
 def show_prices(names: list[str], book: PriceBook | None = None) -> PriceListing:
     """Prices for each name: a machine, or a model's per-token and per-attempt prices; every
-    price in use (:func:`all_prices`) when ``names`` is empty."""
+    price in use (:func:`all_prices`) when ``names`` is empty.
+    """
     book = book or default_price_book()
     if not names:
         return all_prices(book)

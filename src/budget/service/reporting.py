@@ -452,7 +452,8 @@ class _RunOwn(BaseModel):
 
 def _passk_points(counts: Sequence[ProblemCounts]) -> list[tuple[float, float]]:
     """Observed pass@k (Chen et al. 2021's unbiased estimator) at k = 1, 2, 4, ... up to the
-    fewest samples of any problem."""
+    fewest samples of any problem.
+    """
     from budget.curves.passk import pass_at_k
 
     if not counts:
@@ -482,7 +483,8 @@ def _price_text(snap: PriceSnapshot) -> tuple[str, list[str]]:
 def _run_own(store: Store, run: RunFacts) -> _RunOwn:
     """Per model of the run: the curve its prediction used (else the latest fitted to the user's
     samples), the cost per sample the run measured (its bill over its samples; unknown when
-    its samples carry no cost), and its observed coverage."""
+    its samples carry no cost), and its observed coverage.
+    """
     from budget.pricing import SampleCost
 
     st = {x.model: x for x in store.run_model_stats([run.run_id])}
@@ -561,7 +563,8 @@ def _no_cost() -> SampleCost:
 def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) -> Report:
     """A report on a stored run from the run's own records (its bill, prices, predictions,
     check); the catalog's models are planned beside it, for comparison, where its task is in
-    the catalog.  Works for any run: imported, local, or models the catalog never heard of."""
+    the catalog.  Works for any run: imported, local, or models the catalog never heard of.
+    """
     from budget.money import fmt_usd
     from budget.service.planning import UserCurves
     from budget.store import location

@@ -191,7 +191,8 @@ def _priced(cand: Candidate, cost: CostStats, task: str) -> Candidate | None:
     """Samples imported without costs or tokens measured nothing: price them at the catalog's
     token counts for the task by the model's per-token API price, or, for a local model, by a
     machine's $/hour at the model's measured throughput on it (the price book's); otherwise
-    the cost is unknown (None): an unknown cost is never planned as $0."""
+    the cost is unknown (None): an unknown cost is never planned as $0.
+    """
     if cost.known:
         return cand
     from budget.catalog import load_catalog

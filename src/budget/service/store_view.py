@@ -75,7 +75,8 @@ def _spent(store: Store, run: RunRecord, stats: list[RunModelStats] | None = Non
 
 def known_cost(run: RunRecord, spent: Decimal) -> Decimal | None:
     """``spent``, or None where it is unknown: an imported run whose samples carry no cost
-    (``budget import`` of counts or pass/fail records) measured nothing, and $0 would read as free."""
+    (``budget import`` of counts or pass/fail records) measured nothing, and $0 would read as free.
+    """
     return None if spent == 0 and "imported" in run.settings else spent
 
 

@@ -186,5 +186,6 @@ class CostStats(BaseModel):
     @property
     def known(self) -> bool:
         """False when the samples carry neither a cost nor tokens (imported counts or pass/fail
-        records): their cost is unknown, and $0 would read as free."""
+        records): their cost is unknown, and $0 would read as free.
+        """
         return self.total > 0 or self.mean_output_tokens > 0
