@@ -23,7 +23,7 @@ PROBLEMS = 6
 def test_calibrate_plan_run_check(local_server: dict[str, Any], tmp_path: Path) -> None:  # noqa: F811
     db = f"sqlite:///{tmp_path / 'loop.db'}"
     server = ("--api-base", local_server["api_base"], "--machine", "cpu-2core", "--mode", "completion")
-    limits = ("--max-tokens", "256", "--concurrency", "4", "--timeout", "900")
+    limits = ("--max-tokens", "256", "--concurrency", "4")  # calibrate sizes the timeout itself
     cal = budget(
         *("calibrate", "--task", "humaneval", "--models", MODEL, "--dollars", "0.05"),
         *(
@@ -69,7 +69,7 @@ def test_calibrate_plan_run_check(local_server: dict[str, Any], tmp_path: Path) 
     ran = budget(
         *("run", "--plan", str(plan_file), "--problems", str(PROBLEMS), "--seed", "8"),
         *server,
-        *limits,
+        *limits,  # the timeout is sized by budget: a 900 s worst case would not fit the plan's cap
         "--db",
         db,
         "--json",

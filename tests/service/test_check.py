@@ -198,3 +198,30 @@ def test_run_check_refit_round_trip_on_the_stub(stub: StubServer, tmp_path: Path
     assert listed[second.run_id].solved_ground_truth == shown.models[0].solved_ground_truth
     assert listed[second.run_id].spent == second.spent
     assert check_all(db).calibration.checks == 1
+
+
+def test_actual_cost_is_the_bill_not_the_samples(tmp_path: Path) -> None:
+    """A request that was sent and lost (a dropped reply) is billed but carries no sample: a
+    model's actual cost in `check` and `show` is what its ledger holds, the run's spend (seen on
+    the real local model: check said $0.00147 where the run spent $0.00223)."""
+    from budget.service.running import RunRequest, execute_run
+    from budget.service.store_view import show_run
+
+    server = StubServer(faults=FaultMix(drop=0.3), seed=5)
+    server.start_in_thread()
+    try:
+        db = f"sqlite:///{tmp_path / 'runs.db'}"
+        request = {
+            "task": "humaneval", "models": ["stub"], "dollars": Decimal("1"), "api_base": server.url,
+            "prices": ["stub=3,15"], "db": db, "timeout_s": 5.0, "backoff_base_s": 0.01,
+            "problems": 6, "samples": 3, "verify": "none",
+        }  # fmt: skip
+        run = execute_run(RunRequest.model_validate(request))
+    finally:
+        server.stop()
+    with Store(db) as s:
+        samples_cost = sum((r.cost for r in s.samples(run_id=run.run_id)), Decimal(0))
+    assert run.spent > samples_cost  # some money went to requests that left no sample
+    [m] = check_run(run.run_id, db, refit=False).models
+    assert m.actual_cost == run.spent
+    assert show_run(run.run_id, db).models[0].spent == run.spent

@@ -32,7 +32,10 @@ class InspectionStore(StoreBase):
     def run_model_stats(self, run_ids: Sequence[str]) -> list[RunModelStats]:
         """Per (run, model) of ``run_ids``: aggregated in the database, one query per figure.
 
-        Spend is the sum of the samples' integer micro-dollars (each rounded half-even).
+        Spend is what the run's ledger holds for the model (its reservations: open ones whole,
+        closed ones at their charge), which includes what no sample carries (timeouts, dropped
+        replies, requests in flight at a kill); a run without reservations on record (an import,
+        a run from before they were kept) spends the sum of its samples' micro-dollars.
         """
         if not run_ids:
             return []
@@ -54,8 +57,11 @@ class InspectionStore(StoreBase):
             .where(s.run_id.in_(ids))
             .group_by(s.run_id, s.model, s.problem_id, v.tier)
         )
+        from budget.store.ledger import ledger_spend_by_model
+
         with self._guard(), self.engine.connect() as conn:
             rows = list(conn.execute(base))
+            billed = ledger_spend_by_model(conn, ids)
             solved: dict[tuple[str, str], dict[str, int]] = {}
             for run_id, model, tier, ok in conn.execute(per_problem):
                 slot = solved.setdefault((run_id, model), {})
@@ -67,7 +73,7 @@ class InspectionStore(StoreBase):
                 problems=int(problems),
                 samples=int(n),
                 solved=dict(sorted(solved.get((run_id, model), {}).items())),
-                spent=from_micro(int(micro or 0)),
+                spent=from_micro(billed.get((run_id, model), int(micro or 0))),
             )
             for run_id, model, n, problems, micro in rows
         ]

@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import insert as sa_insert
@@ -321,6 +322,26 @@ def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
         .group_by(ReservationRow.run_id)
     ).all()
     return {str(run_id): int(total or 0) for run_id, total in rows}
+
+
+def ledger_spend_by_model(conn: Any, run_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+    """(1) of the module docstring per (run, model) of ``run_ids`` that has reservations of its
+    own (micro-dollars): open rows whole, closed ones at their charge.
+    """
+    if not run_ids:
+        return {}
+    from sqlalchemy import case
+
+    each = case(
+        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
+        else_=func.coalesce(ReservationRow.charged_micro, 0),
+    )
+    rows = conn.execute(
+        select(ReservationRow.run_id, ReservationRow.model, func.sum(each))
+        .where(col(ReservationRow.run_id).in_(list(run_ids)), col(ReservationRow.model) != "")
+        .group_by(ReservationRow.run_id, ReservationRow.model)
+    ).all()
+    return {(str(run_id), str(model)): int(total or 0) for run_id, model, total in rows}
 
 
 def fence(session: Session, run_id: str, token: str) -> None:
