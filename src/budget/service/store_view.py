@@ -59,13 +59,12 @@ class RunList(BaseModel):
 
 
 def _spent(store: Store, run: RunRecord, stats: list[RunModelStats] | None = None) -> Decimal:
-    """What a run has spent at most: its recorded spend, or its reservations' (a process killed
-    mid-run recorded its spend late; its reservations, charged whole while open, do not lag);
-    for a run that recorded none, the sum of its samples' costs (``stats``, else the store's).
+    """What a run has spent at most: its record's spend (which the store already floors at its
+    reservations: a process killed mid-run recorded its spend late, its open reservations count
+    whole); for a run that recorded none, the sum of its samples' costs (``stats``, else the
+    store's).
     """
-    from budget.money import from_micro
-
-    spent = max(run.spent, from_micro(store.ledger_book(run.run_id).spend_micro))
+    spent = run.spent
     if spent:
         return spent
     if stats is not None:

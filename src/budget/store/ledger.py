@@ -303,6 +303,16 @@ class LedgerStore(StoreBase):
         return LedgerBook(charged_micro=charged, open_micro=open_micro, open_count=open_count, rows=total)
 
 
+def _row_spend() -> Any:
+    """One reservation's part of (1), as SQL: an open row whole, a closed one at its charge."""
+    from sqlalchemy import case
+
+    return case(
+        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
+        else_=func.coalesce(ReservationRow.charged_micro, 0),
+    )
+
+
 def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
     """(1) of the module docstring for each run that has reservations (micro-dollars): open rows
     at their whole amount, closed ones at their charge.  A run's recorded spend is never below
@@ -310,14 +320,8 @@ def ledger_spend(session: Session, run_ids: Sequence[str]) -> dict[str, int]:
     """
     if not run_ids:
         return {}
-    from sqlalchemy import case
-
-    each = case(
-        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
-        else_=func.coalesce(ReservationRow.charged_micro, 0),
-    )
     rows = session.exec(  # type: ignore[call-overload]
-        select(ReservationRow.run_id, func.sum(each))
+        select(ReservationRow.run_id, func.sum(_row_spend()))
         .where(col(ReservationRow.run_id).in_(list(run_ids)))
         .group_by(ReservationRow.run_id)
     ).all()
@@ -330,14 +334,8 @@ def ledger_spend_by_model(conn: Any, run_ids: Sequence[str]) -> dict[tuple[str, 
     """
     if not run_ids:
         return {}
-    from sqlalchemy import case
-
-    each = case(
-        (col(ReservationRow.state) == "open", ReservationRow.amount_micro),
-        else_=func.coalesce(ReservationRow.charged_micro, 0),
-    )
     rows = conn.execute(
-        select(ReservationRow.run_id, ReservationRow.model, func.sum(each))
+        select(ReservationRow.run_id, ReservationRow.model, func.sum(_row_spend()))
         .where(col(ReservationRow.run_id).in_(list(run_ids)), col(ReservationRow.model) != "")
         .group_by(ReservationRow.run_id, ReservationRow.model)
     ).all()
