@@ -29,9 +29,9 @@ CHOICES = [None, *FITTERS]
 
 
 @cache
-def _run(population: str, fitter: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Absolute errors and interval hits (seeds x [k = 1, min n, 10 min n]) and the fitters used."""
-    errors, hits, used = [], [], []
+def _run(population: str, fitter: str | None) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Absolute errors, interval hits and widths (seeds x [k = 1, min n, 10 min n]) and the fitters used."""
+    errors, hits, used, widths = [], [], [], []
     for seed in SEEDS:
         p, n, c = sample(POPULATIONS[population], M, seed)
         out = fit_counts_detailed(population, "synthetic", n, c, seed=seed, fitter=fitter, n_boot=100)
@@ -40,8 +40,9 @@ def _run(population: str, fitter: str | None) -> tuple[np.ndarray, np.ndarray, l
         lo, hi = out.curve.interval(ks)
         errors.append(np.abs(out.curve.coverage(ks) - truth))
         hits.append((lo <= truth) & (truth <= hi))
+        widths.append(hi - lo)
         used.append(out.fitter)
-    return np.array(errors), np.array(hits), used
+    return np.array(errors), np.array(hits), used, np.array(widths)
 
 
 #: Largest mean error (points) within the data, per population, for the selection.
@@ -57,7 +58,7 @@ IN_DATA = {
 
 @pytest.mark.parametrize("population", sorted(POPULATIONS))
 def test_selection_is_accurate_within_the_data(population: str) -> None:
-    errors, _, _ = _run(population, None)
+    errors = _run(population, None)[0]
     assert 100 * errors[:, :2].mean() <= IN_DATA[population]
 
 
@@ -72,7 +73,7 @@ def test_selection_is_never_worse_than_the_worst_candidate_beyond_the_data(popul
     ("population", "fitter"), [("homogeneous", "beta_binomial"), ("bimodal", "zero_beta_binomial")]
 )
 def test_selection_finds_the_form_the_data_show(population: str, fitter: str) -> None:
-    errors, _, used = _run(population, None)
+    errors, _, used, _ = _run(population, None)
     assert used.count(fitter) >= 3
     assert 100 * errors[:, 2].mean() <= 1.0
 
@@ -88,7 +89,7 @@ def test_selection_finds_the_form_the_data_show(population: str, fitter: str) ->
     ],
 )
 def test_a_fitter_whose_form_holds_extrapolates(population: str, fitter: str, bound: float) -> None:
-    errors, _, _ = _run(population, fitter)
+    errors = _run(population, fitter)[0]
     assert 100 * errors[:, 2].mean() <= bound
 
 
@@ -103,6 +104,17 @@ def test_the_power_law_cannot_hold_a_solved_or_never_split() -> None:
 def test_intervals_of_the_selection_hold_the_truth_within_the_data() -> None:
     hits = np.concatenate([_run(pop, None)[1][:, :2].ravel() for pop in POPULATIONS])
     assert hits.mean() >= 0.8
+
+
+@pytest.mark.parametrize("population", ["left_tail", "zero_mass", "unequal_n"])
+def test_intervals_within_the_data_are_for_these_problems(population: str) -> None:
+    """Issue 11 item 4: the bootstrap over problems held the truth at k = min n with 12-14 points
+    of width where the error is 1-2 (the spread of another draw of problems, which the task
+    does not have).  The fixed-task interval is about half as wide (6-8 points in
+    benchmarks/synthetic.py, m = 50) and still holds the truth."""
+    _, hits, _, widths = _run(population, None)
+    assert 100 * widths[:, 1].mean() <= 10.0
+    assert hits[:, 1].mean() >= 0.75
 
 
 @pytest.mark.parametrize("population", ["left_tail", "bimodal", "unequal_n"])

@@ -71,7 +71,8 @@ def test_interval_is_not_widened_to_hold_the_point(monkeypatch: pytest.MonkeyPat
     path.write_text("model,problem_id,num_samples,num_correct\n" + rows)
     result = fit_file(FitRequest(counts=path, predict=[1, 100]))
     curve = result.models[0].curve
-    shifted = curve.model_copy(update={"draws": [[d[0] * 3, d[1]] for d in curve.draws]})
+    # Draws read as they are (no fixed-task spread, which centres them on the point), moved off it.
+    shifted = curve.model_copy(update={"draws": [[d[0] * 3, d[1]] for d in curve.draws], "spread": None})
     monkeypatch.setattr(fitting, "_curve_interval", lambda c, ks: shifted.interval(ks, fitting.LEVEL))
     result = fit_file(FitRequest(counts=path, predict=[1, 100]))
     pred = result.models[0].predictions[0]

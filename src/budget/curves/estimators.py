@@ -65,7 +65,12 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
 
 
 def lsq_coverage(
-    n: FloatArray, c: FloatArray, weights: FloatArray, *, vary_prior: bool = False
+    n: FloatArray,
+    c: FloatArray,
+    weights: FloatArray,
+    *,
+    vary_prior: bool = False,
+    prior_theta: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """The k a power law is fitted on and the coverage there for each row of problem weights.
 
@@ -77,7 +82,8 @@ def lsq_coverage(
     k <= min n would drop every sample past the smallest n_i (60 problems at n = 10 and one
     at 10,000 would be fitted on k <= 10).  With ``vary_prior`` (bootstrap replicates) each
     row's prior is that row's one-step refit (:func:`one_step_draws`), so the uncertainty of
-    the estimated entries reaches the interval.  Returns (ks, (R, K)).
+    the estimated entries reaches the interval; ``prior_theta`` gives the prior instead of
+    fitting it (a fixed-problem replicate's own refit).  Returns (ks, (R, K)).
     """
     w = np.atleast_2d(weights)
     if n.min() == n.max():
@@ -85,14 +91,20 @@ def lsq_coverage(
         per = pass_at_k_per_problem(n, c, ks)
         cov: FloatArray = (w @ per) / w.sum(axis=1, keepdims=True)
         return ks, cov
-    theta = mle(ZERO_BETA, n, c)
+    theta = mle(ZERO_BETA, n, c) if prior_theta is None else prior_theta
     thetas = one_step_draws(ZERO_BETA, theta, n, c, w) if vary_prior else np.repeat(theta[None, :], len(w), 0)
     ks = lsq_ks(int(n.max()))
     return ks, filled_coverage(n, c, ks, w, ZERO_BETA.params(thetas))
 
 
 def power_law_rows(
-    n: FloatArray, c: FloatArray, weights: FloatArray, *, degenerate: bool = True, vary_prior: bool = False
+    n: FloatArray,
+    c: FloatArray,
+    weights: FloatArray,
+    *,
+    degenerate: bool = True,
+    vary_prior: bool = False,
+    prior_theta: FloatArray | None = None,
 ) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
@@ -109,7 +121,7 @@ def power_law_rows(
 
     With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
     """
-    ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior)
+    ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior, prior_theta=prior_theta)
     use = (cov > 0) & (cov < 1)
     a, b = power_law_lsq(ks, cov, use.astype(float))
     out: FloatArray = np.column_stack([a, b])
@@ -117,7 +129,7 @@ def power_law_rows(
     if not degenerate:
         out[few] = np.nan
     elif few.any():
-        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
+        data_fit = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False, prior_theta=prior_theta)[0]
         out[few] = _degenerate_rows(ks, cov[few], use[few], data_fit)
     return out
 
@@ -215,50 +227,75 @@ class BetaFamily:
 
 
 def mle(family: BetaFamily, n: FloatArray, c: FloatArray, max_iter: int = 100) -> FloatArray:
-    """Maximum-likelihood theta: damped Newton (Levenberg-Marquardt) from a few starts.
+    """Maximum-likelihood theta: :func:`_ascend` from a few starts, the best kept."""
+    starts = family.starts(n, c)
+    best, best_f = starts[0], -np.inf
+    for x0 in starts:
+        th, f = _ascend(family, x0.astype(float), n, c, max_iter)
+        if f > best_f:
+            best, best_f = th, f
+    theta: FloatArray = np.clip(best, -_BOUND, _BOUND)
+    return theta
+
+
+#: |theta| bound: rates below e^-30 or shapes beyond e^30 are not told apart by any count.
+_BOUND = 30.0
+
+
+def _ascend(
+    family: BetaFamily, theta: FloatArray, n: FloatArray, c: FloatArray, max_iter: int, tol: float = 1e-9
+) -> tuple[FloatArray, float]:
+    """Damped Newton (Levenberg-Marquardt) ascent of the log-likelihood from ``theta``.
 
     Derivatives by central differences, all perturbations of theta in one vectorised call
-    (:func:`_derivatives`), so an iteration costs a few likelihood evaluations.
+    (:func:`_derivatives`), so an iteration costs a few likelihood evaluations.  The step is
+    solved in psi = (u, v, ...) = (log alpha - log beta, log alpha + log beta, ...), theta =
+    A psi: where the rates are nearly equal the likelihood is sharp in u (the logit of the
+    Beta's mean) and flat, or not concave, in v (its concentration).  In theta the two mix:
+    damping or clipping the flat direction also spoiled the mean's small, well-determined
+    step (every refit of a homogeneous task kept the data's mean).  In psi the damping
+    (lambda times the largest curvature) leaves u's step nearly exact; |d_u| <= 2,
+    |d_v| <= 4, other coordinates <= 2; theta is held inside [-30, 30] by moving along v
+    (:func:`_within_bounds`).  Stops when the log-likelihood no longer moves (a parameter
+    drifting to a boundary, e.g. a zero mass to 0, changes nothing that matters).
     """
+    d = theta.size
+    a = np.eye(d)
+    a[:2, :2] = [[0.5, 0.5], [-0.5, 0.5]]
+    limit = np.full(d, 2.0)
+    limit[1] = 4.0
 
     def total(th: FloatArray) -> float:
         v = float(family.loglik(th[None, :], n, c).sum())
         return v if np.isfinite(v) else -np.inf
 
-    starts = family.starts(n, c)
-    best, best_f = starts[0], -np.inf
-    for x0 in starts:
-        th, f, lam = x0.astype(float), total(x0), 1e-3
-        for _ in range(max_iter):
-            grad_i, hess_i = _derivatives(family, th, n, c)
-            g, h = grad_i.sum(axis=0), -hess_i.sum(axis=0)
-            scale = max(1.0, float(np.abs(np.diag(h)).max()))
-            improved = False
-            for _ in range(12):
-                try:
-                    step = np.linalg.solve(h + lam * scale * np.eye(th.size), g)
-                except np.linalg.LinAlgError:
-                    lam *= 10.0
-                    continue
-                cand = np.clip(th + np.clip(step, -2.0, 2.0), -30.0, 30.0)
-                fc = total(cand)
-                if fc > f:
-                    improved = True
-                    lam = max(lam / 5.0, 1e-9)
-                    break
-                lam *= 8.0
-            if not improved:
+    th, f, lam = _within_bounds(theta), total(_within_bounds(theta)), 1e-3
+    for _ in range(max_iter):
+        grad_i, hess_i = _derivatives(family, th, n, c)
+        gp = a.T @ grad_i.sum(axis=0)
+        hp = a.T @ (-hess_i.sum(axis=0)) @ a
+        scale = max(1.0, float(np.abs(np.diag(hp)).max()))
+        improved = False
+        for _ in range(12):
+            try:
+                step = np.linalg.solve(hp + lam * scale * np.eye(d), gp)
+            except np.linalg.LinAlgError:
+                lam *= 10.0
+                continue
+            cand = _within_bounds(th + a @ np.clip(step, -limit, limit))
+            fc = total(cand)
+            if fc > f:
+                improved = True
+                lam = max(lam / 5.0, 1e-9)
                 break
-            # Stop when the log-likelihood no longer moves (a parameter drifting to a
-            # boundary, e.g. a zero mass to 0, changes nothing that matters).
-            done = fc - f < 1e-9 * max(1.0, abs(f))
-            th, f = cand, fc
-            if done:
-                break
-        if f > best_f:
-            best, best_f = th, f
-    theta: FloatArray = np.clip(best, -30.0, 30.0)
-    return theta
+            lam *= 8.0
+        if not improved:
+            break
+        done = fc - f < tol * max(1.0, abs(f))
+        th, f = cand, fc
+        if done:
+            break
+    return th, f
 
 
 def _derivatives(
@@ -322,6 +359,38 @@ def one_step_draws(
     return out
 
 
+def _within_bounds(theta: FloatArray, bound: float = 30.0) -> FloatArray:
+    """Theta inside [-bound, bound], (log alpha, log beta) moved along (1, 1) to get there.
+
+    A concentrated Beta (nearly equal rates) sits at the bound; clipping log alpha and log
+    beta one by one would change its mean (their difference), which the data pin down.
+    """
+    out = theta.copy()
+    hi, lo = max(out[0], out[1]) - bound, min(out[0], out[1]) + bound
+    if hi > 0:
+        out[:2] -= hi
+    elif lo < 0:
+        out[:2] -= lo
+    clipped: FloatArray = np.clip(out, -bound, bound)
+    return clipped
+
+
+def one_step_refits(
+    family: BetaFamily, theta: FloatArray, n: FloatArray, counts: FloatArray, steps: int = 20
+) -> FloatArray:
+    """Refits of theta to each row of ``counts`` (R, P), each by :func:`_ascend` from ``theta``: (R, d).
+
+    The fixed-problem replicates' counterpart of :func:`one_step_draws` (the same problems,
+    other counts instead of other weights).  Started at the data's estimate, a refit takes
+    a few steps; ``steps`` bounds them (the zero-mass Beta's likelihood has a long, flat
+    ridge between its zero mass and alpha, along which a single step stops short).
+    """
+    out = np.empty((len(counts), theta.size))
+    for r, row in enumerate(np.atleast_2d(counts)):
+        out[r] = _ascend(family, theta, n, row, steps, tol=1e-10)[0]
+    return out
+
+
 #: The zero-inflated Beta-Binomial (no free scale): the rate distribution behind
 #: ``zero_beta_binomial`` and the prior of :func:`lsq_points` for unequal n.
 ZERO_BETA = BetaFamily(free_scale=False, free_zero=True)
@@ -341,12 +410,30 @@ class Fitter:
     form: str
     description: str
     fit: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
+    #: ``refit(n, c, counts)``: the parameters refitted to each row of ``counts`` (R, P), the
+    #: same problems with other counts (the fixed-problem replicates of
+    #: :mod:`budget.curves.spread`), linearised around the fit to ``c`` where that is cheaper.
+    refit: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 
 
 def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
     point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
     draws = power_law_rows(n, c, weights, vary_prior=True) if len(weights) else np.empty((0, 2))
     return point, draws
+
+
+def _refit_power_law(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatArray:
+    """Least squares on each row's own pass@k; with unequal n each row's prior is refitted too."""
+    rows = np.atleast_2d(counts)
+    ones = np.ones((1, n.size))
+    if n.min() == n.max():
+        priors: list[FloatArray | None] = [None] * len(rows)
+    else:
+        priors = list(one_step_refits(ZERO_BETA, mle(ZERO_BETA, n, c), n, rows))
+    out = np.empty((len(rows), 2))
+    for r, row in enumerate(rows):
+        out[r] = power_law_rows(n, row, ones, prior_theta=priors[r])[0]
+    return out
 
 
 def _beta_fitter(
@@ -362,6 +449,14 @@ def _beta_fitter(
     return fit
 
 
+def _beta_refitter(family: BetaFamily) -> Callable[[FloatArray, FloatArray, FloatArray], FloatArray]:
+    def refit(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatArray:
+        out: FloatArray = family.params(one_step_refits(family, mle(family, n, c), n, np.atleast_2d(counts)))
+        return out
+
+    return refit
+
+
 FITTERS: dict[str, Fitter] = {
     f.name: f
     for f in (
@@ -370,6 +465,7 @@ FITTERS: dict[str, Fitter] = {
             "power_law",
             "coverage = exp(a k^b) by least squares on log(-log pass@k) (Brown et al. 2024, App. C.1)",
             _fit_power_law,
+            _refit_power_law,
         ),
         Fitter(
             "beta_binomial",
@@ -377,12 +473,14 @@ FITTERS: dict[str, Fitter] = {
             "Beta-Binomial by maximum likelihood, coverage = 1 - B(alpha, beta + k) / B(alpha, beta) "
             "(Schaeffer et al., ICML 2025, Eq. 11)",
             _beta_fitter(BetaFamily(free_scale=False, free_zero=False)),
+            _beta_refitter(BetaFamily(free_scale=False, free_zero=False)),
         ),
         Fitter(
             "zero_beta_binomial",
             "beta",
             "Beta-Binomial with a point mass at p = 0, by maximum likelihood",
             _beta_fitter(ZERO_BETA),
+            _beta_refitter(ZERO_BETA),
         ),
     )
 }
@@ -394,6 +492,7 @@ SCALED_BETA_BINOMIAL = Fitter(
     "beta",
     "scaled Beta-Binomial by maximum likelihood (Schaeffer et al., ICML 2025, Eq. 11)",
     _beta_fitter(BetaFamily(free_scale=True, free_zero=False)),
+    _beta_refitter(BetaFamily(free_scale=True, free_zero=False)),
 )
 
 
