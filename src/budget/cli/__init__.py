@@ -66,7 +66,7 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     """
     from budget.service.contracts import to_json
 
-    payload = to_json(result)
+    payload = to_json(result) if json_out or export is not None else ""  # the terminal report needs none
     if export is not None:
         try:
             export.parent.mkdir(parents=True, exist_ok=True)

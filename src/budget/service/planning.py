@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
@@ -106,6 +107,8 @@ def _tokens(task: str, cand: Candidate) -> tuple[int, float, int] | None:
 
 def _reprice_tokens(cands: list[Candidate], task: str, book: PriceBook) -> list[Candidate]:
     """Candidates re-priced per token where ``--price MODEL=IN,OUT`` names them."""
+    if "budget.pricing.overrides" not in sys.modules:  # no re-priced book can exist: skip the import
+        return cands
     from budget.pricing import api_sample_cost
     from budget.pricing.overrides import RepricedBook
 
