@@ -124,4 +124,5 @@ def test_a_budget_past_every_cap_puts_every_problem_on_the_best_option() -> None
     assert vertex.k == vertex.opt.k_cap
     assert vertex.value == max(float(o.value[-1]) for o in options)
     best, cheapest_best = reference(options, s.dollars, s.problems)
+    assert 100 * vertex.value == pytest.approx(best, abs=1e-9)
     assert _canonical([(vertex.k, vertex.opt.cand.model, 100, vertex.value)]) in cheapest_best

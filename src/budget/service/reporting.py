@@ -27,14 +27,12 @@ from budget import SCHEMA_VERSION
 from budget.errors import BudgetError, DataError, InputError
 from budget.money import USD
 from budget.planner import Candidate, PlanResult
+from budget.service.planning import BudgetRow as BudgetRow  # the what-if table: re-exported
 from budget.service.planning import PlanRequest, UserCandidates, make_plan
-
-# The what-if sweep of ``budget plan`` lives in budget.service.sweep (re-exported here).
-from budget.service.sweep import BudgetRow as BudgetRow
-from budget.service.sweep import PlanSweep as PlanSweep
-from budget.service.sweep import allocation_text as allocation_text
-from budget.service.sweep import parse_budgets as parse_budgets
-from budget.service.sweep import plan_sweep as plan_sweep
+from budget.service.planning import PlanSweep as PlanSweep
+from budget.service.planning import allocation_text as allocation_text
+from budget.service.planning import parse_budgets as parse_budgets
+from budget.service.planning import plan_sweep as plan_sweep
 
 if TYPE_CHECKING:
     from budget.pricing import SampleCost
