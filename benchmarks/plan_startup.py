@@ -10,6 +10,9 @@ scipy.special, rich") <= 1.5, both timed in the same run, interleaved, in two ca
   snapshot beside it; the timed plans are the ones after (see budget.service.store_link).
   The first plan's time is printed too.
 
+Each case also prints the median CPU time (user + system) of both commands: less sensitive
+than the wall clock to other jobs on a shared machine.
+
 Also proves that litellm (and vllm, openai, torch, httpx, SQLAlchemy, SQLModel) is never
 imported on the plan path, from `python -X importtime`, in both cases (with a store: once the
 snapshot is current).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -34,9 +38,17 @@ WATCHED = ("litellm", "vllm", "openai", "torch", "httpx", "sqlalchemy", "sqlmode
 
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
+    return _run(cmd, env)[0]
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock seconds of one run, and its CPU seconds (user + system, from the child's rusage)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def build_store(path: Path, curves: int, samples: int) -> None:
@@ -105,16 +117,20 @@ def measure(
 ) -> tuple[float, list[str]]:
     for cmd in (plan, base):  # warm the page cache and .pyc files (and the plan snapshot)
         _time(cmd, env)
-    t_plan, t_base = [], []
+    t_plan, t_base, cpu_plan, cpu_base = [], [], [], []
     for _ in range(runs):
-        t_plan.append(_time(plan, env))
-        t_base.append(_time(base, env))
+        for cmd, wall, cpu in ((plan, t_plan, cpu_plan), (base, t_base, cpu_base)):
+            w, c = _run(cmd, env)
+            wall.append(w)
+            cpu.append(c)
     mp, mb = statistics.median(t_plan), statistics.median(t_base)
+    cp, cb = statistics.median(cpu_plan), statistics.median(cpu_base)
     heavy = _modules(plan[plan.index("plan") :], env)
     print(
         f"[{label}] budget plan --dollars 50: median {mp * 1000:.0f} ms (min {min(t_plan) * 1000:.0f}); "
         f"import numpy, scipy.special, rich: median {mb * 1000:.0f} ms; "
         f"ratio {mp / mb:.2f}x (target <= 1.5x); "
+        f"CPU (user + sys) median {cp * 1000:.0f} ms against {cb * 1000:.0f} ms ({cp / cb:.2f}x); "
         f"heavy modules on the plan path: {heavy or 'none'}"
     )
     return mp / mb, heavy
@@ -129,7 +145,8 @@ def main() -> int:
     exe = shutil.which("budget")
     plan = ([exe] if exe else [sys.executable, "-m", "budget"]) + ["plan", "--dollars", "50"]
     base = [sys.executable, "-c", "import numpy, scipy.special, rich"]
-    print(f"command: {' '.join(plan)}; runs: {args.runs} each, interleaved")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"command: {' '.join(plan)}; runs: {args.runs} each, interleaved; load average {load}")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BUDGET_DB": str(Path(tmp) / "absent.db")}

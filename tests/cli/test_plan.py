@@ -109,6 +109,25 @@ def test_plan_does_not_import_litellm_or_vllm() -> None:
     assert not Path(NO_STORE).exists()
 
 
+def test_plan_imports_neither_the_report_use_case_nor_re_pricing() -> None:
+    """Issue 11, start-up: ``budget plan`` (terminal and what-if) loads only what it uses; the
+    one-minute report's models (service.reporting, ~10 ms) and --price's module are not."""
+    code = (
+        "import sys\n"
+        "from budget.cli import main\n"
+        "sys.argv = ['budget', 'plan', '--dollars', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('budget.service.reporting', 'budget.pricing.overrides') if m in sys.modules]\n"
+        "sys.stderr.write('IMPORTED:' + ','.join(bad))\n"
+    )
+    env = {**_pythonpath(), "PATH": "/usr/bin:/bin", "BUDGET_DB": NO_STORE}
+    for dollars in ("50", "10,50"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, dollars], capture_output=True, text=True, check=False, env=env
+        )
+        assert out.stderr.strip().endswith("IMPORTED:"), out.stderr[-300:]
+
+
 def _my_store(tmp_path: Path) -> str:
     """A store holding one fitted curve for (my-model, my-task) and its measured samples."""
     from datetime import UTC, datetime

@@ -61,3 +61,37 @@ def test_tick_helpers() -> None:
     assert nice_step(154, 4) == 40
     assert log_ticks(2.16, 250) == [5, 10, 20, 50, 100, 200]
     assert log_ticks(1, 1e9) == [10.0**e for e in range(10)]
+
+
+def _interpolate_by_scan(line: list[tuple[float, float]], x: float) -> float:
+    """Reference: walk the segments left to right (what the chart did before bisection)."""
+    import math
+
+    if x <= line[0][0]:
+        return line[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(line):
+        if x <= x1:
+            if x1 == x0:
+                return y1
+            t = (math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0))
+            return y0 + t * (y1 - y0)
+    return line[-1][1]
+
+
+def test_interpolation_by_bisection_equals_the_segment_walk() -> None:
+    """Bit for bit, on sorted polylines with repeated x (a vertical step), at and between points."""
+    import numpy as np
+
+    from budget.report.chart import _interpolate
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        size = int(rng.integers(1, 40))
+        xs = np.sort(np.exp(rng.uniform(-5, 8, size)))
+        if size > 3:
+            xs[rng.integers(1, size)] = xs[rng.integers(0, size - 1)]  # a repeated x
+            xs = np.sort(xs)
+        line = list(zip(xs.tolist(), rng.uniform(0, 500, size).tolist(), strict=True))
+        queries = [*xs.tolist(), *np.exp(rng.uniform(-6, 9, 30)).tolist()]
+        for x in queries:
+            assert _interpolate(line, x) == _interpolate_by_scan(line, x)

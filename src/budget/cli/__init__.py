@@ -8,6 +8,7 @@ A :class:`~budget.errors.BudgetError` becomes one line on stderr and its exit co
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -66,7 +67,7 @@ def emit(result: BaseModel, renderer: str, *, json_out: bool, export: Path | Non
     """
     from budget.service.contracts import to_json
 
-    payload = to_json(result)
+    payload = to_json(result) if json_out or export is not None else ""  # the terminal report needs none
     if export is not None:
         try:
             export.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,10 @@ def main() -> None:
     # typer vendors click (typer._click, 0.29): its usage errors are ClickExceptions there.
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    # What the imports made (typer, pydantic's schemas, numpy...) lives as long as the
+    # process: out of the collector's generations, no later collection walks it again.  Each
+    # full collection otherwise did: ~45 ms of `budget plan`'s ~370 (BENCHMARKS.md).
+    gc.freeze()
     _register(sys.argv[1:])
     try:
         code = app(standalone_mode=False)

@@ -78,8 +78,7 @@ def plan_command(
 ) -> None:
     """Recommend which model to sample, and how many times, to solve the most problems."""
     from budget.money import usd
-    from budget.service.planning import PlanRequest, make_plan
-    from budget.service.reporting import parse_budgets, plan_sweep
+    from budget.service.planning import PlanRequest, make_plan, parse_budgets, plan_sweep
     from budget.service.store_link import user_candidates
 
     budgets = parse_budgets(dollars)

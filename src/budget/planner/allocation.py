@@ -205,9 +205,24 @@ def allocate(options: Sequence[Options], budget: Decimal, n: int) -> list[tuple[
 
     Floats shortlist the pairs (with a relative slack of 1e-9 on every cost); the exact
     Decimal cost of each shortlisted pair decides feasibility and counts, so the plan is
-    never over budget.
+    never over budget.  When the budget gives every problem the best option (the k cap
+    binds), that is the answer: no pair has a larger value, and every pair as good puts all
+    ``n`` problems on that option.
     """
     owners, c, v, ks = pareto_options(options)
+    exact: dict[int, Decimal] = {}
+
+    def cost_of(x: int) -> Decimal:
+        if x not in exact:
+            exact[x] = owners[x].exact_cost(int(ks[x]))
+        return exact[x]
+
+    top = c.size - 1  # the best option (values rise with cost)
+    if cost_of(top) * n <= budget:
+        # Every problem can have the best option: no pair does better, and every pair that
+        # does as well puts all n problems there.  (Without this, each of those ties is
+        # checked in exact arithmetic: ~200 per candidate once the k cap binds.)
+        return [(Vertex(owners[top], int(ks[top]), cost_of(top), float(v[top])), n)]
     b = float(budget)
     lo_idx = np.nonzero(c * n <= b * (1 + _SLACK))[0]
     width = min(n, c.size)
@@ -230,23 +245,19 @@ def allocate(options: Sequence[Options], budget: Decimal, n: int) -> list[tuple[
     first = np.ones(cand_i.size, dtype=bool)
     first[1:] = (cand_i[1:] != cand_i[:-1]) | (cand_j[1:] != cand_j[:-1])
     cand_i, cand_j, cand_ub = cand_i[first], cand_j[first], cand_ub[first]
-    exact: dict[int, Decimal] = {}
-
-    def cost_of(x: int) -> Decimal:
-        if x not in exact:
-            exact[x] = owners[x].exact_cost(int(ks[x]))
-        return exact[x]
-
+    by_bound = np.argsort(-cand_ub, kind="stable")
+    vals: list[float] = v.tolist()  # Python floats: the same IEEE arithmetic, without numpy scalars
     best: tuple[float, Decimal, int, int, int] | None = None
-    for t in np.argsort(-cand_ub, kind="stable"):
-        if best is not None and cand_ub[t] < best[0] - 1e-12:
+    for lo, hi, bound in zip(
+        cand_i[by_bound].tolist(), cand_j[by_bound].tolist(), cand_ub[by_bound].tolist(), strict=True
+    ):
+        if best is not None and bound < best[0] - 1e-12:
             break
-        lo, hi = int(cand_i[t]), int(cand_j[t])
         ci, cj = cost_of(lo), cost_of(hi)
         if ci * n > budget:
             continue
-        m = 0 if cj <= ci or v[hi] <= v[lo] else min(n, int((budget - ci * n) // (cj - ci)))
-        value = float(n * v[lo] + m * (v[hi] - v[lo]))
+        m = 0 if cj <= ci or vals[hi] <= vals[lo] else min(n, int((budget - ci * n) // (cj - ci)))
+        value = n * vals[lo] + m * (vals[hi] - vals[lo])
         spend = ci * (n - m) + cj * m
         if best is None or value > best[0] + 1e-15 or (abs(value - best[0]) <= 1e-15 and spend < best[1]):
             best = (value, spend, lo, hi, m)

@@ -28,7 +28,8 @@ def estimate(groups: list[tuple[Vertex, int]], s: PlanSettings) -> Estimate:
         if v.k == 0:
             unsampled += m
             continue
-        exp_cost += v.opt.exact_cost(v.k, worst=False) * m
+        group_cost = v.opt.exact_cost(v.k, worst=False) * m
+        exp_cost += group_cost
         worst += v.opt.exact_cost(v.k, worst=True) * m
         cov_total += v.value * m
         extrap = max(extrap, v.opt.cand.curve.extrapolation(v.k))
@@ -46,18 +47,17 @@ def estimate(groups: list[tuple[Vertex, int]], s: PlanSettings) -> Estimate:
                 policy=s.policy,
                 problems=m,
                 expected_coverage=v.value,
-                expected_cost=v.opt.exact_cost(v.k, worst=False) * m,
+                expected_cost=group_cost,
             )
         )
     lo_q, hi_q = (1 - s.level) / 2, 1 - (1 - s.level) / 2
     if draws_total is None or solved_draws is None:
         cov_iv, solved_iv = (0.0, 0.0), (0.0, 0.0)
     else:
-        cov_iv = (
-            float(np.quantile(draws_total, lo_q)) / n,
-            float(np.quantile(draws_total, hi_q)) / n,
-        )
-        solved_iv = (float(np.quantile(solved_draws, lo_q)), float(np.quantile(solved_draws, hi_q)))
+        cov_lo, cov_hi = np.quantile(draws_total, [lo_q, hi_q]).tolist()
+        cov_iv = (cov_lo / n, cov_hi / n)
+        solved_lo, solved_hi = np.quantile(solved_draws, [lo_q, hi_q]).tolist()
+        solved_iv = (solved_lo, solved_hi)
     solved = cov_total
     return Estimate(
         allocations=sorted(allocations, key=lambda a: -a.problems),

@@ -9,7 +9,7 @@ item so that no item is ever broken across lines.
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -195,13 +195,21 @@ def _decimals(step: float) -> int:
 
 
 def _interpolate(line: Sequence[tuple[float, float]], x: float) -> float:
-    """The value y at x on a polyline in (log x, y); flat beyond its ends."""
+    """The value y at x on a polyline in (log x, y), its points sorted by x; flat beyond its ends.
+
+    The segment is the first one whose right end is at or past x (found by bisection).
+    """
     if x <= line[0][0]:
         return line[0][1]
-    for (x0, y0), (x1, y1) in itertools.pairwise(line):
-        if x <= x1:
-            if x1 == x0:
-                return y1
-            t = (math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0))
-            return y0 + t * (y1 - y0)
-    return line[-1][1]
+    i = bisect.bisect_left(line, x, lo=1, key=_x)
+    if i == len(line):
+        return line[-1][1]
+    (x0, y0), (x1, y1) = line[i - 1], line[i]
+    if x1 == x0:
+        return y1
+    t = (math.log10(x) - math.log10(x0)) / (math.log10(x1) - math.log10(x0))
+    return y0 + t * (y1 - y0)
+
+
+def _x(point: tuple[float, float]) -> float:
+    return point[0]

@@ -16,7 +16,7 @@ from budget.planner.provenance import Provenance
 from budget.report.chart import line_chart
 from budget.report.tables import labelled_lines
 from budget.report.text import markup_safe as _t
-from budget.service.reporting import PlanSweep
+from budget.service.planning import PlanSweep
 
 
 def _basis(p: Provenance | None) -> str:

@@ -1,7 +1,7 @@
 """The documented contracts: JSON Schemas of every ``--json`` output, from the pydantic models.
 
 Each command's ``--json`` document is one pydantic model (``budget plan`` with several
-budgets: a :class:`~budget.service.reporting.PlanSweep`); its JSON Schema (serialization mode:
+budgets: a :class:`~budget.service.planning.PlanSweep`); its JSON Schema (serialization mode:
 money is a JSON number) is generated here, printed by ``budget schema COMMAND`` and published
 in ``docs/schemas/COMMAND.schema.json``.  tests/cli/test_schemas.py fails when a published file
 differs from the models or when a command's output does not validate against it.
@@ -30,7 +30,7 @@ FLOAT_DIGITS = 12
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "plan": (
         "budget.planner.models:PlanResult",
-        "budget.service.reporting:PlanSweep",
+        "budget.service.planning:PlanSweep",
         "budget.service.verifier_planning:VerifiedPlanResult",
     ),
     "models": ("budget.service.listing:ModelListing",),
