@@ -70,26 +70,26 @@ class FixedTaskSpread(BaseModel):
 
     With this set, :attr:`CoverageCurve.draws` are a fixed-problem bootstrap (the task's own
     problems, counts redrawn from each problem's posterior; :mod:`budget.curves.spread`).  At
-    each k, draw ``r`` is centred on the point and then moved by the form's own error, in
-    y = log(-log coverage) (the scale Brown et al. fit on: the error is relative, and a draw
-    stays inside (0, 1))::
+    each k, draw ``r`` is centred on the point and moved by the form's own error, each part
+    on the scale it is measured on::
 
-        c_r(k) = point(k) + (D_r(k) - mean_r D_r(k))                      (clipped to [0, 1])
-        coverage_r(k) = exp(-exp(log(-log c_r(k)) + z_r s(k)))             (0 < c_r < 1)
-        s(k)^2 = misfit(k)^2 + [k > measured_k] (disagreement(k) / (c log(1/c)))^2,  c = point(k)
+        c_r(k)        = point(k) + (D_r(k) - mean_r D_r(k))              (clipped to [0, 1])
+        c'_r(k)       = exp(-exp(log(-log c_r(k)) + z_r misfit(k)))         (0 < c_r < 1)
+        coverage_r(k) = c'_r(k) + [k > measured_k] w_r disagreement(k)   (clipped to [0, 1])
 
     ``D_r`` is the draw's own curve (its spread around the point is the sampling noise of
-    these problems), ``z_r`` fixed standard-normal scores (one per draw, the same at every k,
-    in an order fixed by (model, task)).  ``misfit(k)`` is the root mean square of the fit's
-    residuals in y, ``misfit`` (fitted minus measured) at the points ``misfit_k``, over those
-    within a factor of 10 of k (k held inside the fitted range): a form that does not pass
-    through its own data is off by about that much there.  ``disagreement(k)`` is the spread
+    these problems); ``z_r`` and ``w_r`` are two independent sets of fixed standard-normal
+    scores (one each per draw, the same at every k, in orders fixed by (model, task)).
+    ``misfit(k)`` is the root mean square of the fit's residuals in y = log(-log coverage)
+    (the scale Brown et al. fit on; relative, so it never pushes a small coverage below 0),
+    ``misfit`` (fitted minus measured) at the points ``misfit_k``, over those within a
+    factor of 10 of k (k held inside the fitted range): a form that does not pass through
+    its own data is off by about that much there.  ``disagreement(k)`` is the spread
     (coverage) of the candidate forms fitted to the same counts, tabulated at
-    ``disagreement_k`` (interpolated in log k, held past the ends), turned into y by the
-    slope |dc/dy| = c log(1/c) at the point: past ``measured_k`` (the largest k measured for
-    every problem) the forms extrapolate, and their disagreement is the size of the model
-    error no bootstrap sees.  Tables, not the forms themselves, so that reading a curve needs
-    no other form (the plan's start-up path loads no scipy).
+    ``disagreement_k`` (interpolated in log k, held past the ends): past ``measured_k`` (the
+    largest k measured for every problem) the forms extrapolate, and their disagreement is
+    the size of the model error no bootstrap sees.  Tables, not the forms themselves, so that
+    reading a curve needs no other form (the plan's start-up path loads no scipy).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -100,24 +100,25 @@ class FixedTaskSpread(BaseModel):
     disagreement_k: list[float] = Field(default_factory=list)
     disagreement: list[float] = Field(default_factory=list)
 
-    def size(self, k: FloatArray, point: FloatArray) -> FloatArray:
-        """s(k): the standard deviation of the form's error at each k, in y = log(-log coverage)."""
+    def local_misfit(self, k: FloatArray) -> FloatArray:
+        """misfit(k): root mean square of the y residuals within a decade of each k (0 without any)."""
         kk = np.asarray(k, dtype=float)
-        lk = np.log10(np.maximum(kk, 1.0))
-        mis2 = np.zeros_like(kk)
-        if self.misfit_k:
-            at = np.log10(np.asarray(self.misfit_k, dtype=float))
-            res2 = np.asarray(self.misfit, dtype=float) ** 2
-            near = np.abs(at[None, :] - np.clip(lk, at.min(), at.max())[:, None]) <= 1.0
-            mis2 = (near * res2[None, :]).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
-        dis_y = np.zeros_like(kk)
-        if self.disagreement_k:
-            dis = np.interp(lk, np.log10(self.disagreement_k), self.disagreement)
-            inside = (point > 0) & (point < 1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                slope = np.where(inside, -point * np.log(np.where(inside, point, 0.5)), 1.0)
-            dis_y = np.where((kk > self.measured_k) & inside, dis / slope, 0.0)
-        out: FloatArray = np.sqrt(mis2 + dis_y**2)
+        if not self.misfit_k:
+            return np.zeros_like(kk)
+        at = np.log10(np.asarray(self.misfit_k, dtype=float))
+        res2 = np.asarray(self.misfit, dtype=float) ** 2
+        lk = np.clip(np.log10(np.maximum(kk, 1.0)), at.min(), at.max())
+        near = np.abs(at[None, :] - lk[:, None]) <= 1.0
+        out: FloatArray = np.sqrt((near * res2[None, :]).sum(axis=1) / np.maximum(near.sum(axis=1), 1))
+        return out
+
+    def beyond(self, k: FloatArray) -> FloatArray:
+        """disagreement(k) where k > measured_k, else 0 (coverage)."""
+        kk = np.asarray(k, dtype=float)
+        if not self.disagreement_k:
+            return np.zeros_like(kk)
+        dis = np.interp(np.log10(np.maximum(kk, 1.0)), np.log10(self.disagreement_k), self.disagreement)
+        out: FloatArray = np.where(kk > self.measured_k, dis, 0.0)
         return out
 
 
@@ -177,20 +178,23 @@ class CoverageCurve(BaseModel):
             return raw
         point = self.coverage(kk)
         centred = np.clip(point + (raw - raw.mean(axis=0)), 0.0, 1.0)
-        shift = self._scores(raw.shape[0])[:, None] * self.spread.size(kk, point)[None, :]
+        z, w = self._scores(raw.shape[0], 0), self._scores(raw.shape[0], 1)
+        shift = z[:, None] * self.spread.local_misfit(kk)[None, :]
         inside = (centred > 0) & (centred < 1)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             moved = np.exp(-np.exp(np.log(-np.log(np.where(inside, centred, 0.5))) + shift))
-        out: FloatArray = np.where(inside, moved, centred)
+        spread = w[:, None] * self.spread.beyond(kk)[None, :]
+        out: FloatArray = np.clip(np.where(inside, moved, centred) + spread, 0.0, 1.0)
         return np.where(kk > 0, out, 0.0)
 
-    def _scores(self, count: int) -> FloatArray:
-        """Standard-normal scores Phi^-1((r + 1/2) / count), in an order fixed by (model, task)."""
+    def _scores(self, count: int, which: int = 0) -> FloatArray:
+        """Standard-normal scores Phi^-1((r + 1/2) / count), in an order fixed by (model, task, which)."""
         from statistics import NormalDist  # here, not at import: the plan's start-up path
 
         inv = NormalDist().inv_cdf
         z = np.array([inv((r + 0.5) / count) for r in range(count)])
-        order = np.random.default_rng(zlib.crc32(f"{self.model}\0{self.task}".encode())).permutation(count)
+        key = zlib.crc32(f"{self.model}\0{self.task}".encode())
+        order = np.random.default_rng([key, which]).permutation(count)
         scores: FloatArray = z[order]
         return scores
 

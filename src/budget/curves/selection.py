@@ -26,7 +26,7 @@ disagreement of the candidate forms (weighted by their internal-backtest errors)
 replicate is kept: one that solves nothing is a curve at 0, not a failure (issue 11 item 3).
 The bootstrap over problems this replaced held the truth in 100% of pythia backtests at
 m = 1,000 with 12 points of width (the spread of other problems, which a fixed task does not
-have); the fixed-task interval holds it in 94% at 8.6 points (BENCHMARKS.md, "Curves").
+have); the fixed-task interval holds it in 90% at 8.3 points (BENCHMARKS.md, "Curves").
 
 ``max_observed_k`` is the largest k measured for at least half of the problems
 (:func:`observed_k`): ``n`` when every problem has ``n`` samples.
@@ -242,7 +242,7 @@ def fit_counts(
     fitter: str | None = None,
     n_boot: int = N_BOOT,
 ) -> CoverageCurve:
-    """Fit a coverage curve to per-problem counts; intervals by bootstrap over problems.
+    """Fit a coverage curve to per-problem counts, with intervals for this task (module docstring).
 
     ``fitter`` forces one of :data:`~budget.curves.estimators.FITTERS`; by default the one
     with the smallest out-of-sample error on the internal backtest is used.  The curve's

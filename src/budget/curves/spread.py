@@ -20,20 +20,21 @@ points of width; BENCHMARKS.md, "Curves"):
    (:attr:`budget.curves.estimators.Fitter.refit`).  The draws are read centred on the point
    (:class:`budget.curves.base.FixedTaskSpread`): their spread is the noise, their mean's
    shrinkage toward the prior is not a correction to the fit.
-2. **The form's own error**, which no bootstrap of one form sees, added in
-   y = log(-log coverage) (relative, and inside (0, 1)).  Within the data, the fitted form's
-   distance from the pass@k it was fitted to (its residuals in y, as a local root mean
-   square over a decade of k either side).
+2. **The form's own error**, which no bootstrap of one form sees.  Within the data, the
+   fitted form's distance from the pass@k it was fitted to: its residuals in
+   y = log(-log coverage), as a local root mean square over a decade of k either side, added
+   in y (relative, so a small coverage is never pushed below 0).
    Past the largest k measured for every problem, also the disagreement of the candidate
    forms (Brown et al.'s power law, the Beta-Binomial and the zero-mass Beta-Binomial,
    each fitted to the same counts): their standard deviation at the k asked.  No constant
    is tuned: both sizes are read off the data.
 
-Measured (``benchmarks/form_spread.py``, BENCHMARKS.md): on pythia at k = 10,000 the 90%
-interval holds the truth in 92% of cases at m = 100 (21 points wide) and 92% at m = 1,000
-(8.3 points, against 100% at 12.0 for the bootstrap over problems).  Where every candidate
-form is wrong the same way (a point mass of never-solved problems seen as a thin left
-tail), their disagreement cannot show it and the interval beyond the data is too narrow.
+Measured (``benchmarks/backtest.py --seeds 20 --m 100 1000``, BENCHMARKS.md "Curves"): on pythia
+at k = 10,000 the 90% interval holds the truth in 92% of cases at m = 100 (20.1 points wide;
+the bootstrap over problems: 94% at 17.4) and 90% at m = 1,000 (8.3 points, against 100% at
+12.0).  Where every candidate form is wrong the same way (a point mass of never-solved
+problems read as a thin left tail), their disagreement cannot show it, and the interval
+beyond the data is too narrow (the synthetic suite's ``zero_mass`` population).
 """
 
 from __future__ import annotations
@@ -62,6 +63,27 @@ def posterior_rates(
     p = rng.beta(alpha + c, beta + n - c, size=(size, n.size))
     out: FloatArray = np.where(rng.random((size, n.size)) < w0, 0.0, p)
     return out
+
+
+def stopped_records(
+    attempts: FloatArray, solved: FloatArray, prior: FloatArray, size: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """(size, P) until-pass records of the same problems, redrawn (``budget.curves.stopped``).
+
+    Each problem's rate from its posterior under ``prior`` = [alpha, beta, 1, zero] given its
+    record (first success at j: p ~ Beta(alpha + 1, beta + j - 1); none in k: the zero mass
+    with weight w0, else p ~ Beta(alpha, beta + k)), then sampled until its first success or
+    the cap: an unsolved problem's own attempts, a solved one's the largest cap seen (the
+    run's), or its largest attempts when every problem was solved.
+    """
+    alpha, beta, _, zero = (float(v) for v in prior)
+    n, c = attempts, solved.astype(float)
+    rates = posterior_rates(n, c, np.array([alpha, beta, 1.0, zero]), size, rng)
+    unsolved = attempts[solved == 0]
+    cap = np.where(solved > 0, unsolved.max() if unsolved.size else attempts.max(), attempts)
+    first = rng.geometric(np.maximum(rates, 1e-300))
+    ok = (rates > 0) & (first <= cap[None, :])
+    return np.where(ok, first, cap[None, :]).astype(float), ok.astype(float)
 
 
 def fixed_task_counts(

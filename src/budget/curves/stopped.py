@@ -21,8 +21,11 @@ likelihood principle) while it does bias moment estimators such as Chen's.  The 
 therefore the maximum likelihood of :class:`~budget.curves.estimators.BetaFamily` on those
 records -- with and without a zero mass, the one with the smaller AIC kept -- and the
 curve is the ``beta`` form, coverage(k) = (1 - zero)(1 - B(alpha, beta + k) / B(alpha, beta)).
-Intervals: bootstrap over problems (one-step replicates, as for fixed-n fits).  A record
-set without any success gives the zero-success upper bound of :mod:`budget.curves.bounds`.
+Intervals are for the task fitted, as for fixed-n fits (:mod:`budget.curves.spread`): each
+problem's record redrawn from its posterior under the chosen family (same caps), the family
+refitted to the redrawn records; past the largest censoring point, the two families'
+disagreement (Akaike weights, exp(-AIC / 2)) as the model-error term.  A record set without
+any success gives the zero-success upper bound of :mod:`budget.curves.bounds`.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from budget.curves.base import CoverageCurve
-from budget.curves.estimators import BetaFamily, mle, one_step_draws
+from budget.curves.base import CoverageCurve, FixedTaskSpread
+from budget.curves.estimators import BetaFamily, mle, one_step_refits
 from budget.curves.forms import BETA
 from budget.curves.selection import zero_success_curve
+from budget.curves.spread import DISAGREEMENT_KS, stopped_records
 from budget.errors import DataError
 
-#: Bootstrap replicates for intervals.
+#: Fixed-problem bootstrap replicates for intervals.
 N_BOOT = 200
 FAMILIES = {
     "beta_geometric": BetaFamily(free_scale=False, free_zero=False),
@@ -89,12 +93,27 @@ def fit_until_pass(
     name = min(fits, key=lambda k: fits[k][2])
     family, theta, _ = fits[name]
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n.size, size=(n_boot, n.size))
-    weights = np.zeros((n_boot, n.size))
-    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1.0)
     point = family.params(theta)[0]
-    draws = family.params(one_step_draws(family, theta, n, c, weights)) if n_boot else np.empty((0, 4))
+    zero_prior = FAMILIES["zero_beta_geometric"].params(fits["zero_beta_geometric"][1])[0]
+    draws = np.empty((0, 4))
+    if n_boot:
+        na, ca = stopped_records(a, c, zero_prior, n_boot, rng)
+        refits = [one_step_refits(family, theta, na[r], ca[r][None, :])[0] for r in range(n_boot)]
+        draws = family.params(np.array(refits))
     aic = ", ".join(f"{k} {v[2]:.1f}" for k, v in fits.items())
+    best = min(v[2] for v in fits.values())
+    akaike = {k: float(np.exp(-(v[2] - best) / 2)) for k, v in fits.items()}
+    ks = DISAGREEMENT_KS
+    curves = np.vstack([BETA.evaluate(f.params(th), ks)[0] for f, th, _ in fits.values()])
+    wt = np.array([akaike[k] for k in fits])[:, None]
+    centre = (wt * curves).sum(axis=0) / wt.sum()
+    spread = FixedTaskSpread(
+        measured_k=observed_k_stopped(a, s),
+        misfit_k=[],
+        misfit=[],
+        disagreement_k=[float(k) for k in ks],
+        disagreement=[float(v) for v in np.sqrt((wt * (curves - centre) ** 2).sum(axis=0) / wt.sum())],
+    )
     return CoverageCurve(
         model=model,
         task=task,
@@ -109,4 +128,5 @@ def fit_until_pass(
             f" {int(a[s].min())}-{int(a[s].max())}; likelihood of the stopped records (beta-geometric),"
             " not pass@k, which a stopping rule biases"
         ],
+        spread=spread,
     )
