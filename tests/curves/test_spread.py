@@ -170,3 +170,17 @@ def test_pythia_intervals_at_ten_times_the_data_are_calibrated_and_sharper() -> 
             widths.append(hi - lo)
     assert 100 * np.mean(widths) <= 10.5
     assert np.mean(hits) >= 0.75
+
+
+def test_power_law_refits_from_the_count_table_equal_one_fit_per_row() -> None:
+    """The refits gather pass@k from a table of distinct counts; the reference fits each row alone."""
+    from budget.curves.estimators import FITTERS, power_law_rows
+
+    rng = np.random.default_rng(5)
+    n = np.full(60, 40.0)
+    c = rng.binomial(40, rng.beta(0.3, 2.0, 60)).astype(float)
+    counts = rng.binomial(40, rng.beta(0.3, 2.0, (25, 60))).astype(float)
+    counts[3] = 0.0  # a replicate that solves nothing: a curve at 0, as power_law_rows maps it
+    got = FITTERS["power_law_lsq"].refit(n, c, counts)
+    for row, params in zip(counts, got, strict=True):
+        assert params == pytest.approx(power_law_rows(n, row, np.ones((1, 60)))[0], rel=1e-9, abs=1e-12)

@@ -122,6 +122,22 @@ def power_law_rows(
     With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
     """
     ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior, prior_theta=prior_theta)
+    return _power_law_from_points(n, c, ks, cov, degenerate=degenerate, prior_theta=prior_theta)
+
+
+def _power_law_from_points(
+    n: FloatArray,
+    c: FloatArray,
+    ks: FloatArray,
+    cov: FloatArray,
+    *,
+    degenerate: bool = True,
+    prior_theta: FloatArray | None = None,
+) -> FloatArray:
+    """[a, b] for each row of coverage points ``cov`` (R, K) at ``ks``; see :func:`power_law_rows`.
+
+    ``n`` and ``c`` (the data's counts) give the exponent a degenerate row borrows.
+    """
     use = (cov > 0) & (cov < 1)
     a, b = power_law_lsq(ks, cov, use.astype(float))
     out: FloatArray = np.column_stack([a, b])
@@ -427,9 +443,14 @@ def _refit_power_law(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatA
     rows = np.atleast_2d(counts)
     ones = np.ones((1, n.size))
     if n.min() == n.max():
-        priors: list[FloatArray | None] = [None] * len(rows)
-    else:
-        priors = list(one_step_refits(ZERO_BETA, mle(ZERO_BETA, n, c), n, rows))
+        # pass@k depends on a problem's count only: computed once per distinct count, then
+        # each row's mean gathered from that table.
+        ks = lsq_ks(int(n.min()))
+        values, index = np.unique(rows, return_inverse=True)
+        table = pass_at_k_per_problem(np.full(values.size, n[0]), values, ks)
+        cov: FloatArray = table[index.reshape(rows.shape)].mean(axis=1)
+        return _power_law_from_points(n, c, ks, cov)
+    priors = one_step_refits(ZERO_BETA, mle(ZERO_BETA, n, c), n, rows)
     out = np.empty((len(rows), 2))
     for r, row in enumerate(rows):
         out[r] = power_law_rows(n, row, ones, prior_theta=priors[r])[0]
