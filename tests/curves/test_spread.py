@@ -58,18 +58,16 @@ def test_draws_are_centred_on_the_point_and_moved_by_the_form_error() -> None:
 
 
 def test_the_disagreement_is_the_weighted_spread_of_the_forms() -> None:
-    from budget.curves.estimators import FITTERS
-    from budget.curves.spread import disagreement
+    from budget.curves.spread import weighted_spread
 
-    lsq, beta = FITTERS["power_law_lsq"], FITTERS["beta_binomial"]
-    points = {"a": (lsq, np.array([-2.0, -0.3])), "b": (beta, np.array([0.5, 3.0, 1.0, 0.0]))}
     ks = np.array([1.0, 100.0, 1e5])
     fa = np.exp(-2.0 * ks**-0.3)
     fb = np.array([1 - np.exp(betaln(0.5, 3.0 + k) - betaln(0.5, 3.0)) for k in ks])
-    # two forms, weights 1 and 3: mean (fa + 3 fb) / 4, sd = sqrt(3) / 4 |fa - fb|
-    got = disagreement(points, ks, {"a": 1.0, "b": 3.0})
+    # two curves, weights 1 and 3: mean (fa + 3 fb) / 4, sd = sqrt(3) / 4 |fa - fb|
+    got = weighted_spread(np.vstack([fa, fb]), np.array([1.0, 3.0]))
     assert got == pytest.approx(np.sqrt(3) / 4 * np.abs(fa - fb))
-    assert disagreement(points, ks, {}) == pytest.approx(np.abs(fa - fb) / 2)
+    assert weighted_spread(np.vstack([fa, fb])) == pytest.approx(np.abs(fa - fb) / 2)
+    assert weighted_spread(fa[None, :]) == pytest.approx(np.zeros(3))
 
 
 def test_scores_are_standard_normal_quantiles_in_a_fixed_order() -> None:

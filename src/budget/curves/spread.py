@@ -119,48 +119,37 @@ def residuals(
 DISAGREEMENT_KS: FloatArray = np.unique(np.round(np.geomspace(1.0, 1e9, 73)))
 
 
-def disagreement(
-    points: dict[str, tuple[Fitter, FloatArray]], ks: FloatArray, weights: dict[str, float]
-) -> FloatArray:
-    """Weighted standard deviation over the candidate forms' coverage at each k.
+def weighted_spread(curves: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+    """Weighted standard deviation over rows of ``curves`` (F, K) at each column.
 
-    sd(k)^2 = sum_j w_j (f_j(k) - fbar(k))^2 / sum_j w_j, fbar the weighted mean, over the
-    candidates with a finite fit.
+    sd(k)^2 = sum_j w_j (f_j(k) - fbar(k))^2 / sum_j w_j, fbar the weighted mean; equal weights
+    by default.  Zero with fewer than two rows.
     """
-    preds, w = [], []
-    for name, (fitter, params) in points.items():
-        if np.all(np.isfinite(params)):
-            preds.append(FORMS[fitter.form].evaluate(params[None, :], ks)[0])
-            w.append(weights.get(name, 1.0))
-    if len(preds) < 2:
-        return np.zeros_like(ks)
-    f = np.vstack(preds)
-    wt = np.asarray(w)[:, None]
-    centre = (wt * f).sum(axis=0) / wt.sum()
-    out: FloatArray = np.sqrt((wt * (f - centre) ** 2).sum(axis=0) / wt.sum())
+    f = np.atleast_2d(curves)
+    if len(f) < 2:
+        return np.zeros(f.shape[1])
+    w = (np.ones(len(f)) if weights is None else np.asarray(weights, dtype=float))[:, None]
+    centre = (w * f).sum(axis=0) / w.sum()
+    out: FloatArray = np.sqrt((w * (f - centre) ** 2).sum(axis=0) / w.sum())
     return out
 
 
 def fixed_task_spread(
-    chosen: Fitter,
-    points: dict[str, tuple[Fitter, FloatArray]],
-    n: FloatArray,
-    c: FloatArray,
-    scores: dict[str, float] | None = None,
+    chosen: Fitter, points: dict[str, tuple[Fitter, FloatArray]], n: FloatArray, c: FloatArray
 ) -> FixedTaskSpread:
     """The spread record of a curve fitted by ``chosen``; ``points`` holds every candidate's fit.
 
-    With ``scores`` (each candidate's out-of-sample error on the internal backtest), a form's
-    weight in the disagreement is 1 / error^2 (a form that extrapolated badly inside the data
-    says less about beyond it); without (a forced fitter, or no subsample with evidence),
-    equal weights.
+    The disagreement is the candidates' standard deviation with equal weights.  (Weights
+    1 / internal-backtest error^2 were measured too: on pythia at m = 100 they held the truth
+    at k = 1,000 in 80% of 80 cases against 85% with equal weights, at about the same width.)
     """
-    weights = {name: 1.0 / max(err, 1e-4) ** 2 for name, err in (scores or {}).items()}
+    finite = [(f, p) for f, p in points.values() if np.all(np.isfinite(p))]
+    curves = np.vstack([FORMS[f.form].evaluate(p[None, :], DISAGREEMENT_KS)[0] for f, p in finite])
     ks, res = residuals(chosen, points[chosen.name][1], n, c)
     return FixedTaskSpread(
         measured_k=int(n.min()),
         misfit_k=[float(k) for k in ks],
         misfit=[float(r) for r in res],
         disagreement_k=[float(k) for k in DISAGREEMENT_KS],
-        disagreement=[float(v) for v in disagreement(points, DISAGREEMENT_KS, weights)],
+        disagreement=[float(v) for v in weighted_spread(curves)],
     )

@@ -37,7 +37,7 @@ from budget.curves.base import CoverageCurve, FixedTaskSpread
 from budget.curves.estimators import BetaFamily, mle, one_step_refits
 from budget.curves.forms import BETA
 from budget.curves.selection import zero_success_curve
-from budget.curves.spread import DISAGREEMENT_KS, stopped_records
+from budget.curves.spread import DISAGREEMENT_KS, stopped_records, weighted_spread
 from budget.errors import DataError
 
 #: Fixed-problem bootstrap replicates for intervals.
@@ -103,16 +103,13 @@ def fit_until_pass(
     aic = ", ".join(f"{k} {v[2]:.1f}" for k, v in fits.items())
     best = min(v[2] for v in fits.values())
     akaike = {k: float(np.exp(-(v[2] - best) / 2)) for k, v in fits.items()}
-    ks = DISAGREEMENT_KS
-    curves = np.vstack([BETA.evaluate(f.params(th), ks)[0] for f, th, _ in fits.values()])
-    wt = np.array([akaike[k] for k in fits])[:, None]
-    centre = (wt * curves).sum(axis=0) / wt.sum()
+    curves = np.vstack([BETA.evaluate(f.params(th), DISAGREEMENT_KS)[0] for f, th, _ in fits.values()])
     spread = FixedTaskSpread(
         measured_k=observed_k_stopped(a, s),
         misfit_k=[],
         misfit=[],
-        disagreement_k=[float(k) for k in ks],
-        disagreement=[float(v) for v in np.sqrt((wt * (curves - centre) ** 2).sum(axis=0) / wt.sum())],
+        disagreement_k=[float(k) for k in DISAGREEMENT_KS],
+        disagreement=[float(v) for v in weighted_spread(curves, np.array([akaike[k] for k in fits]))],
     )
     return CoverageCurve(
         model=model,
