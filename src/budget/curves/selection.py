@@ -198,7 +198,7 @@ def fit_counts_detailed(
         )
     counts = fixed_task_counts(n, c, points[ZERO_BETA_FITTER][1], n_boot, rng)
     draws = chosen.refit(n, c, counts) if n_boot else np.empty((0, point.size))
-    spread = fixed_task_spread(chosen, points, n, c)
+    spread = fixed_task_spread(chosen, points, n, c, scores)
     ok = np.all(np.isfinite(draws), axis=1)
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} of {len(draws)} bootstrap replicates could not be fitted")
