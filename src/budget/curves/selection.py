@@ -26,7 +26,7 @@ disagreement of the candidate forms (weighted by their internal-backtest errors)
 replicate is kept: one that solves nothing is a curve at 0, not a failure (issue 11 item 3).
 The bootstrap over problems this replaced held the truth in 100% of pythia backtests at
 m = 1,000 with 12 points of width (the spread of other problems, which a fixed task does not
-have); the fixed-task interval holds it in 90% at 8.3 points (BENCHMARKS.md, "Curves").
+have); the fixed-task interval holds it in 92% at 8.4 points (BENCHMARKS.md, "Curves").
 
 ``max_observed_k`` is the largest k measured for at least half of the problems
 (:func:`observed_k`): ``n`` when every problem has ``n`` samples.

@@ -26,12 +26,13 @@ points of width; BENCHMARKS.md, "Curves"):
    in y (relative, so a small coverage is never pushed below 0).
    Past the largest k measured for every problem, also the disagreement of the candidate
    forms (Brown et al.'s power law, the Beta-Binomial and the zero-mass Beta-Binomial,
-   each fitted to the same counts): their standard deviation at the k asked.  No constant
-   is tuned: both sizes are read off the data.
+   each fitted to the same counts): their standard deviation at the k asked, each weighted
+   by 1 / its internal-backtest error^2.  No constant is tuned: both sizes are read off the
+   data.
 
 Measured (``benchmarks/backtest.py --seeds 20 --m 100 1000``, BENCHMARKS.md "Curves"): on pythia
-at k = 10,000 the 90% interval holds the truth in 92% of cases at m = 100 (20.1 points wide;
-the bootstrap over problems: 94% at 17.4) and 90% at m = 1,000 (8.3 points, against 100% at
+at k = 10,000 the 90% interval holds the truth in 92% of cases at m = 100 (20.5 points wide;
+the bootstrap over problems: 94% at 17.4) and 92% at m = 1,000 (8.4 points, against 100% at
 12.0).  Where every candidate form is wrong the same way (a point mass of never-solved
 problems read as a thin left tail), their disagreement cannot show it, and the interval
 beyond the data is too narrow (the synthetic suite's ``zero_mass`` population).
