@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.executor.test_runner import PRICE, Sink, billed_by_server, humaneval, reference_verify
@@ -190,3 +191,38 @@ def test_a_stop_while_a_reservation_is_being_written_leaves_it_closed() -> None:
     assert server.stats.requests == 0
     assert journal.rows == {1: [journal.rows[1][0], 0]}  # on record, and closed at $0
     assert ledger.reserved_micro == 0 and ledger.spent_micro == 0
+
+
+def test_a_reservation_being_written_is_given_back_through_repeated_cancellations() -> None:
+    """The run's clean-up cancels a worker again while it waits for its reservation's write (the
+    run's gather returns at the first cancelled worker, then cancels every worker): the wait
+    must outlast both cancellations and close the reservation at $0.  Before the fix the second
+    cancellation escaped the wait and left it open (`budget run` + SIGTERM: 2 of 11 runs)."""
+    journal = GatedJournal()
+    ledger = Ledger(10**9, journal=journal)
+    runner = Runner(
+        backends={},
+        costs={},
+        ledger=ledger,
+        sink=Sink(),
+        verify=None,
+        settings=RunnerSettings(policy=Policy.FIXED, max_tokens=64, timeout_s=5.0),
+    )
+
+    async def go() -> None:
+        reserving = asyncio.ensure_future(runner._reserve("stub", 1234))
+        await asyncio.to_thread(journal.entered.wait, 30)
+        reserving.cancel()
+        await asyncio.sleep(0.05)
+        reserving.cancel()  # the second cancellation, while the write is still in its thread
+        await asyncio.sleep(0.05)
+        journal.go_on.set()
+        with pytest.raises(asyncio.CancelledError):
+            await reserving
+
+    try:
+        asyncio.run(go())
+    finally:
+        journal.go_on.set()
+    assert journal.rows == {1: [1234, 0]}  # on record, and closed at $0
+    assert ledger.reserved_micro == 0 and ledger.open_reservations == 0

@@ -212,13 +212,19 @@ class Runner(RunnerAccounts):
         # a database write: off the event loop.  A stop (SIGTERM, Ctrl-C) that cancels this
         # wait does not stop the thread: its reservation lands on record all the same, and
         # nothing was sent for it, so it is given back here rather than left open for ever.
+        # The stop can cancel this worker more than once (the run's gather returns at the
+        # first cancelled worker, and the run then cancels every worker again): the wait for
+        # the write outlasts every cancellation.
         write = asyncio.ensure_future(asyncio.to_thread(self.ledger.try_reserve, amount, label=model))
         try:
             return await asyncio.shield(write)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                granted = await write
-                if granted is not None:
+            while not write.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(write)
+            granted = None if write.cancelled() or write.exception() is not None else write.result()
+            if granted is not None:
+                with contextlib.suppress(Exception):  # unwritten: stays open, a resume charges it
                     self.ledger.release(granted)
             raise
         except Exception as exc:
