@@ -118,6 +118,31 @@ def _signal_before_first_reply(proc: subprocess.Popen[str], stub: GatedStub, sig
     return proc.communicate(timeout=60)[1]
 
 
+def _stop_outside_a_write(proc: subprocess.Popen[str], db: str) -> None:
+    """SIGSTOP ``proc`` at a moment it holds no SQLite write lock.
+
+    The scenario is a process stalled *between* writes (its lease then expires and a resume
+    takes the run over).  Stopped inside a write transaction it would hold the database's lock
+    for as long as it is stopped, and nothing -- a resume, or this test's own UPDATE -- could
+    write (SQLite: "database is locked"; seen under load).  So: stop it, check that a write lock
+    can be taken at once, and if not let it run a moment and stop it again.
+    """
+    import sqlite3
+
+    for _ in range(200):
+        os.kill(proc.pid, signal.SIGSTOP)
+        with contextlib.closing(sqlite3.connect(db, timeout=0.05)) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.rollback()
+                return
+            except sqlite3.OperationalError:  # it was inside a write: let it finish, try again
+                pass
+        os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the process never paused outside a write")
+
+
 def _run_id(db: str) -> str:
     with Store(db, create=False) as store:
         (run,) = store.runs()
@@ -212,7 +237,7 @@ def test_a_stalled_process_that_lost_its_lease_cannot_rewrite_the_run(
     stalled = _start(_first_args(stub, db))
     stub.gate.clear()
     stub.wait_arrivals(0, stalled)
-    os.kill(stalled.pid, signal.SIGSTOP)
+    _stop_outside_a_write(stalled, db)
     try:
         run_id = _run_id(db)
         with contextlib.closing(sqlite3.connect(db)) as conn, conn:
