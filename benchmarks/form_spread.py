@@ -68,10 +68,9 @@ def case(n: np.ndarray, c: np.ndarray, ks: np.ndarray, seed: int) -> dict[str, n
     reps = R if chosen.name == "power_law_lsq" else R_MLE
     rates = posterior_rates(n, c, reps, rng)
     draws = []
-    empty = np.empty((0, n.size))
     for row in rates:
         cs = rng.binomial(n.astype(np.int64), row).astype(float)
-        par, _ = chosen.fit(n, cs, empty)
+        par = chosen.fit(n, cs)
         if np.all(np.isfinite(par)):
             draws.append(FORMS[chosen.form].evaluate(par[None, :], ks)[0])
         else:  # nothing to fit: the counts solve (almost) nothing; coverage 0 is what they say
@@ -81,7 +80,7 @@ def case(n: np.ndarray, c: np.ndarray, ks: np.ndarray, seed: int) -> dict[str, n
     res["fixed"] = np.quantile(d, [0.05, 0.95], axis=0)
     preds = {}
     for f in FITTERS.values():
-        par, _ = f.fit(n, c, empty)
+        par = f.fit(n, c)
         preds[f.name] = FORMS[f.form].evaluate(par[None, :], ks)[0] if np.all(np.isfinite(par)) else point
     allp = np.array(list(preds.values()))
     others = np.array([v for k, v in preds.items() if k != chosen.name])

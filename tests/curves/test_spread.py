@@ -17,7 +17,7 @@ from scipy import integrate, stats
 from scipy.special import betaln
 
 from budget.curves.base import FORMS, CoverageCurve, FixedTaskSpread
-from budget.curves.estimators import ZERO_BETA, BetaFamily, mle, one_step_refits
+from budget.curves.estimators import ZERO_BETA, BetaFamily, mle, refit_rows
 from budget.curves.spread import fixed_task_counts, posterior_rates
 
 
@@ -110,14 +110,14 @@ def test_a_solved_problem_is_never_given_rate_zero() -> None:
 
 
 @pytest.mark.parametrize("family", [BetaFamily(free_scale=False, free_zero=False), ZERO_BETA])
-def test_one_step_refits_track_full_refits(family: BetaFamily) -> None:
+def test_refit_rows_track_full_refits(family: BetaFamily) -> None:
     rng = np.random.default_rng(4)
     n = np.full(128, 50.0)
     p = np.where(rng.random(128) < 0.2, 0.0, rng.beta(0.5, 3.0, 128))
     c = rng.binomial(50, p).astype(float)
     theta = mle(family, n, c)
     counts = fixed_task_counts(n, c, ZERO_BETA.params(mle(ZERO_BETA, n, c))[0], 6, rng)
-    steps = one_step_refits(family, theta, n, counts)
+    steps = refit_rows(family, theta, n, counts)
     ks = np.array([1.0, 10.0, 50.0])
     for row, got in zip(counts, steps, strict=True):
         full = FORMS["beta"].evaluate(family.params(mle(family, n, row)), ks)[0]
@@ -132,7 +132,7 @@ def test_refits_of_a_homogeneous_task_move_its_rate() -> None:
     c = np.random.default_rng(1).binomial(50, 0.3, size=100).astype(float)
     theta = mle(family, n, c)
     counts = np.random.default_rng(2).binomial(50, 0.3, size=(40, 100)).astype(float)
-    refits = family.params(one_step_refits(family, theta, n, counts))
+    refits = family.params(refit_rows(family, theta, n, counts))
     means = refits[:, 0] / (refits[:, 0] + refits[:, 1])
     want = counts.sum(axis=1) / 5000
     assert means == pytest.approx(want, abs=0.004)

@@ -2,9 +2,9 @@
 
 Each :class:`Fitter` takes the counts of one (model, task) -- ``n_i`` samples and ``c_i``
 correct for problem ``i`` -- and returns the parameter vector of its form (see
-:mod:`budget.curves.base` and :mod:`budget.curves.forms`), both for the data and for
-bootstrap replicates given as problem weights (a row of resampling counts per replicate).
-Model choice and intervals live in :mod:`budget.curves.selection`.
+:mod:`budget.curves.base` and :mod:`budget.curves.forms`), for the data and refitted to
+other counts of the same problems (the fixed-problem replicates of
+:mod:`budget.curves.spread`).  Model choice lives in :mod:`budget.curves.selection`.
 
 Fitters:
 
@@ -14,7 +14,7 @@ Fitters:
     unbiased pass@k at log-spaced k in [1, min n_i]; with unequal n, on to max n_i with each
     problem's posterior mean under the zero-mass Beta fitted to every problem's counts
     (:mod:`budget.curves.posterior`, issue 11 item 6), so every sample of every problem is
-    used.  Replicates refit on reweighted pass@k.
+    used.
 
 ``beta_binomial`` (and ``scaled_beta_binomial``, on request)
     Schaeffer et al. (ICML 2025, Eq. 11 and their scaled-Beta fit): p_i = scale * u_i,
@@ -37,10 +37,9 @@ m = 100 worse than ``power_law_lsq`` on the pythia backtest: with 5-55 of 128 pr
 the tail exponent is not pinned down (an error of 0.01 in alpha moves coverage at 100x by
 1.5-3 points), and g-modelling's answer moves with where the grid stops.
 
-Maximum-likelihood replicates use a one-step Newton update from the estimate with the
-replicate's weighted score and Hessian (a one-step, linearised bootstrap, as discussed by
-Davison & Hinkley 1997, "Bootstrap Methods and their Application") -- first-order
-equivalent to refitting (checked against refits in the tests), and vectorised.
+Maximum likelihood and its replicates both climb by damped Newton steps (:func:`_ascend`),
+a replicate from the data's estimate, so it takes a few steps (checked against full refits
+in the tests).
 """
 
 from __future__ import annotations
@@ -65,12 +64,7 @@ def lsq_ks(max_k: int, per_decade: int = 8) -> FloatArray:
 
 
 def lsq_coverage(
-    n: FloatArray,
-    c: FloatArray,
-    weights: FloatArray,
-    *,
-    vary_prior: bool = False,
-    prior_theta: FloatArray | None = None,
+    n: FloatArray, c: FloatArray, weights: FloatArray, *, prior_theta: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """The k a power law is fitted on and the coverage there for each row of problem weights.
 
@@ -80,9 +74,7 @@ def lsq_coverage(
     likelihood to every problem's counts (:mod:`budget.curves.posterior`, which says why
     the measured problems take it too).  Fitting only
     k <= min n would drop every sample past the smallest n_i (60 problems at n = 10 and one
-    at 10,000 would be fitted on k <= 10).  With ``vary_prior`` (bootstrap replicates) each
-    row's prior is that row's one-step refit (:func:`one_step_draws`), so the uncertainty of
-    the estimated entries reaches the interval; ``prior_theta`` gives the prior instead of
+    at 10,000 would be fitted on k <= 10).  ``prior_theta`` gives that prior instead of
     fitting it (a fixed-problem replicate's own refit).  Returns (ks, (R, K)).
     """
     w = np.atleast_2d(weights)
@@ -92,7 +84,7 @@ def lsq_coverage(
         cov: FloatArray = (w @ per) / w.sum(axis=1, keepdims=True)
         return ks, cov
     theta = mle(ZERO_BETA, n, c) if prior_theta is None else prior_theta
-    thetas = one_step_draws(ZERO_BETA, theta, n, c, w) if vary_prior else np.repeat(theta[None, :], len(w), 0)
+    thetas = np.repeat(theta[None, :], len(w), 0)
     ks = lsq_ks(int(n.max()))
     return ks, filled_coverage(n, c, ks, w, ZERO_BETA.params(thetas))
 
@@ -103,12 +95,11 @@ def power_law_rows(
     weights: FloatArray,
     *,
     degenerate: bool = True,
-    vary_prior: bool = False,
     prior_theta: FloatArray | None = None,
 ) -> FloatArray:
     """Brown et al.'s least-squares power law for each row of problem ``weights``: (R, 2) [a, b].
 
-    The points fitted are :func:`lsq_coverage`'s (``vary_prior`` is passed on).  Only points
+    The points fitted are :func:`lsq_coverage`'s (``prior_theta`` is passed on).  Only points
     with 0 < pass@k < 1 enter a row's fit.  A row with fewer than two such
     points still says something, and is mapped to the curve it supports rather than dropped
     (issue 11 item 3: dropping the bootstrap replicates that solve nothing hid exactly the
@@ -121,7 +112,7 @@ def power_law_rows(
 
     With ``degenerate=False`` such rows are NaN (the point estimate: no shape to fit).
     """
-    ks, cov = lsq_coverage(n, c, weights, vary_prior=vary_prior, prior_theta=prior_theta)
+    ks, cov = lsq_coverage(n, c, weights, prior_theta=prior_theta)
     return _power_law_from_points(n, c, ks, cov, degenerate=degenerate, prior_theta=prior_theta)
 
 
@@ -349,32 +340,6 @@ def _derivatives(
     return grad, hess
 
 
-def one_step_draws(
-    family: BetaFamily, theta: FloatArray, n: FloatArray, c: FloatArray, weights: FloatArray
-) -> FloatArray:
-    """Bootstrap replicates of theta: one Newton step per row of problem weights: (R, d)."""
-    grad, hess = _derivatives(family, theta, n, c)
-    g = weights @ grad  # (R, d)
-    hmat = np.einsum("rp,pij->rij", weights, hess)  # (R, d, d)
-    # A replicate's Hessian can lose definiteness far from the estimate: regularise.
-    eig_min = np.linalg.eigvalsh(-hmat)[:, 0]
-    ridge = np.maximum(0.0, 1e-6 - eig_min)[:, None, None] * np.eye(theta.size)
-    step = np.linalg.solve(-hmat + ridge, g[:, :, None])[:, :, 0]
-    step = np.clip(step, -3.0, 3.0)
-    # Backtracking, all replicates at once: a step must not lower the replicate's weighted
-    # log-likelihood (an ill-conditioned Hessian can overshoot along a flat direction).
-    base = (weights * family.loglik(theta[None, :], n, c)).sum(axis=1)
-    t = np.ones(len(weights))
-    for _ in range(8):
-        cand = theta[None, :] + t[:, None] * step
-        bad = ~((weights * family.loglik(cand, n, c)).sum(axis=1) >= base - 1e-9)
-        if not bad.any():
-            break
-        t = np.where(bad, t / 2, t)
-    out: FloatArray = theta[None, :] + t[:, None] * step
-    return out
-
-
 def _within_bounds(theta: FloatArray, bound: float = 30.0) -> FloatArray:
     """Theta inside [-bound, bound], (log alpha, log beta) moved along (1, 1) to get there.
 
@@ -391,15 +356,15 @@ def _within_bounds(theta: FloatArray, bound: float = 30.0) -> FloatArray:
     return clipped
 
 
-def one_step_refits(
+def refit_rows(
     family: BetaFamily, theta: FloatArray, n: FloatArray, counts: FloatArray, steps: int = 20
 ) -> FloatArray:
     """Refits of theta to each row of ``counts`` (R, P), each by :func:`_ascend` from ``theta``: (R, d).
 
-    The fixed-problem replicates' counterpart of :func:`one_step_draws` (the same problems,
-    other counts instead of other weights).  Started at the data's estimate, a refit takes
-    a few steps; ``steps`` bounds them (the zero-mass Beta's likelihood has a long, flat
-    ridge between its zero mass and alpha, along which a single step stops short).
+    The fixed-problem replicates (:mod:`budget.curves.spread`): the same problems, other
+    counts.  Started at the data's estimate, a refit takes a few steps; ``steps`` bounds them
+    (the zero-mass Beta's likelihood has a long, flat ridge between its zero mass and alpha,
+    along which a single linearised step stops short).
     """
     out = np.empty((len(counts), theta.size))
     for r, row in enumerate(np.atleast_2d(counts)):
@@ -418,24 +383,22 @@ ZERO_BETA = BetaFamily(free_scale=False, free_zero=True)
 class Fitter:
     """A named way from counts to parameters of ``form``.
 
-    ``fit(n, c, weights)`` returns (point, draws): the parameter vector for the data and one
-    row per row of ``weights`` (bootstrap replicates over problems).
+    ``fit(n, c)`` returns the parameter vector for the data; ``refit(n, c, counts)`` the
+    parameters refitted to each row of ``counts`` (R, P) -- the same problems with other
+    counts, the fixed-problem replicates of :mod:`budget.curves.spread` -- started from, or
+    sharing work with, the fit to ``c``.
     """
 
     name: str
     form: str
     description: str
-    fit: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
-    #: ``refit(n, c, counts)``: the parameters refitted to each row of ``counts`` (R, P), the
-    #: same problems with other counts (the fixed-problem replicates of
-    #: :mod:`budget.curves.spread`), linearised around the fit to ``c`` where that is cheaper.
+    fit: Callable[[FloatArray, FloatArray], FloatArray]
     refit: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 
 
-def _fit_power_law(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
-    point = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
-    draws = power_law_rows(n, c, weights, vary_prior=True) if len(weights) else np.empty((0, 2))
-    return point, draws
+def _fit_power_law(n: FloatArray, c: FloatArray) -> FloatArray:
+    out: FloatArray = power_law_rows(n, c, np.ones((1, n.size)), degenerate=False)[0]
+    return out
 
 
 def _refit_power_law(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatArray:
@@ -450,29 +413,24 @@ def _refit_power_law(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatA
         table = pass_at_k_per_problem(np.full(values.size, n[0]), values, ks)
         cov: FloatArray = table[index.reshape(rows.shape)].mean(axis=1)
         return _power_law_from_points(n, c, ks, cov)
-    priors = one_step_refits(ZERO_BETA, mle(ZERO_BETA, n, c), n, rows)
+    priors = refit_rows(ZERO_BETA, mle(ZERO_BETA, n, c), n, rows)
     out = np.empty((len(rows), 2))
     for r, row in enumerate(rows):
         out[r] = power_law_rows(n, row, ones, prior_theta=priors[r])[0]
     return out
 
 
-def _beta_fitter(
-    family: BetaFamily,
-) -> Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]]:
-    def fit(n: FloatArray, c: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
-        theta = mle(family, n, c)
-        point = family.params(theta)[0]
-        if not len(weights):
-            return point, np.empty((0, 4))
-        return point, family.params(one_step_draws(family, theta, n, c, weights))
+def _beta_fitter(family: BetaFamily) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    def fit(n: FloatArray, c: FloatArray) -> FloatArray:
+        out: FloatArray = family.params(mle(family, n, c))[0]
+        return out
 
     return fit
 
 
 def _beta_refitter(family: BetaFamily) -> Callable[[FloatArray, FloatArray, FloatArray], FloatArray]:
     def refit(n: FloatArray, c: FloatArray, counts: FloatArray) -> FloatArray:
-        out: FloatArray = family.params(one_step_refits(family, mle(family, n, c), n, np.atleast_2d(counts)))
+        out: FloatArray = family.params(refit_rows(family, mle(family, n, c), n, np.atleast_2d(counts)))
         return out
 
     return refit

@@ -86,7 +86,6 @@ def backtest_errors(
     about a curve's shape and is skipped.
     """
     out: dict[int, dict[str, list[float]]] = {}
-    empty = np.empty((0, n.size))
     for f in SPLITS:
         m = np.floor(n / f)
         if m.min() < 2:
@@ -100,7 +99,7 @@ def backtest_errors(
                 continue
             errs = out.setdefault(f, {fitter.name: [] for fitter in fitters})
             for fitter in fitters:
-                point, _ = fitter.fit(m, sub, empty)
+                point = fitter.fit(m, sub)
                 if np.all(np.isfinite(point)):
                     err = float(np.mean(np.abs(_evaluate(fitter, point, target_k)[0] - truth)))
                 else:
@@ -186,8 +185,7 @@ def fit_counts_detailed(
             + " one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
-    empty = np.empty((0, n.size))
-    points = {f.name: (f, f.fit(n, c, empty)[0]) for f in (*FITTERS.values(), chosen)}
+    points = {f.name: (f, f.fit(n, c)) for f in (*FITTERS.values(), chosen)}
     point = points[chosen.name][1]
     if not np.all(np.isfinite(point)):
         from budget.errors import DataError

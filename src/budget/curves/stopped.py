@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from budget.curves.base import CoverageCurve, FixedTaskSpread
-from budget.curves.estimators import BetaFamily, mle, one_step_refits
+from budget.curves.estimators import BetaFamily, mle, refit_rows
 from budget.curves.forms import BETA
 from budget.curves.selection import zero_success_curve
 from budget.curves.spread import DISAGREEMENT_KS, stopped_records, weighted_spread
@@ -98,7 +98,7 @@ def fit_until_pass(
     draws = np.empty((0, 4))
     if n_boot:
         na, ca = stopped_records(a, c, zero_prior, n_boot, rng)
-        refits = [one_step_refits(family, theta, na[r], ca[r][None, :])[0] for r in range(n_boot)]
+        refits = [refit_rows(family, theta, na[r], ca[r][None, :])[0] for r in range(n_boot)]
         draws = family.params(np.array(refits))
     aic = ", ".join(f"{k} {v[2]:.1f}" for k, v in fits.items())
     best = min(v[2] for v in fits.values())
