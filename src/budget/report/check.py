@@ -35,37 +35,27 @@ def render_check(result: CheckResult, console: Console) -> None:
         f"Run [bold]{_t(result.run_id)}[/] on {_t(result.task)} ({result.policy}{budget}), "
         f"{_t(result.status)}"
     )
-    table = Table(title_justify="left")
-    for col in (
-        "model",
-        "problems",
-        "predicted",
-        "90% interval",
-        "verified",
-        "verifier tier",
-        "cost pred.",
-        "cost",
-        "samples pred.",
-        "samples",
-        "verdict",
-    ):
-        table.add_column(col, justify="left" if col in ("model", "verdict") else "right")
+    # One verdict line and one small table per model: a table with a column per figure (11 of
+    # them) squeezed every cell, the verdict included, to a few letters at 80 columns.
     for m in result.models:
         p = m.predicted
+        console.print(f"[bold]{_t(m.model)}[/]: {_t(verdict(m))}")
+        table = Table(box=None, padding=(0, 1, 0, 2), show_edge=False)
+        table.add_column("", no_wrap=True)
+        table.add_column("predicted", justify="right", no_wrap=True)
+        table.add_column("verified", justify="right", no_wrap=True)
         table.add_row(
-            _t(m.model),
-            str(m.problems),
+            "coverage",
             _pct(p.coverage) if p else "-",
-            f"{_pct(p.interval[0])}-{_pct(p.interval[1])}" if p else "-",
-            f"{_pct(m.verified.coverage)} ± {_pct(m.verified.stderr)} ({m.verified.tier})",
-            _pct(m.verified.verifier_tier_coverage),
-            fmt_usd(p.cost) if p and p.cost is not None else "-",
-            fmt_usd(m.actual_cost),
-            f"{p.samples:.0f}" if p else "-",
-            str(m.samples),
-            verdict(m),
+            f"{_pct(m.verified.coverage)} ± {_pct(m.verified.stderr)}",
         )
-    console.print(table)
+        table.add_row("  90% interval", f"{_pct(p.interval[0])}-{_pct(p.interval[1])}" if p else "-", "")
+        table.add_row("  verified by", "", _t(m.verified.tier))
+        table.add_row("verifier-tier coverage", "", _pct(m.verified.verifier_tier_coverage))
+        table.add_row("cost", fmt_usd(p.cost) if p and p.cost is not None else "-", fmt_usd(m.actual_cost))
+        table.add_row("samples", f"{p.samples:.0f}" if p else "-", str(m.samples))
+        table.add_row("problems", "", str(m.problems))
+        console.print(table)
     for m in result.models:
         if m.note:
             console.print(f"{_t(m.model)}: {_t(m.note)}")
