@@ -9,6 +9,7 @@ intervals are read.  Curves are pure data: they serialise to JSON and to the sto
 
 from __future__ import annotations
 
+import functools
 import importlib
 import zlib
 from collections.abc import Iterator, Mapping
@@ -57,6 +58,28 @@ class FormRegistry(Mapping[str, CurveForm]):
 
 
 FORMS = FormRegistry()
+
+
+@functools.lru_cache(maxsize=256)
+def _normal_scores(count: int, key: int, which: int) -> FloatArray:
+    """Phi^-1((r + 1/2) / count) for r < count, permuted by a generator seeded with (key, which).
+
+    Cached (a plan reads each curve's draws at many k); read-only, so callers cannot change it.
+    """
+    scores: FloatArray = _normal_quantiles(count)[np.random.default_rng([key, which]).permutation(count)]
+    scores.flags.writeable = False
+    return scores
+
+
+@functools.lru_cache(maxsize=16)
+def _normal_quantiles(count: int) -> FloatArray:
+    """Phi^-1((r + 1/2) / count) for r < count, in order (cached, read-only)."""
+    from statistics import NormalDist  # here, not at import: the plan's start-up path
+
+    inv = NormalDist().inv_cdf
+    z: FloatArray = np.array([inv((r + 0.5) / count) for r in range(count)])
+    z.flags.writeable = False
+    return z
 
 
 def register_form(form: CurveForm) -> CurveForm:
@@ -189,14 +212,7 @@ class CoverageCurve(BaseModel):
 
     def _scores(self, count: int, which: int = 0) -> FloatArray:
         """Standard-normal scores Phi^-1((r + 1/2) / count), in an order fixed by (model, task, which)."""
-        from statistics import NormalDist  # here, not at import: the plan's start-up path
-
-        inv = NormalDist().inv_cdf
-        z = np.array([inv((r + 0.5) / count) for r in range(count)])
-        key = zlib.crc32(f"{self.model}\0{self.task}".encode())
-        order = np.random.default_rng([key, which]).permutation(count)
-        scores: FloatArray = z[order]
-        return scores
+        return _normal_scores(count, zlib.crc32(f"{self.model}\0{self.task}".encode()), which)
 
     def interval(self, k: ArrayLike, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
         """Equal-tailed ``level`` interval of coverage at each k, from the draws."""
