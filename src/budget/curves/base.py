@@ -191,7 +191,9 @@ class CoverageCurve(BaseModel):
     def coverage_draws(self, k: ArrayLike) -> FloatArray:
         """Coverage under each bootstrap draw: shape (draws, len(k)).
 
-        Without draws, the point estimate as a single row (an interval of zero width).
+        With a ``spread`` (fitted curves), each draw is read as :class:`FixedTaskSpread` says:
+        centred on the point and moved by the form's own error.  Without draws, the point
+        estimate as a single row (an interval of zero width).
         """
         kk = np.atleast_1d(np.asarray(k, dtype=float))
         if not self.draws:
