@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.special import betaln
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,18 +43,10 @@ from backtest import DATA, TARGET_K, load
 from budget.curves.base import FORMS
 from budget.curves.estimators import FITTERS, ZERO_BETA, mle
 from budget.curves.selection import fit_counts_detailed
+from budget.curves.spread import posterior_rates
 
 R = 100
 R_MLE = 30
-
-
-def posterior_rates(n: np.ndarray, c: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """(size, P) rates from each problem's posterior under the zero-mass Beta fitted to all counts."""
-    alpha, beta, _, zero = ZERO_BETA.params(mle(ZERO_BETA, n, c))[0]
-    live = np.log1p(-zero) + betaln(alpha, beta + n) - betaln(alpha, beta)
-    w0 = np.where(c == 0, 1.0 / (1.0 + np.exp(live - np.log(max(zero, 1e-300)))), 0.0)
-    p = rng.beta(alpha + c, beta + n - c, size=(size, n.size))
-    return np.where(rng.random((size, n.size)) < w0, 0.0, p)
 
 
 def case(n: np.ndarray, c: np.ndarray, ks: np.ndarray, seed: int) -> dict[str, np.ndarray]:
@@ -66,7 +57,7 @@ def case(n: np.ndarray, c: np.ndarray, ks: np.ndarray, seed: int) -> dict[str, n
     point = out.curve.coverage(ks)
     res: dict[str, np.ndarray] = {"point": point, "shipped": np.array(out.curve.interval(ks))}
     reps = R if chosen.name == "power_law_lsq" else R_MLE
-    rates = posterior_rates(n, c, reps, rng)
+    rates = posterior_rates(n, c, ZERO_BETA.params(mle(ZERO_BETA, n, c))[0], reps, rng)
     draws = []
     for row in rates:
         cs = rng.binomial(n.astype(np.int64), row).astype(float)

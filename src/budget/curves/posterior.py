@@ -80,10 +80,17 @@ def posterior_miss(n: FloatArray, c: FloatArray, ks: FloatArray, prior: FloatArr
     if zero <= 0.0:
         out: FloatArray = beta_part
         return out
+    w0 = zero_mass_weight(n, c, prior)[:, None]
+    out = w0 + (1.0 - w0) * beta_part
+    return out
+
+
+def zero_mass_weight(n: FloatArray, c: FloatArray, prior: FloatArray) -> FloatArray:
+    """P(p_i = 0 | c_i, n_i) under ``prior`` = [alpha, beta, 1, zero]: w0 above, 0 where c_i > 0."""
+    alpha, beta, _, zero = (float(v) for v in prior)
     with np.errstate(divide="ignore"):
         log_live = np.log1p(-zero) + betaln(alpha, beta + n) - betaln(alpha, beta)
-        w0 = np.where(c == 0, expit(np.log(zero) - log_live), 0.0)[:, None]
-    out = w0 + (1.0 - w0) * beta_part
+        out: FloatArray = np.where(c == 0, expit(np.log(zero) - log_live), 0.0)
     return out
 
 

@@ -41,11 +41,11 @@ beyond the data is too narrow (the synthetic suite's ``zero_mass`` population).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, expit
 
 from budget.curves.base import FORMS, FixedTaskSpread
 from budget.curves.estimators import Fitter, lsq_coverage
 from budget.curves.form import FloatArray
+from budget.curves.posterior import zero_mass_weight
 
 
 def posterior_rates(
@@ -55,12 +55,10 @@ def posterior_rates(
 
     ``scale`` must be 1 (the zero-mass Beta-Binomial, whose posterior is a Beta and the mass).
     """
-    alpha, beta, scale, zero = (float(v) for v in prior)
+    alpha, beta, scale, _ = (float(v) for v in prior)
     if scale != 1.0:
         raise ValueError("posterior_rates needs an unscaled Beta prior")
-    with np.errstate(divide="ignore"):
-        log_live = np.log1p(-zero) + betaln(alpha, beta + n) - betaln(alpha, beta)
-        w0 = np.where(c == 0, expit(np.log(zero) - log_live), 0.0)
+    w0 = zero_mass_weight(n, c, prior)
     p = rng.beta(alpha + c, beta + n - c, size=(size, n.size))
     out: FloatArray = np.where(rng.random((size, n.size)) < w0, 0.0, p)
     return out
@@ -135,6 +133,26 @@ def weighted_spread(curves: FloatArray, weights: FloatArray | None = None) -> Fl
     return out
 
 
+def spread_record(
+    measured_k: int,
+    curves: FloatArray,
+    weights: FloatArray | None = None,
+    misfit: tuple[FloatArray, FloatArray] | None = None,
+) -> FixedTaskSpread:
+    """The :class:`FixedTaskSpread` of a fit: the candidates' ``curves`` (F, K) at
+    :data:`DISAGREEMENT_KS` and their ``weights`` give the disagreement table; ``misfit`` the
+    chosen form's residuals (k, y residual), none when it has no points to answer to.
+    """
+    ks, res = misfit if misfit is not None else (np.empty(0), np.empty(0))
+    return FixedTaskSpread(
+        measured_k=measured_k,
+        misfit_k=[float(k) for k in ks],
+        misfit=[float(r) for r in res],
+        disagreement_k=[float(k) for k in DISAGREEMENT_KS],
+        disagreement=[float(v) for v in weighted_spread(curves, weights)],
+    )
+
+
 def fixed_task_spread(
     chosen: Fitter,
     points: dict[str, tuple[Fitter, FloatArray]],
@@ -158,11 +176,5 @@ def fixed_task_spread(
     if scores:
         weights = np.array([1.0 / max(scores.get(name, np.inf), 1e-4) ** 2 for name, _, _ in finite])
         weights = weights if weights.sum() > 0 else None
-    ks, res = residuals(chosen, points[chosen.name][1], n, c)
-    return FixedTaskSpread(
-        measured_k=int(n.min()),
-        misfit_k=[float(k) for k in ks],
-        misfit=[float(r) for r in res],
-        disagreement_k=[float(k) for k in DISAGREEMENT_KS],
-        disagreement=[float(v) for v in weighted_spread(curves, weights)],
-    )
+    misfit = residuals(chosen, points[chosen.name][1], n, c)
+    return spread_record(int(n.min()), curves, weights, misfit)

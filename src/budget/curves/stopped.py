@@ -33,11 +33,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from budget.curves.base import CoverageCurve, FixedTaskSpread
+from budget.curves.base import CoverageCurve
 from budget.curves.estimators import BetaFamily, mle, refit_rows
 from budget.curves.forms import BETA
 from budget.curves.selection import zero_success_curve
-from budget.curves.spread import DISAGREEMENT_KS, stopped_records, weighted_spread
+from budget.curves.spread import DISAGREEMENT_KS, spread_record, stopped_records
 from budget.errors import DataError
 
 #: Fixed-problem bootstrap replicates for intervals.
@@ -104,13 +104,7 @@ def fit_until_pass(
     best = min(v[2] for v in fits.values())
     akaike = {k: float(np.exp(-(v[2] - best) / 2)) for k, v in fits.items()}
     curves = np.vstack([BETA.evaluate(f.params(th), DISAGREEMENT_KS)[0] for f, th, _ in fits.values()])
-    spread = FixedTaskSpread(
-        measured_k=observed_k_stopped(a, s),
-        misfit_k=[],
-        misfit=[],
-        disagreement_k=[float(k) for k in DISAGREEMENT_KS],
-        disagreement=[float(v) for v in weighted_spread(curves, np.array([akaike[k] for k in fits]))],
-    )
+    spread = spread_record(observed_k_stopped(a, s), curves, np.array([akaike[k] for k in fits]))
     return CoverageCurve(
         model=model,
         task=task,
