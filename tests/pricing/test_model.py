@@ -105,3 +105,21 @@ def test_one_formula_prices_tokens_for_the_planner_and_the_meter() -> None:
     assert TokenCost(GPT4O).charge(reply).total_micro == to_micro(plan.first, round_up=True)
     free = GPT4O.model_copy(update={"cached_input_per_mtok": Decimal(0)})  # a listed $0 is free
     assert free.cost(prompt_tokens=1000, cached_prompt_tokens=1000) == 0
+
+
+def test_a_flat_cost_is_the_same_for_every_sample() -> None:
+    from decimal import Decimal
+
+    from budget.pricing import SampleCost
+
+    flat = SampleCost.flat("measured", Decimal("0.25"), "f", sources=["s"])
+    assert flat == SampleCost(
+        kind="measured",
+        first=Decimal("0.25"),
+        repeat=Decimal("0.25"),
+        worst_first=Decimal("0.25"),
+        worst_repeat=Decimal("0.25"),
+        formula="f",
+        sources=["s"],
+    )
+    assert flat.fixed_cost(4) == flat.worst_cost(4) == Decimal("1.00")

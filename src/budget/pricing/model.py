@@ -23,7 +23,7 @@ Amounts are exact ``Decimal`` dollars; the planner converts to floats at its bou
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -139,6 +139,18 @@ class SampleCost(BaseModel):
     #: hard cap cannot promise anything), and where the bound comes from.
     worst_stated: bool = True
     worst_basis: str = ""
+
+    @classmethod
+    def flat(
+        cls,
+        kind: Literal["api_tokens", "per_attempt", "local_machine", "measured"],
+        usd: Decimal,
+        formula: str,
+        **rest: Any,
+    ) -> SampleCost:
+        """Every sample, first or further, expected or worst, costs ``usd``."""
+        same = {"first": usd, "repeat": usd, "worst_first": usd, "worst_repeat": usd}
+        return cls(kind=kind, formula=formula, **same, **rest)
 
     def fixed_cost(self, k: int) -> Decimal:
         """Exact cost of ``k`` samples of one problem (``k`` >= 0), expected."""

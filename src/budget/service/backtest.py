@@ -321,14 +321,7 @@ def _plan_case(
     cand = Candidate(
         model=rec.model,
         curve=curve,
-        cost=SampleCost(
-            kind="per_attempt",
-            first=cost,
-            repeat=cost,
-            worst_first=cost,
-            worst_repeat=cost,
-            formula=rec.cost_source,
-        ),
+        cost=SampleCost.flat("per_attempt", cost, rec.cost_source),
     )
     settings = PlanSettings(
         dollars=request.dollars,

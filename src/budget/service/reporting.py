@@ -440,14 +440,10 @@ def _run_own(store: Store, run: RunFacts) -> _RunOwn:
         cost: SampleCost | None = None
         if samples and spent > 0:
             mean = spent / samples
-            cost = SampleCost(
-                kind="measured",
-                first=mean,
-                repeat=mean,
-                worst_first=mean,
-                worst_repeat=mean,
-                formula=f"this run's bill: {spent} over {samples:,} samples"
-                + (f" ({price})" if price else ""),
+            cost = SampleCost.flat(
+                "measured",
+                mean,
+                f"this run's bill: {spent} over {samples:,} samples" + (f" ({price})" if price else ""),
                 sources=sources,
                 worst_basis="the run's mean cost per sample (its largest is not bounded here)",
             )
@@ -487,10 +483,7 @@ def _no_cost() -> SampleCost:
     """A placeholder cost for drawing a curve whose cost is unknown (never planned with)."""
     from budget.pricing import SampleCost
 
-    zero = Decimal(0)
-    return SampleCost(
-        kind="measured", first=zero, repeat=zero, worst_first=zero, worst_repeat=zero, formula=""
-    )
+    return SampleCost.flat("measured", Decimal(0), "")
 
 
 def _run_report(request: ReportRequest, user_candidates: UserCandidates | None) -> Report:
