@@ -185,7 +185,7 @@ def fit_counts_detailed(
             + " one-standard-error rule): "
             + ", ".join(f"{k} {100 * v:.2f} pts" for k, v in scores.items())
         )
-    points = {f.name: (f, f.fit(n, c)) for f in (*FITTERS.values(), chosen)}
+    points = {f.name: (f, f.fit(n, c)) for f in {**FITTERS, chosen.name: chosen}.values()}
     point = points[chosen.name][1]
     if not np.all(np.isfinite(point)):
         from budget.errors import DataError

@@ -22,8 +22,8 @@ therefore the maximum likelihood of :class:`~budget.curves.estimators.BetaFamily
 records -- with and without a zero mass, the one with the smaller AIC kept -- and the
 curve is the ``beta`` form, coverage(k) = (1 - zero)(1 - B(alpha, beta + k) / B(alpha, beta)).
 Intervals are for the task fitted, as for fixed-n fits (:mod:`budget.curves.spread`): each
-problem's record redrawn from its posterior under the chosen family (same caps), the family
-refitted to the redrawn records; past the largest censoring point, the two families'
+problem's record redrawn from its posterior under the zero-mass family (same caps), the
+chosen family refitted to the redrawn records; past the largest censoring point, the two families'
 disagreement (Akaike weights, exp(-AIC / 2)) as the model-error term.  A record set without
 any success gives the zero-success upper bound of :mod:`budget.curves.bounds`.
 """
